@@ -1,0 +1,91 @@
+package backend
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// adminHandler serves /healthz, /readyz and /metrics.
+func (n *Node) adminHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(raftCollector{n}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The default registry holds Raft's own metrics (commit and apply
+	// times, replication) once a process installs the go-metrics sink.
+	gatherers := prometheus.Gatherers{reg, prometheus.DefaultGatherer}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "id": n.cfg.ID})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, why := n.Ready()
+		code := http.StatusOK
+		if !ok {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "id": n.cfg.ID})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Ready reports whether the node knows a leader and has applied everything
+// it knows to be committed.
+func (n *Node) Ready() (bool, string) {
+	st := n.store.Stats()
+	switch {
+	case st.LeaderID == "":
+		return false, "no leader known"
+	case st.AppliedIndex < st.CommitIndex:
+		return false, "catching up"
+	default:
+		return true, "leader " + st.LeaderID
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+var (
+	descTerm    = prometheus.NewDesc("gallows_raft_term", "Current Raft term.", nil, nil)
+	descLast    = prometheus.NewDesc("gallows_raft_last_index", "Last Raft log index.", nil, nil)
+	descCommit  = prometheus.NewDesc("gallows_raft_commit_index", "Raft commit index.", nil, nil)
+	descApplied = prometheus.NewDesc("gallows_raft_applied_index", "Last index applied to the game state.", nil, nil)
+	descState   = prometheus.NewDesc("gallows_raft_state", "1 for the node's current Raft state.", []string{"state"}, nil)
+	descRooms   = prometheus.NewDesc("gallows_rooms", "Rooms in the game state.", nil, nil)
+	descMembers = prometheus.NewDesc("gallows_serf_members", "Serf members by status.", []string{"status"}, nil)
+)
+
+// raftCollector reads the node's Raft and serf state at scrape time.
+type raftCollector struct{ n *Node }
+
+func (c raftCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descTerm, descLast, descCommit, descApplied, descState, descRooms, descMembers} {
+		ch <- d
+	}
+}
+
+func (c raftCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.n.store.Stats()
+	ch <- prometheus.MustNewConstMetric(descTerm, prometheus.GaugeValue, float64(st.Term))
+	ch <- prometheus.MustNewConstMetric(descLast, prometheus.GaugeValue, float64(st.LastIndex))
+	ch <- prometheus.MustNewConstMetric(descCommit, prometheus.GaugeValue, float64(st.CommitIndex))
+	ch <- prometheus.MustNewConstMetric(descApplied, prometheus.GaugeValue, float64(st.AppliedIndex))
+	ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, 1, strings.ToLower(st.State))
+	ch <- prometheus.MustNewConstMetric(descRooms, prometheus.GaugeValue, float64(len(c.n.store.Rooms())))
+	counts := map[string]int{}
+	for _, m := range c.n.members.Members() {
+		counts[m.Status]++
+	}
+	for s, k := range counts {
+		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(k), s)
+	}
+}

@@ -1,0 +1,221 @@
+package game_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gallows-game/gallows/backend/game"
+)
+
+// fixture returns a state holding:
+//
+//	ABCDE: custom room "hello", playing, amy guessed "h" with request "r1"
+//	FGHJK: custom room "aa", won by amy
+//	MNPQR: playing room with 64 players, none of them its host
+//	RSTUV: animals room, playing
+func fixture(t testing.TB) *game.State {
+	t.Helper()
+	cmds := []game.Command{
+		custom("ABCDE", "hello"),
+		game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", RequestID: "r1", At: t0 + 1},
+		custom("FGHJK", "aa"),
+		game.Guess{Room: "FGHJK", Player: "amy", Letter: "a", At: t0 + 1},
+		custom("MNPQR", "hello"),
+	}
+	for i := 1; i < game.MaxPlayersPerRoom; i++ {
+		cmds = append(cmds, game.Join{Room: "MNPQR", Player: fmt.Sprintf("p%d", i), At: t0 + 1})
+	}
+	cmds = append(cmds,
+		game.Leave{Room: "MNPQR", Player: "host", At: t0 + 2},
+		game.Join{Room: "MNPQR", Player: "last", At: t0 + 3},
+		game.CreateRoom{Code: "RSTUV", Host: "host", Category: "animals", Difficulty: game.Easy, Word: "cat", At: t0},
+	)
+	return newState(t, cmds...)
+}
+
+func TestFixture(t *testing.T) {
+	s := fixture(t)
+	if r := room(t, s, "MNPQR"); len(r.Players) != game.MaxPlayersPerRoom {
+		t.Errorf("MNPQR has %d players, want %d", len(r.Players), game.MaxPlayersPerRoom)
+	}
+	if r := room(t, s, "FGHJK"); r.Status != game.Won {
+		t.Errorf("FGHJK status %v, want won", r.Status)
+	}
+}
+
+func TestApplyErrorsChangeNothing(t *testing.T) {
+	longID := strings.Repeat("x", game.MaxRequestIDLen+1)
+	tests := []struct {
+		name     string
+		cmd      game.Command
+		want     error
+		wantRoom bool // Result.Room is the unchanged room
+	}{
+		{"nil command", nil, game.ErrInvalidCommand, false},
+		{"nil pointer command", (*game.Guess)(nil), game.ErrInvalidCommand, false},
+
+		{"create: missing code", game.CreateRoom{Host: "h", Custom: true, Word: "hello"}, game.ErrInvalidCommand, false},
+		{"create: blank code", game.CreateRoom{Code: "  ", Host: "h", Custom: true, Word: "hello"}, game.ErrInvalidCommand, false},
+		{"create: short code", game.CreateRoom{Code: "ABCD", Host: "h", Custom: true, Word: "hello"}, game.ErrInvalidCommand, false},
+		{"create: ambiguous code", game.CreateRoom{Code: "ABCD0", Host: "h", Custom: true, Word: "hello"}, game.ErrInvalidCommand, false},
+		{"create: existing code", game.CreateRoom{Code: "abcde", Host: "h", Custom: true, Word: "hello"}, game.ErrRoomExists, true},
+		{"create: bad host", game.CreateRoom{Code: "WXYZ2", Host: " ", Custom: true, Word: "hello"}, game.ErrInvalidPlayer, false},
+		{"create: negative lives", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "hello", MaxLives: -1}, game.ErrInvalidCommand, false},
+		{"create: too many lives", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "hello", MaxLives: 27}, game.ErrInvalidCommand, false},
+		{"create: unknown category", game.CreateRoom{Code: "WXYZ2", Host: "h", Category: "cars", Word: "hello"}, game.ErrUnknownCategory, false},
+		{"create: custom is no list", game.CreateRoom{Code: "WXYZ2", Host: "h", Category: "custom", Word: "hello"}, game.ErrUnknownCategory, false},
+		{"create: unknown difficulty", game.CreateRoom{Code: "WXYZ2", Host: "h", Category: "food", Difficulty: "expert", Word: "hello"}, game.ErrUnknownDifficulty, false},
+		{"create: custom unknown difficulty", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Difficulty: "x", Word: "hello"}, game.ErrUnknownDifficulty, false},
+		{"create: custom empty word", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true}, game.ErrInvalidWord, false},
+		{"create: custom one letter", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "a"}, game.ErrInvalidWord, false},
+		{"create: custom double separator", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "ab--cd"}, game.ErrInvalidWord, false},
+		{"create: list word with digit", game.CreateRoom{Code: "WXYZ2", Host: "h", Category: "food", Word: "7up"}, game.ErrInvalidWord, false},
+
+		{"guess: missing room", game.Guess{Player: "amy", Letter: "e"}, game.ErrInvalidCommand, false},
+		{"guess: unknown room", game.Guess{Room: "WXYZ2", Player: "amy", Letter: "e"}, game.ErrUnknownRoom, false},
+		{"guess: bad player", game.Guess{Room: "ABCDE", Player: "", Letter: "e"}, game.ErrInvalidPlayer, true},
+		{"guess: request id too long", game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: longID}, game.ErrInvalidCommand, true},
+		{"guess: request id not UTF-8", game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: "\xff"}, game.ErrInvalidCommand, true},
+		{"guess: empty letter", game.Guess{Room: "ABCDE", Player: "amy", Letter: ""}, game.ErrInvalidLetter, true},
+		{"guess: space", game.Guess{Room: "ABCDE", Player: "amy", Letter: " "}, game.ErrInvalidLetter, true},
+		{"guess: two letters", game.Guess{Room: "ABCDE", Player: "amy", Letter: "ab"}, game.ErrInvalidLetter, true},
+		{"guess: digit", game.Guess{Room: "ABCDE", Player: "amy", Letter: "1"}, game.ErrInvalidLetter, true},
+		{"guess: accented", game.Guess{Room: "ABCDE", Player: "amy", Letter: "é"}, game.ErrInvalidLetter, true},
+		{"guess: hyphen", game.Guess{Room: "ABCDE", Player: "amy", Letter: "-"}, game.ErrInvalidLetter, true},
+		{"guess: already guessed", game.Guess{Room: "ABCDE", Player: "bob", Letter: "H"}, game.ErrAlreadyGuessed, true},
+		{"guess: round over", game.Guess{Room: "FGHJK", Player: "amy", Letter: "b"}, game.ErrRoundOver, true},
+		{"guess: round over before already guessed", game.Guess{Room: "FGHJK", Player: "amy", Letter: "a"}, game.ErrRoundOver, true},
+		{"guess: room full", game.Guess{Room: "MNPQR", Player: "newbie", Letter: "e"}, game.ErrRoomFull, true},
+
+		{"next round: unknown room", game.NextRound{Room: "WXYZ2", Player: "host", Word: "word"}, game.ErrUnknownRoom, false},
+		{"next round: bad player", game.NextRound{Room: "FGHJK", Player: "a\tb", Word: "word"}, game.ErrInvalidPlayer, true},
+		{"next round: not over, not host", game.NextRound{Room: "ABCDE", Player: "amy", Word: "word"}, game.ErrRoundNotOver, true},
+		{"next round: bad word", game.NextRound{Room: "FGHJK", Player: "amy", Word: "x"}, game.ErrInvalidWord, true},
+		{"next round: host joins full room", game.NextRound{Room: "MNPQR", Player: "host", Word: "word"}, game.ErrRoomFull, true},
+
+		{"join: missing room", game.Join{Player: "amy"}, game.ErrInvalidCommand, false},
+		{"join: unknown room", game.Join{Room: "WXYZ2", Player: "amy"}, game.ErrUnknownRoom, false},
+		{"join: bad player", game.Join{Room: "ABCDE", Player: strings.Repeat("n", game.MaxNameLen+1)}, game.ErrInvalidPlayer, true},
+		{"join: room full", game.Join{Room: "MNPQR", Player: "newbie"}, game.ErrRoomFull, true},
+
+		{"leave: unknown room", game.Leave{Room: "WXYZ2", Player: "amy"}, game.ErrUnknownRoom, false},
+		{"leave: bad player", game.Leave{Room: "ABCDE", Player: "\x7f"}, game.ErrInvalidPlayer, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fixture(t)
+			before := snapshot(t, s)
+			verr := s.Validate(tt.cmd)
+			res, err := s.Apply(tt.cmd)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Apply error = %v, want %v", err, tt.want)
+			}
+			if verr == nil || verr.Error() != err.Error() {
+				t.Errorf("Validate error = %v, Apply error = %v", verr, err)
+			}
+			if res.Changed || res.Hit || res.Duplicate {
+				t.Errorf("failed Apply reported %+v", res)
+			}
+			if (res.Room != nil) != tt.wantRoom {
+				t.Errorf("Result.Room = %v, want a room: %v", res.Room, tt.wantRoom)
+			}
+			if after := snapshot(t, s); !bytes.Equal(before, after) {
+				t.Errorf("failed command changed the state:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+func TestValidateAgreesOnSuccess(t *testing.T) {
+	tests := []struct {
+		name    string
+		cmd     game.Command
+		changed bool
+	}{
+		{"create custom", custom("WXYZ2", "word"), true},
+		{"create from list", game.CreateRoom{Code: "wxyz2", Host: "h", Category: " Animals ", Difficulty: "HARD", Word: "Polar Bear"}, true},
+		{"create by pointer", &game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "word"}, true},
+		{"guess", game.Guess{Room: "ABCDE", Player: "bob", Letter: "e"}, true},
+		{"guess by pointer", &game.Guess{Room: "ABCDE", Player: "bob", Letter: "e"}, true},
+		{"guess retry", game.Guess{Room: "ABCDE", Player: "amy", Letter: "q", RequestID: "r1"}, false},
+		{"next round", &game.NextRound{Room: "FGHJK", Player: "amy", Word: "word"}, true},
+		{"join", &game.Join{Room: "ABCDE", Player: "zed"}, true},
+		{"join again", game.Join{Room: "ABCDE", Player: "amy"}, false},
+		{"leave", &game.Leave{Room: "ABCDE", Player: "amy"}, true},
+		{"leave absent", game.Leave{Room: "ABCDE", Player: "zed"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fixture(t)
+			before := snapshot(t, s)
+			if err := s.Validate(tt.cmd); err != nil {
+				t.Fatalf("Validate = %v", err)
+			}
+			if !bytes.Equal(before, snapshot(t, s)) {
+				t.Fatal("Validate changed the state")
+			}
+			res := mustApply(t, s, tt.cmd)
+			if res.Changed != tt.changed {
+				t.Errorf("Changed = %v, want %v", res.Changed, tt.changed)
+			}
+			if changed := !bytes.Equal(before, snapshot(t, s)); changed != tt.changed {
+				t.Errorf("state changed = %v, want %v", changed, tt.changed)
+			}
+		})
+	}
+}
+
+func TestCreateRoom(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  game.CreateRoom
+		want game.Room
+	}{
+		{
+			name: "custom",
+			cmd:  game.CreateRoom{Code: " wxyz2 ", Host: " Hana ", Category: "ignored", Custom: true, Word: " Ice Cream ", MaxLives: 3, At: 42},
+			want: game.Room{
+				Code: "WXYZ2", Host: "Hana", Category: game.CustomCategory, Custom: true,
+				Round: 1, Word: "ice cream", MaxLives: 3, LivesLeft: 3, Status: game.Playing,
+				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
+				Requests: map[string]game.RequestRecord{},
+			},
+		},
+		{
+			name: "custom with difficulty",
+			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Difficulty: "Easy", Word: "cat", At: 42},
+			want: game.Room{
+				Code: "WXYZ2", Host: "Hana", Category: game.CustomCategory, Difficulty: game.Easy, Custom: true,
+				Round: 1, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
+				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
+				Requests: map[string]game.RequestRecord{},
+			},
+		},
+		{
+			name: "category with default difficulty",
+			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", Category: "MUSIC", Word: "trumpet", MaxLives: 26, At: 7},
+			want: game.Room{
+				Code: "WXYZ2", Host: "Hana", Category: "music", Difficulty: game.Medium,
+				Round: 1, Word: "trumpet", MaxLives: 26, LivesLeft: 26, Status: game.Playing,
+				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 7, UpdatedAt: 7,
+				Requests: map[string]game.RequestRecord{},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := game.NewState()
+			res := mustApply(t, s, tt.cmd)
+			if !res.Changed || res.Room == nil || !reflect.DeepEqual(*res.Room, tt.want) {
+				t.Errorf("Apply = %+v\nroom %+v\nwant %+v", res, res.Room, tt.want)
+			}
+			if got := room(t, s, tt.want.Code); !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("stored room %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

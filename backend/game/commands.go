@@ -1,0 +1,104 @@
+package game
+
+// Command is a change to the State. It is a closed interface: the only
+// commands are CreateRoom, Guess, NextRound, Join and Leave, passed by value
+// or by non-nil pointer.
+type Command interface {
+	isCommand()
+}
+
+// CreateRoom creates a room with its first round.
+type CreateRoom struct {
+	// Code is the new room's code, from NewRoomCode.
+	Code string
+	// Host is the name of the creating player, who becomes its first player.
+	Host string
+	// Category is the word category; ignored for custom rooms.
+	Category string
+	// Difficulty is the word list's difficulty; empty means Medium, except
+	// in custom rooms where it may stay empty.
+	Difficulty Difficulty
+	// Custom makes the host choose the words.
+	Custom bool
+	// Word is the first round's secret: the host's word in custom rooms,
+	// otherwise a word the proposer picked from the category's list.
+	Word string
+	// MaxLives is the number of wrong guesses that loses a round, 1 to
+	// MaxLivesLimit; zero means DefaultMaxLives.
+	MaxLives int
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+// Guess guesses one letter in a room's current round.
+type Guess struct {
+	// Room is the room code.
+	Room string
+	// Player is the guessing player; unknown names join the room.
+	Player string
+	// Letter is the guessed letter; it is trimmed and folded to lower case.
+	Letter string
+	// RequestID, if not empty, makes the guess idempotent: a guess that
+	// repeats the player's last successful RequestID in the room is not
+	// applied again but answered with the first outcome.
+	RequestID string
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+// NextRound starts a new round with a new word. Anyone may start it once the
+// current round is over; the host may start it at any time.
+type NextRound struct {
+	// Room is the room code.
+	Room string
+	// Player is the player starting the round; unknown names join the room.
+	Player string
+	// Word is the new secret, picked by the proposer.
+	Word string
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+// Join adds a player of record to a room.
+type Join struct {
+	// Room is the room code.
+	Room string
+	// Player is the joining player.
+	Player string
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+// Leave removes a player of record, with their points and request record,
+// from a room.
+type Leave struct {
+	// Room is the room code.
+	Room string
+	// Player is the leaving player.
+	Player string
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+func (CreateRoom) isCommand() {}
+func (Guess) isCommand()      {}
+func (NextRound) isCommand()  {}
+func (Join) isCommand()       {}
+func (Leave) isCommand()      {}
+
+// Result is the outcome of applying a command.
+type Result struct {
+	// Room is a copy of the room after the command. It is nil only when the
+	// command names no existing room: an unknown room, or a CreateRoom that
+	// failed before the room was made. When the command fails it is the
+	// unchanged room.
+	Room *Room
+	// Hit reports, for a Guess, that the letter is in the word.
+	Hit bool
+	// Duplicate reports, for a Guess, that its RequestID repeats the
+	// player's last successful request in the room: nothing was applied,
+	// Room is the current room and Hit is the first outcome's.
+	Duplicate bool
+	// Changed reports that the room changed, so its Version went up.
+	Changed bool
+}

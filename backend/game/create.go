@@ -1,0 +1,77 @@
+package game
+
+import "fmt"
+
+// planCreate plans a CreateRoom.
+func (s *State) planCreate(c CreateRoom) (step, error) {
+	code := NormalizeRoomCode(c.Code)
+	switch {
+	case code == "":
+		return step{}, fmt.Errorf("create room: missing room code: %w", ErrInvalidCommand)
+	case !ValidRoomCode(code):
+		return step{}, fmt.Errorf("create room: room code %s: %w", quote(c.Code), ErrInvalidCommand)
+	}
+	if cur, ok := s.rooms[code]; ok {
+		return step{cur: cur}, fmt.Errorf("create room %s: %w", code, ErrRoomExists)
+	}
+	fail := func(err error) (step, error) {
+		return step{}, fmt.Errorf("create room %s: %w", code, err)
+	}
+	host, err := NormalizeName(c.Host)
+	if err != nil {
+		return fail(fmt.Errorf("host: %w", err))
+	}
+	lives := c.MaxLives
+	if lives == 0 {
+		lives = DefaultMaxLives
+	}
+	if lives < 1 || lives > MaxLivesLimit {
+		return fail(fmt.Errorf("max lives %d outside 1..%d: %w", c.MaxLives, MaxLivesLimit, ErrInvalidCommand))
+	}
+	category, difficulty, err := roomWords(c)
+	if err != nil {
+		return fail(err)
+	}
+	word, err := NormalizeWord(c.Word)
+	if err != nil {
+		return fail(err)
+	}
+	return step{next: &Room{
+		Code:       code,
+		Host:       host,
+		Category:   category,
+		Difficulty: difficulty,
+		Custom:     c.Custom,
+		Round:      1,
+		Word:       word,
+		MaxLives:   lives,
+		LivesLeft:  lives,
+		Status:     Playing,
+		Players:    []Player{{Name: host}},
+		Version:    1,
+		CreatedAt:  c.At,
+		UpdatedAt:  c.At,
+		Requests:   make(map[string]RequestRecord),
+	}}, nil
+}
+
+// roomWords returns the category and difficulty a new room records: the
+// custom category and an optional difficulty for custom rooms, otherwise a
+// known category and a valid difficulty.
+func roomWords(c CreateRoom) (string, Difficulty, error) {
+	if c.Custom && c.Difficulty == "" {
+		return CustomCategory, "", nil
+	}
+	category := CustomCategory
+	if !c.Custom {
+		var err error
+		if category, err = findCategory(c.Category); err != nil {
+			return "", "", err
+		}
+	}
+	d, err := ParseDifficulty(string(c.Difficulty))
+	if err != nil {
+		return "", "", err
+	}
+	return category, d, nil
+}

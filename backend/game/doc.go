@@ -1,0 +1,19 @@
+// Package game implements the rules of Gallows, a multiplayer Hangman game.
+//
+// The package is pure and deterministic: it never reads the clock, never
+// draws random numbers and never lets map iteration order leak into its
+// results. Anything chosen by chance or by the clock (room codes, secret
+// words, timestamps) arrives in command fields, picked by the proposer before
+// the command is replicated. That makes [State.Apply] safe to run inside a
+// Raft finite state machine, where every replica must reach the same state
+// from the same log.
+//
+// A [State] holds rooms by code. The commands [CreateRoom], [Guess],
+// [NextRound], [Join] and [Leave] are applied with [State.Apply] or checked
+// with [State.Validate]; a command that fails changes nothing.
+// [State.Snapshot] and [State.Restore] serialise the whole state
+// deterministically.
+//
+// Word lists for the built-in categories are embedded in the binary; see
+// [Categories], [Words] and [PickWord].
+package game

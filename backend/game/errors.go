@@ -1,0 +1,51 @@
+package game
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Functions in this package return them wrapped with
+// context, so compare with [errors.Is].
+var (
+	// ErrInvalidLetter reports a guess that is not exactly one letter a–z
+	// after trimming and folding to lower case.
+	ErrInvalidLetter = errors.New("invalid letter")
+	// ErrAlreadyGuessed reports a guess of a letter already guessed this round.
+	ErrAlreadyGuessed = errors.New("letter already guessed")
+	// ErrRoundOver reports a guess in a round that has been won or lost.
+	ErrRoundOver = errors.New("round is over")
+	// ErrUnknownRoom reports a command for a room code that does not exist.
+	ErrUnknownRoom = errors.New("unknown room")
+	// ErrRoomExists reports a CreateRoom whose code is already taken.
+	ErrRoomExists = errors.New("room already exists")
+	// ErrInvalidWord reports a secret word that NormalizeWord rejects.
+	ErrInvalidWord = errors.New("invalid word")
+	// ErrUnknownCategory reports a category that has no word list.
+	ErrUnknownCategory = errors.New("unknown category")
+	// ErrUnknownDifficulty reports a difficulty other than easy, medium or hard.
+	ErrUnknownDifficulty = errors.New("unknown difficulty")
+	// ErrRoundNotOver reports a NextRound, by someone other than the host,
+	// while the round is still being played.
+	ErrRoundNotOver = errors.New("round is not over")
+	// ErrInvalidPlayer reports a player name that NormalizeName rejects.
+	ErrInvalidPlayer = errors.New("invalid player name")
+	// ErrRoomFull reports that a room already has MaxPlayersPerRoom players.
+	ErrRoomFull = errors.New("room is full")
+	// ErrInvalidCommand reports a malformed command: nil, of an unknown type,
+	// without a room code, with a bad room code, MaxLives or request id.
+	ErrInvalidCommand = errors.New("invalid command")
+	// ErrBadSnapshot reports snapshot data that Restore cannot accept.
+	ErrBadSnapshot = errors.New("bad snapshot")
+)
+
+// quote returns s quoted for an error message, cut short if it is long, so
+// that untrusted input cannot blow up the size of an error.
+func quote(s string) string {
+	const maxRunes = 32
+	r := []rune(s)
+	if len(r) <= maxRunes {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(string(r[:maxRunes])) + "..."
+}

@@ -1,0 +1,85 @@
+package game
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// NormalizeLetter trims surrounding white space from a guess and folds it to
+// lower case. The result must be exactly one letter a–z; otherwise the error
+// wraps ErrInvalidLetter.
+func NormalizeLetter(s string) (string, error) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	if len(l) != 1 || !isLetter(rune(l[0])) {
+		return "", fmt.Errorf("letter %s is not one of a-z: %w", quote(s), ErrInvalidLetter)
+	}
+	return l, nil
+}
+
+// planGuess plans a Guess. A repeated request id is recognised before any
+// other check, so a retry gets the first answer even after the round ended.
+// The other checks run in this order: player name, request id, letter, round
+// over, letter already guessed, room full (for a new player).
+func (s *State) planGuess(g Guess) (step, error) {
+	cur, err := s.lookup("guess", g.Room)
+	if err != nil {
+		return step{}, err
+	}
+	if rec, ok := cur.Requests[strings.TrimSpace(g.Player)]; ok && g.RequestID != "" && rec.ID == g.RequestID {
+		return step{cur: cur, hit: rec.Hit, dup: true}, nil
+	}
+	fail := func(err error) (step, error) {
+		return step{cur: cur}, fmt.Errorf("guess in room %s: %w", cur.Code, err)
+	}
+	name, err := NormalizeName(g.Player)
+	if err != nil {
+		return fail(err)
+	}
+	if len(g.RequestID) > MaxRequestIDLen || !utf8.ValidString(g.RequestID) {
+		return fail(fmt.Errorf("request id %s: not valid UTF-8 of at most %d bytes: %w", quote(g.RequestID), MaxRequestIDLen, ErrInvalidCommand))
+	}
+	letter, err := NormalizeLetter(g.Letter)
+	if err != nil {
+		return fail(err)
+	}
+	if cur.Over() {
+		return fail(fmt.Errorf("round %d is %s: %w", cur.Round, cur.Status, ErrRoundOver))
+	}
+	if slices.Contains(cur.Guessed, letter) {
+		return fail(fmt.Errorf("letter %q: %w", letter, ErrAlreadyGuessed))
+	}
+	known := cur.playerIndex(name) >= 0
+	if !known && cur.full() {
+		return fail(fmt.Errorf("player %s cannot join: %w", quote(name), ErrRoomFull))
+	}
+
+	next := cur.Clone()
+	i := next.playerIndex(name)
+	if !known {
+		i = next.addPlayer(name)
+	}
+	next.bump(g.At)
+	next.Guessed = append(next.Guessed, letter)
+	hits := strings.Count(next.Word, letter)
+	if hits > 0 {
+		next.Players[i].Points += hits * PointsPerLetter
+		if next.solved() {
+			next.Status = Won
+			next.Players[i].Points += SolveBonus
+		}
+	} else {
+		next.Wrong = append(next.Wrong, letter)
+		next.LivesLeft--
+		if next.LivesLeft <= 0 {
+			next.Status = Lost
+		}
+	}
+	hit := hits > 0
+	next.Log = append(next.Log, LogEntry{Player: name, Letter: letter, Hit: hit, Version: next.Version})
+	if g.RequestID != "" {
+		next.Requests[name] = RequestRecord{ID: g.RequestID, Letter: letter, Hit: hit, Version: next.Version}
+	}
+	return step{cur: cur, next: next, hit: hit}, nil
+}

@@ -1,0 +1,229 @@
+package game_test
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/gallows-game/gallows/backend/game"
+)
+
+func TestGuessRounds(t *testing.T) {
+	type move struct {
+		player, letter string
+		hit            bool
+		masked         string
+		lives          int
+		status         game.Status
+	}
+	tests := []struct {
+		name   string
+		word   string
+		lives  int
+		moves  []move
+		points map[string]int
+	}{
+		{
+			name:  "win with solve bonus",
+			word:  "banana",
+			lives: 3,
+			moves: []move{
+				{"amy", "a", true, "_a_a_a", 3, game.Playing},
+				{"bob", "x", false, "_a_a_a", 2, game.Playing},
+				{"bob", "N", true, "_anana", 2, game.Playing},
+				{"amy", "b", true, "banana", 2, game.Won},
+			},
+			points: map[string]int{"host": 0, "amy": 30 + 10 + 50, "bob": 20},
+		},
+		{
+			name:  "lose when lives run out",
+			word:  "kiwi",
+			lives: 2,
+			moves: []move{
+				{"amy", "i", true, "_i_i", 2, game.Playing},
+				{"amy", "e", false, "_i_i", 1, game.Playing},
+				{"host", "z", false, "_i_i", 0, game.Lost},
+			},
+			points: map[string]int{"host": 0, "amy": 20},
+		},
+		{
+			name:  "separators are shown and not needed",
+			word:  "hip-hop's up",
+			lives: 6,
+			moves: []move{
+				{"amy", "p", true, "__p-__p'_ _p", 6, game.Playing},
+				{"amy", "h", true, "h_p-h_p'_ _p", 6, game.Playing},
+				{"amy", "i", true, "hip-h_p'_ _p", 6, game.Playing},
+				{"amy", "o", true, "hip-hop'_ _p", 6, game.Playing},
+				{"amy", "s", true, "hip-hop's _p", 6, game.Playing},
+				{"amy", "u", true, "hip-hop's up", 6, game.Won},
+			},
+			points: map[string]int{"host": 0, "amy": 30 + 20 + 10 + 10 + 10 + 10 + 50},
+		},
+		{
+			name:  "default lives",
+			word:  "ox",
+			lives: 0,
+			moves: []move{
+				{"amy", "a", false, "__", 5, game.Playing},
+			},
+			points: map[string]int{"host": 0, "amy": 0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			create := custom("ABCDE", tt.word)
+			create.MaxLives = tt.lives
+			s := newState(t, create)
+			for i, m := range tt.moves {
+				at := t0 + int64(i) + 1
+				res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: m.player, Letter: m.letter, At: at})
+				r := res.Room
+				if res.Hit != m.hit || !res.Changed || res.Duplicate {
+					t.Errorf("move %d: Hit=%v Changed=%v Duplicate=%v; want Hit=%v Changed=true Duplicate=false", i, res.Hit, res.Changed, res.Duplicate, m.hit)
+				}
+				if got := r.Masked(); got != m.masked {
+					t.Errorf("move %d: Masked() = %q, want %q", i, got, m.masked)
+				}
+				if r.LivesLeft != m.lives || r.Status != m.status {
+					t.Errorf("move %d: lives %d, status %v; want %d, %v", i, r.LivesLeft, r.Status, m.lives, m.status)
+				}
+				if r.Version != uint64(i)+2 || r.UpdatedAt != at || r.CreatedAt != t0 {
+					t.Errorf("move %d: Version=%d UpdatedAt=%d CreatedAt=%d; want %d, %d, %d", i, r.Version, r.UpdatedAt, r.CreatedAt, i+2, at, t0)
+				}
+				if !reflect.DeepEqual(r, room(t, s, "ABCDE")) {
+					t.Errorf("move %d: result room differs from stored room", i)
+				}
+			}
+			r := room(t, s, "ABCDE")
+			got := make(map[string]int)
+			for _, p := range r.Players {
+				got[p.Name] = p.Points
+			}
+			if !reflect.DeepEqual(got, tt.points) {
+				t.Errorf("points = %v, want %v", got, tt.points)
+			}
+			if len(r.Log) != len(tt.moves) {
+				t.Fatalf("log has %d entries, want %d", len(r.Log), len(tt.moves))
+			}
+			var wrong []string
+			for i, m := range tt.moves {
+				e := r.Log[i]
+				want := game.LogEntry{Player: m.player, Letter: r.Guessed[i], Hit: m.hit, Version: uint64(i) + 2}
+				if e != want {
+					t.Errorf("log[%d] = %+v, want %+v", i, e, want)
+				}
+				if !m.hit {
+					wrong = append(wrong, e.Letter)
+				}
+			}
+			if !slices.Equal(r.Wrong, wrong) {
+				t.Errorf("Wrong = %v, want %v", r.Wrong, wrong)
+			}
+		})
+	}
+}
+
+func TestGuessCaseFolding(t *testing.T) {
+	s := newState(t, custom("ABCDE", "Hello"))
+	if r := room(t, s, "ABCDE"); r.Word != "hello" {
+		t.Fatalf("Word = %q, want it folded to %q", r.Word, "hello")
+	}
+	res := mustApply(t, s, game.Guess{Room: "abcde", Player: "amy", Letter: " L ", At: t0 + 1})
+	if !res.Hit || !slices.Equal(res.Room.Guessed, []string{"l"}) || res.Room.Masked() != "__ll_" {
+		t.Errorf("guess L: Hit=%v Guessed=%v Masked=%q", res.Hit, res.Room.Guessed, res.Room.Masked())
+	}
+	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", Letter: "l", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
+		t.Errorf("guess l after L: err = %v, want ErrAlreadyGuessed", err)
+	}
+}
+
+func TestGuessAddsPlayer(t *testing.T) {
+	s := newState(t, custom("ABCDE", "hello"))
+	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "  newbie ", Letter: "h", At: t0 + 1})
+	want := []game.Player{{Name: "host"}, {Name: "newbie", Points: 10}}
+	if !slices.Equal(res.Room.Players, want) {
+		t.Errorf("Players = %v, want %v", res.Room.Players, want)
+	}
+	if res.Room.Version != 2 {
+		t.Errorf("Version = %d, want 2: joining by guessing is one change", res.Room.Version)
+	}
+}
+
+func TestGuessIdempotent(t *testing.T) {
+	tests := []struct {
+		name    string
+		word    string
+		letter  string
+		wantHit bool
+		status  game.Status
+	}{
+		{"hit", "hello", "e", true, game.Playing},
+		{"miss", "hello", "z", false, game.Playing},
+		{"winning guess", "aa", "a", true, game.Won},
+		{"losing guess", "hello", "q", false, game.Lost},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			create := custom("ABCDE", tt.word)
+			if tt.status == game.Lost {
+				create.MaxLives = 1
+			}
+			s := newState(t, create)
+			g := game.Guess{Room: "ABCDE", Player: "amy", Letter: tt.letter, RequestID: "req-1", At: t0 + 1}
+			first := mustApply(t, s, g)
+			if first.Hit != tt.wantHit || first.Duplicate || !first.Changed || first.Room.Status != tt.status {
+				t.Fatalf("first: %+v", first)
+			}
+			wantRec := game.RequestRecord{ID: "req-1", Letter: tt.letter, Hit: tt.wantHit, Version: 2}
+			if rec := first.Room.Requests["amy"]; rec != wantRec {
+				t.Errorf("Requests[amy] = %+v, want %+v", rec, wantRec)
+			}
+			before := snapshot(t, s)
+			for i := range 2 {
+				g.At += 100
+				g.Player = " amy "
+				if err := s.Validate(g); err != nil {
+					t.Errorf("retry %d: Validate = %v", i, err)
+				}
+				res := mustApply(t, s, g)
+				if res.Hit != tt.wantHit || !res.Duplicate || res.Changed {
+					t.Errorf("retry %d: Hit=%v Duplicate=%v Changed=%v; want %v, true, false", i, res.Hit, res.Duplicate, res.Changed, tt.wantHit)
+				}
+				if !reflect.DeepEqual(res.Room, first.Room) {
+					t.Errorf("retry %d: room differs from the first result", i)
+				}
+			}
+			if after := snapshot(t, s); string(after) != string(before) {
+				t.Error("retries changed the state")
+			}
+
+			// A new request id is a new guess, and the same id from someone
+			// else is not a retry.
+			for _, other := range []game.Guess{
+				{Room: "ABCDE", Player: "amy", Letter: tt.letter, RequestID: "req-2", At: t0 + 5},
+				{Room: "ABCDE", Player: "bob", Letter: tt.letter, RequestID: "req-1", At: t0 + 5},
+			} {
+				want := game.ErrAlreadyGuessed
+				if tt.status != game.Playing {
+					want = game.ErrRoundOver
+				}
+				if _, err := s.Apply(other); !errors.Is(err, want) {
+					t.Errorf("Apply(%+v) = %v, want %v", other, err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestGuessEmptyRequestIDIsNotRecorded(t *testing.T) {
+	s := newState(t, custom("ABCDE", "hello"))
+	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 1})
+	if len(res.Room.Requests) != 0 {
+		t.Errorf("Requests = %v, want none", res.Room.Requests)
+	}
+	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
+		t.Errorf("second guess without request id: %v, want ErrAlreadyGuessed", err)
+	}
+}

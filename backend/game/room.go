@@ -1,0 +1,169 @@
+package game
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// CustomCategory is the Category of rooms whose words are set by the host.
+const CustomCategory = "custom"
+
+// LogEntry records one applied guess of the current round.
+type LogEntry struct {
+	// Player is the name of the player who guessed.
+	Player string
+	// Letter is the guessed letter, one lower-case "a".."z".
+	Letter string
+	// Hit reports whether the letter is in the word.
+	Hit bool
+	// Version is the room's Version right after the guess.
+	Version uint64
+}
+
+// RequestRecord is the remembered outcome of a player's last successful
+// guess request in a room. A Guess that repeats its ID is not applied again.
+type RequestRecord struct {
+	// ID is the request id of the guess.
+	ID string
+	// Letter is the guessed letter.
+	Letter string
+	// Hit reports whether the letter was in the word.
+	Hit bool
+	// Version is the room's Version right after the guess.
+	Version uint64
+}
+
+// Room is one game room. Rooms returned by this package are copies; changing
+// them does not change the State they came from.
+type Room struct {
+	// Code is the room code, upper case (see NewRoomCode).
+	Code string
+	// Host is the player who created the room. The host may start a new
+	// round at any time, and stays host after leaving.
+	Host string
+	// Category is a category name, or CustomCategory for custom-word rooms.
+	Category string
+	// Difficulty is the difficulty of the word list; it may be empty for
+	// custom-word rooms.
+	Difficulty Difficulty
+	// Custom reports whether the host chooses the words.
+	Custom bool
+	// Round counts rounds, starting at 1.
+	Round int
+	// Word is the secret word, lower case. It must never leave the backend
+	// before the round is over; show Masked instead.
+	Word string
+	// Guessed holds every letter guessed this round, in the order guessed.
+	Guessed []string
+	// Wrong holds the wrong letters of this round, in the order guessed.
+	Wrong []string
+	// MaxLives is the number of wrong guesses that loses a round.
+	MaxLives int
+	// LivesLeft is the number of wrong guesses still allowed this round.
+	LivesLeft int
+	// Status is the status of the current round.
+	Status Status
+	// Players holds the players of record, in join order.
+	Players []Player
+	// Log holds this round's guesses, in the order applied.
+	Log []LogEntry
+	// Version counts changes: 1 after creation, +1 for every applied change.
+	Version uint64
+	// CreatedAt is the creation time in unix milliseconds, from the command.
+	CreatedAt int64
+	// UpdatedAt is the time of the last applied change in unix
+	// milliseconds, from the command.
+	UpdatedAt int64
+	// Requests holds the last successful guess request per player name.
+	Requests map[string]RequestRecord
+}
+
+// Masked returns Word with every letter not yet guessed replaced by '_'.
+// Spaces, hyphens and apostrophes are shown as they are. The result has as
+// many runes as Word.
+func (r *Room) Masked() string {
+	guessed := r.guessedSet()
+	var b strings.Builder
+	b.Grow(len(r.Word))
+	for _, c := range r.Word {
+		if isLetter(c) && !guessed[c-'a'] {
+			b.WriteByte('_')
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Over reports whether the current round has been won or lost.
+func (r *Room) Over() bool {
+	return r.Status != Playing
+}
+
+// Clone returns a deep copy of r. Clone of a nil Room is nil.
+func (r *Room) Clone() *Room {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Guessed = slices.Clone(r.Guessed)
+	c.Wrong = slices.Clone(r.Wrong)
+	c.Players = slices.Clone(r.Players)
+	c.Log = slices.Clone(r.Log)
+	c.Requests = maps.Clone(r.Requests)
+	return &c
+}
+
+// Player returns the player of record with the given name, compared after
+// trimming surrounding white space.
+func (r *Room) Player(name string) (Player, bool) {
+	i := r.playerIndex(strings.TrimSpace(name))
+	if i < 0 {
+		return Player{}, false
+	}
+	return r.Players[i], true
+}
+
+// playerIndex returns the index of the named player in Players, or -1.
+func (r *Room) playerIndex(name string) int {
+	return slices.IndexFunc(r.Players, func(p Player) bool { return p.Name == name })
+}
+
+// addPlayer appends a player of record with no points and returns its index.
+func (r *Room) addPlayer(name string) int {
+	r.Players = append(r.Players, Player{Name: name})
+	return len(r.Players) - 1
+}
+
+// full reports whether no further player of record fits in the room.
+func (r *Room) full() bool {
+	return len(r.Players) >= MaxPlayersPerRoom
+}
+
+// guessedSet returns which letters a–z have been guessed this round.
+func (r *Room) guessedSet() [26]bool {
+	var set [26]bool
+	for _, g := range r.Guessed {
+		if len(g) == 1 && isLetter(rune(g[0])) {
+			set[g[0]-'a'] = true
+		}
+	}
+	return set
+}
+
+// solved reports whether every letter of Word has been guessed.
+func (r *Room) solved() bool {
+	return !strings.Contains(r.Masked(), "_")
+}
+
+// bump records one applied change made at time at.
+func (r *Room) bump(at int64) {
+	r.Version++
+	r.UpdatedAt = at
+}
+
+// isLetter reports whether c is one of the lower-case letters a–z.
+func isLetter(c rune) bool {
+	return c >= 'a' && c <= 'z'
+}

@@ -1,0 +1,42 @@
+package game
+
+import "fmt"
+
+// planNextRound plans a NextRound. The checks run in this order: player
+// name, permission, word, room full (for a new player).
+func (s *State) planNextRound(n NextRound) (step, error) {
+	cur, err := s.lookup("next round", n.Room)
+	if err != nil {
+		return step{}, err
+	}
+	fail := func(err error) (step, error) {
+		return step{cur: cur}, fmt.Errorf("next round in room %s: %w", cur.Code, err)
+	}
+	name, err := NormalizeName(n.Player)
+	if err != nil {
+		return fail(err)
+	}
+	if !cur.Over() && name != cur.Host {
+		return fail(fmt.Errorf("round %d is still playing and %s is not the host: %w", cur.Round, quote(name), ErrRoundNotOver))
+	}
+	word, err := NormalizeWord(n.Word)
+	if err != nil {
+		return fail(err)
+	}
+	known := cur.playerIndex(name) >= 0
+	if !known && cur.full() {
+		return fail(fmt.Errorf("player %s cannot join: %w", quote(name), ErrRoomFull))
+	}
+
+	next := cur.Clone()
+	if !known {
+		next.addPlayer(name)
+	}
+	next.bump(n.At)
+	next.Round++
+	next.Word = word
+	next.Guessed, next.Wrong, next.Log = nil, nil, nil
+	next.LivesLeft = next.MaxLives
+	next.Status = Playing
+	return step{cur: cur, next: next}, nil
+}

@@ -1,0 +1,79 @@
+package game_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/gallows-game/gallows/backend/game"
+)
+
+func TestNextRound(t *testing.T) {
+	tests := []struct {
+		name    string
+		finish  bool // finish the round before NextRound
+		player  string
+		wantErr error
+		players []game.Player
+	}{
+		{"host while playing", false, "host", nil, []game.Player{{Name: "host"}, {Name: "amy", Points: 20}}},
+		{"player while playing", false, "amy", game.ErrRoundNotOver, nil},
+		{"player after the round", true, "amy", nil, []game.Player{{Name: "host"}, {Name: "amy", Points: 20 + 20 + 50}}},
+		{"newcomer after the round", true, "zed", nil, []game.Player{{Name: "host"}, {Name: "amy", Points: 20 + 20 + 50}, {Name: "zed"}}},
+		{"host after the round", true, " host ", nil, []game.Player{{Name: "host"}, {Name: "amy", Points: 20 + 20 + 50}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			create := custom("ABCDE", "abba")
+			create.MaxLives = 4
+			s := newState(t, create,
+				game.Guess{Room: "ABCDE", Player: "amy", Letter: "x", RequestID: "r1", At: t0 + 1},
+				game.Guess{Room: "ABCDE", Player: "amy", Letter: "a", RequestID: "r2", At: t0 + 2},
+			)
+			if tt.finish {
+				mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "b", RequestID: "r3", At: t0 + 3})
+			}
+			before := room(t, s, "ABCDE")
+			res, err := s.Apply(game.NextRound{Room: "abcde", Player: tt.player, Word: " Hip-Hop ", At: t0 + 10})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			want := before.Clone()
+			want.Round = 2
+			want.Word = "hip-hop"
+			want.Guessed, want.Wrong, want.Log = nil, nil, nil
+			want.LivesLeft = 4
+			want.Status = game.Playing
+			want.Players = tt.players
+			want.Version = before.Version + 1
+			want.UpdatedAt = t0 + 10
+			if !res.Changed || !reflect.DeepEqual(res.Room, want) {
+				t.Errorf("after NextRound:\n got %+v\nwant %+v", res.Room, want)
+			}
+			if res.Room.Masked() != "___-___" {
+				t.Errorf("Masked() = %q", res.Room.Masked())
+			}
+			// Request records survive, so an old retry still gets its answer.
+			dup := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "a", RequestID: before.Requests["amy"].ID})
+			if !dup.Duplicate || dup.Changed || dup.Hit != before.Requests["amy"].Hit {
+				t.Errorf("old retry after NextRound = %+v", dup)
+			}
+		})
+	}
+}
+
+func TestNextRoundAfterLoss(t *testing.T) {
+	create := custom("ABCDE", "hello")
+	create.MaxLives = 1
+	s := newState(t, create, game.Guess{Room: "ABCDE", Player: "amy", Letter: "z", At: t0 + 1})
+	if r := room(t, s, "ABCDE"); r.Status != game.Lost || r.LivesLeft != 0 {
+		t.Fatalf("room not lost: %+v", r)
+	}
+	res := mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "amy", Word: "world", At: t0 + 2})
+	if r := res.Room; r.Status != game.Playing || r.LivesLeft != 1 || r.Round != 2 || r.Word != "world" {
+		t.Errorf("after NextRound: %+v", r)
+	}
+}

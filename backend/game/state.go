@@ -1,0 +1,57 @@
+package game
+
+import (
+	"maps"
+	"slices"
+)
+
+// State is the replicated game state: every room, by code. The zero State is
+// empty and ready to use. A State is not safe for concurrent use; the Raft
+// FSM that owns it serialises access.
+type State struct {
+	rooms map[string]*Room
+}
+
+// NewState returns an empty State.
+func NewState() *State {
+	return &State{rooms: make(map[string]*Room)}
+}
+
+// Room returns a copy of the room with the given code. The lookup ignores
+// case and surrounding space.
+func (s *State) Room(code string) (*Room, bool) {
+	r, ok := s.rooms[NormalizeRoomCode(code)]
+	return r.Clone(), ok
+}
+
+// Rooms returns copies of every room, sorted by Code.
+func (s *State) Rooms() []*Room {
+	rooms := s.sorted()
+	for i, r := range rooms {
+		rooms[i] = r.Clone()
+	}
+	return rooms
+}
+
+// Len returns the number of rooms.
+func (s *State) Len() int {
+	return len(s.rooms)
+}
+
+// sorted returns the stored rooms, not copies, sorted by Code. The result is
+// never nil.
+func (s *State) sorted() []*Room {
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, code := range slices.Sorted(maps.Keys(s.rooms)) {
+		rooms = append(rooms, s.rooms[code])
+	}
+	return rooms
+}
+
+// put stores r under its code, replacing any room with that code.
+func (s *State) put(r *Room) {
+	if s.rooms == nil {
+		s.rooms = make(map[string]*Room)
+	}
+	s.rooms[r.Code] = r
+}

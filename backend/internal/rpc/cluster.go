@@ -1,0 +1,110 @@
+package rpc
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// statusTimeout bounds how long a status call waits for one peer.
+const statusTimeout = 500 * time.Millisecond
+
+// statusEvery is how often WatchStatus looks for a change.
+const statusEvery = 250 * time.Millisecond
+
+type clusterService struct {
+	pb.UnimplementedClusterServer
+	cfg Config
+}
+
+func (c *clusterService) LocalStatus(context.Context, *pb.StatusRequest) (*pb.NodeStatus, error) {
+	return c.local(), nil
+}
+
+func (c *clusterService) local() *pb.NodeStatus {
+	st := c.cfg.Store.Stats()
+	ns := &pb.NodeStatus{
+		Id:           st.ID,
+		Role:         strings.ToLower(st.State),
+		Term:         st.Term,
+		LastIndex:    st.LastIndex,
+		CommitIndex:  st.CommitIndex,
+		AppliedIndex: st.AppliedIndex,
+		LeaderId:     st.LeaderID,
+	}
+	if v, err := c.cfg.Store.IsVoter(st.ID); err == nil {
+		ns.Voter = v
+	}
+	for _, p := range c.cfg.Peers.Peers() {
+		if p.ID == st.ID {
+			ns.SerfStatus, ns.RaftAddr, ns.GrpcAddr, ns.HttpAddr = p.SerfStatus, p.RaftAddr, p.GRPCAddr, p.HTTPAddr
+		}
+	}
+	return ns
+}
+
+func (c *clusterService) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.ClusterStatus, error) {
+	return c.gather(ctx), nil
+}
+
+// gather asks every peer for its own status, in parallel; a peer that does
+// not answer in time is reported as down.
+func (c *clusterService) gather(ctx context.Context) *pb.ClusterStatus {
+	peers := c.cfg.Peers.Peers()
+	out := &pb.ClusterStatus{ServedBy: c.cfg.ID, Nodes: make([]*pb.NodeStatus, len(peers))}
+	out.LeaderId, _ = c.cfg.Store.Leader()
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		if p.ID == c.cfg.ID {
+			out.Nodes[i] = c.local()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ns := &pb.NodeStatus{Id: p.ID, Role: "down", SerfStatus: p.SerfStatus,
+				RaftAddr: p.RaftAddr, GrpcAddr: p.GRPCAddr, HttpAddr: p.HTTPAddr}
+			defer func() { out.Nodes[i] = ns }()
+			cc, err := c.cfg.Conns.Get(p.GRPCAddr)
+			if err != nil {
+				return
+			}
+			pctx, cancel := context.WithTimeout(ctx, statusTimeout)
+			defer cancel()
+			remote, err := pb.NewClusterClient(cc).LocalStatus(pctx, &pb.StatusRequest{})
+			if err != nil {
+				return
+			}
+			remote.SerfStatus = p.SerfStatus
+			ns = remote
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (c *clusterService) WatchStatus(_ *pb.StatusRequest, stream pb.Cluster_WatchStatusServer) error {
+	ctx := stream.Context()
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	var last *pb.ClusterStatus
+	for {
+		st := c.gather(ctx)
+		if last == nil || !proto.Equal(st, last) {
+			if err := stream.Send(st); err != nil {
+				return err
+			}
+			last = st
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}

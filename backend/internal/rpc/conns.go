@@ -1,0 +1,57 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Conns keeps one gRPC client connection per address and reuses it.
+type Conns struct {
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
+	opts   []grpc.DialOption
+	closed bool
+}
+
+// NewConns returns an empty pool; opts are added to every connection.
+func NewConns(opts ...grpc.DialOption) *Conns {
+	return &Conns{
+		conns: map[string]*grpc.ClientConn{},
+		opts:  append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...),
+	}
+}
+
+// Get returns the connection to addr, creating it on first use.
+func (c *Conns) Get(addr string) (*grpc.ClientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errors.New("rpc: connection pool closed")
+	}
+	if cc, ok := c.conns[addr]; ok {
+		return cc, nil
+	}
+	cc, err := grpc.NewClient(addr, c.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: connect to %s: %w", addr, err)
+	}
+	c.conns[addr] = cc
+	return cc, nil
+}
+
+// Close closes every connection.
+func (c *Conns) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var errs []error
+	for addr, cc := range c.conns {
+		errs = append(errs, cc.Close())
+		delete(c.conns, addr)
+	}
+	return errors.Join(errs...)
+}

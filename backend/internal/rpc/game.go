@@ -1,0 +1,340 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/store"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// forwardedKey marks a write forwarded by another node: it is not forwarded again.
+const forwardedKey = "x-gallows-forwarded-by"
+
+// watchBuffer is how many changes a watch stream may fall behind before it
+// is ended (the client resubscribes from its last version).
+const watchBuffer = 1024
+
+type gameService struct {
+	pb.UnimplementedGameServer
+	cfg Config
+}
+
+// RoomToProto is what may be shown of a room: the word only once the round
+// is over. index is the Raft index that produced this state, if known.
+func RoomToProto(r *game.Room, index uint64) *pb.Room {
+	out := &pb.Room{
+		Id:              r.Code,
+		Version:         r.Version,
+		Round:           int64(r.Round),
+		Status:          statusToProto(r.Status),
+		Masked:          r.Masked(),
+		LivesLeft:       int64(r.LivesLeft),
+		MaxLives:        int64(r.MaxLives),
+		Guessed:         append([]string(nil), r.Guessed...),
+		Wrong:           append([]string(nil), r.Wrong...),
+		Category:        r.Category,
+		Difficulty:      string(r.Difficulty),
+		Custom:          r.Custom,
+		Host:            r.Host,
+		CreatedAtUnixMs: r.CreatedAt,
+		UpdatedAtUnixMs: r.UpdatedAt,
+		RaftIndex:       index,
+	}
+	if r.Over() {
+		out.Word = r.Word
+	}
+	for _, p := range r.Players {
+		out.Players = append(out.Players, &pb.Player{Name: p.Name, Points: int64(p.Points)})
+	}
+	for _, e := range r.Log {
+		out.Log = append(out.Log, &pb.LogEntry{Player: e.Player, Letter: e.Letter, Hit: e.Hit, Version: e.Version})
+	}
+	return out
+}
+
+func statusToProto(s game.Status) pb.RoundStatus {
+	switch s {
+	case game.Playing:
+		return pb.RoundStatus_ROUND_STATUS_PLAYING
+	case game.Won:
+		return pb.RoundStatus_ROUND_STATUS_WON
+	case game.Lost:
+		return pb.RoundStatus_ROUND_STATUS_LOST
+	default:
+		return pb.RoundStatus_ROUND_STATUS_UNSPECIFIED
+	}
+}
+
+func (g *gameService) GetRoom(_ context.Context, req *pb.GetRoomRequest) (*pb.RoomReply, error) {
+	r, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId()))
+	if !ok {
+		return nil, toStatus(fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId()))
+	}
+	return &pb.RoomReply{Room: RoomToProto(r, 0)}, nil
+}
+
+func (g *gameService) ListRooms(context.Context, *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+	rooms := g.cfg.Store.Rooms()
+	out := &pb.ListRoomsReply{Rooms: make([]*pb.Room, 0, len(rooms))}
+	for _, r := range rooms {
+		out.Rooms = append(out.Rooms, RoomToProto(r, 0))
+	}
+	return out, nil
+}
+
+func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
+	var reply *pb.RoomReply
+	err := g.write(ctx, func(ctx context.Context) error {
+		cmd, err := g.newRoom(req)
+		if err != nil {
+			return err
+		}
+		res, err := g.cfg.Store.Apply(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
+		return nil
+	}, func(ctx context.Context, c pb.GameClient) (err error) {
+		reply, err = c.CreateRoom(ctx, req)
+		return err
+	})
+	return reply, err
+}
+
+// newRoom is run by the leader: it picks the code and the word.
+func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error) {
+	cmd := game.CreateRoom{Host: req.GetHost(), MaxLives: int(req.GetMaxLives()), At: g.cfg.Now().UnixMilli()}
+	if req.GetWord() != "" {
+		cmd.Custom, cmd.Category, cmd.Word = true, "custom", req.GetWord()
+	} else {
+		d, err := game.ParseDifficulty(req.GetDifficulty())
+		if err != nil {
+			return cmd, err
+		}
+		w, err := game.PickWord(req.GetCategory(), d, g.cfg.Rand)
+		if err != nil {
+			return cmd, err
+		}
+		cmd.Category, cmd.Difficulty, cmd.Word = req.GetCategory(), d, w
+	}
+	for range 16 {
+		cmd.Code = game.NewRoomCode(g.cfg.Rand)
+		if _, taken := g.cfg.Store.Room(cmd.Code); !taken {
+			return cmd, nil
+		}
+	}
+	return cmd, errors.New("rpc: could not find a free room code")
+}
+
+func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
+	var reply *pb.GuessReply
+	err := g.write(ctx, func(ctx context.Context) error {
+		res, err := g.cfg.Store.Apply(ctx, game.Guess{
+			Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), Letter: req.GetLetter(),
+			RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli(),
+		})
+		if err != nil {
+			return err
+		}
+		reply = &pb.GuessReply{Room: RoomToProto(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
+		return nil
+	}, func(ctx context.Context, c pb.GameClient) (err error) {
+		reply, err = c.Guess(ctx, req)
+		return err
+	})
+	return reply, err
+}
+
+func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
+	var reply *pb.RoomReply
+	err := g.write(ctx, func(ctx context.Context) error {
+		cmd, err := g.nextRound(req)
+		if err != nil {
+			return err
+		}
+		res, err := g.cfg.Store.Apply(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
+		return nil
+	}, func(ctx context.Context, c pb.GameClient) (err error) {
+		reply, err = c.NextRound(ctx, req)
+		return err
+	})
+	return reply, err
+}
+
+// nextRound is run by the leader: it picks the next word.
+func (g *gameService) nextRound(req *pb.NextRoundRequest) (game.NextRound, error) {
+	code := game.NormalizeRoomCode(req.GetRoomId())
+	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), At: g.cfg.Now().UnixMilli()}
+	room, ok := g.cfg.Store.Room(code)
+	if !ok {
+		return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())
+	}
+	if req.GetWord() != "" {
+		if !room.Custom || req.GetPlayer() != room.Host {
+			return cmd, fmt.Errorf("%w: only the host of a custom-word room sets the word", game.ErrInvalidWord)
+		}
+		cmd.Word = req.GetWord()
+		return cmd, nil
+	}
+	category, difficulty := room.Category, room.Difficulty
+	if room.Custom {
+		cats := game.Categories()
+		category, difficulty = cats[g.cfg.Rand(len(cats))], game.Medium
+	}
+	// Avoid repeating the word just played.
+	for range 4 {
+		w, err := game.PickWord(category, difficulty, g.cfg.Rand)
+		if err != nil {
+			return cmd, err
+		}
+		cmd.Word = w
+		if w != room.Word {
+			break
+		}
+	}
+	return cmd, nil
+}
+
+func (g *gameService) Join(ctx context.Context, req *pb.JoinRequest) (*pb.RoomReply, error) {
+	return g.membership(ctx, game.Join{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Join(ctx, req) })
+}
+
+func (g *gameService) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.RoomReply, error) {
+	return g.membership(ctx, game.Leave{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Leave(ctx, req) })
+}
+
+// membership applies a Join or Leave, stamping the time on the leader.
+func (g *gameService) membership(ctx context.Context, cmd game.Command, fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
+	var reply *pb.RoomReply
+	err := g.write(ctx, func(ctx context.Context) error {
+		now := g.cfg.Now().UnixMilli()
+		switch c := cmd.(type) {
+		case game.Join:
+			c.At = now
+			cmd = c
+		case game.Leave:
+			c.At = now
+			cmd = c
+		}
+		res, err := g.cfg.Store.Apply(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
+		return nil
+	}, func(ctx context.Context, c pb.GameClient) (err error) {
+		reply, err = fwd(ctx, c)
+		return err
+	})
+	return reply, err
+}
+
+// write runs local on the leader, or forward against the leader, until one
+// of them gives an answer that is not "no leader here", for at most
+// WriteHold: during an election the write waits instead of failing.
+func (g *gameService) write(ctx context.Context, local func(context.Context) error, forward func(context.Context, pb.GameClient) error) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.WriteHold)
+	defer cancel()
+	forwardedBy := ""
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedKey)) > 0 {
+		forwardedBy = md.Get(forwardedKey)[0]
+	}
+	var last error
+	for {
+		changed := g.cfg.Store.LeaderChanged()
+		leaderID, _ := g.cfg.Store.Leader()
+		switch {
+		case g.cfg.Store.IsLeader():
+			err := local(ctx)
+			if !errors.Is(err, store.ErrNotLeader) && !errors.Is(err, store.ErrLeadershipLost) {
+				return toStatus(err)
+			}
+			last = err
+		case forwardedBy != "":
+			// One hop only: the forwarding node retries against the leader it learns of next.
+			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
+				fmt.Sprintf("node %s is not the leader (leader: %q)", g.cfg.ID, leaderID))
+		case leaderID != "":
+			addr, ok := g.grpcAddr(leaderID)
+			if !ok {
+				last = fmt.Errorf("leader %s has no known gRPC address yet", leaderID)
+				break
+			}
+			cc, err := g.cfg.Conns.Get(addr)
+			if err != nil {
+				return toStatus(err)
+			}
+			fctx := metadata.AppendToOutgoingContext(ctx, forwardedKey, g.cfg.ID)
+			err = forward(fctx, pb.NewGameClient(cc))
+			if status.Code(err) != codes.Unavailable {
+				return err
+			}
+			last = err
+		default:
+			last = errors.New("no leader elected")
+		}
+		// Wait for a leader change or a short jittered pause, then retry.
+		pause := time.Duration(10+rand.IntN(40)) * time.Millisecond
+		select {
+		case <-changed:
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
+				fmt.Sprintf("no leader accepted the write in time: %v", last))
+		}
+	}
+}
+
+func (g *gameService) grpcAddr(id string) (string, bool) {
+	for _, p := range g.cfg.Peers.Peers() {
+		if p.ID == id && p.GRPCAddr != "" {
+			return p.GRPCAddr, true
+		}
+	}
+	return "", false
+}
+
+func (g *gameService) WatchRoom(req *pb.WatchRoomRequest, stream pb.Game_WatchRoomServer) error {
+	room, sub, err := g.cfg.Store.Subscribe(game.NormalizeRoomCode(req.GetRoomId()), watchBuffer)
+	if err != nil {
+		return toStatus(err)
+	}
+	defer sub.Close()
+	if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(room, 0), ServedBy: g.cfg.ID}); err != nil {
+		return err
+	}
+	last := room.Version
+	for {
+		select {
+		case c, ok := <-sub.C:
+			if !ok {
+				return toStatus(fmt.Errorf("watch of room %s ended: %w", room.Code, sub.Err()))
+			}
+			if c.Room.Version <= last {
+				continue
+			}
+			last = c.Room.Version
+			if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(c.Room, c.Index), ServedBy: g.cfg.ID}); err != nil {
+				return err
+			}
+		case <-stream.Context().Done():
+			return nil
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Package rpc serves the backend's gRPC services: the game (writes are
+// forwarded to the Raft leader, one hop, and held during an election) and
+// the cluster status. Game and store errors become gRPC status codes here
+// and nowhere else.
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/gallows-game/gallows/backend/internal/store"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// Peer is another backend as membership knows it.
+type Peer struct {
+	ID         string
+	RaftAddr   string
+	GRPCAddr   string
+	HTTPAddr   string
+	SerfStatus string
+}
+
+// Peers lists the known backends, this node included.
+type Peers interface {
+	Peers() []Peer
+}
+
+// Config configures the services of one node.
+type Config struct {
+	// ID is this node's id.
+	ID string
+	// Store is this node's replica.
+	Store *store.Store
+	// Peers resolves node ids to addresses.
+	Peers Peers
+	// Conns is the pool used to forward writes and gather status.
+	Conns *Conns
+	// WriteHold bounds how long a write waits for a leader (default 5s).
+	WriteHold time.Duration
+	// DefaultDeadline is applied to calls that arrive without one (default 10s).
+	DefaultDeadline time.Duration
+	// Rand picks room codes and words (default math/rand/v2).
+	Rand func(n int) int
+	// Now is the clock stamped into commands (default time.Now).
+	Now func() time.Time
+	// Logger receives the services' logs.
+	Logger *slog.Logger
+}
+
+// Server holds the gRPC server with every service registered.
+type Server struct {
+	*grpc.Server
+	health *health.Server
+}
+
+// NewServer builds the gRPC server: game, cluster, health and reflection.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Peers == nil || cfg.Conns == nil || cfg.ID == "" {
+		return nil, errors.New("rpc: id, store, peers and conns are required")
+	}
+	if cfg.WriteHold == 0 {
+		cfg.WriteHold = 5 * time.Second
+	}
+	if cfg.DefaultDeadline == 0 {
+		cfg.DefaultDeadline = 10 * time.Second
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.IntN
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)))
+	pb.RegisterGameServer(gs, &gameService{cfg: cfg})
+	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return &Server{Server: gs, health: hs}, nil
+}
+
+// Stop ends every call at once.
+func (s *Server) Stop() {
+	s.health.Shutdown()
+	s.Server.Stop()
+}
+
+// GracefulStop reports NOT_SERVING, then waits for calls to finish, at most
+// until ctx is done.
+func (s *Server) GracefulStop(ctx context.Context) {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.Server.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Server.Stop()
+		<-done
+	}
+}
+
+// deadline gives every unary call without a deadline a default one.
+func deadline(d time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return handler(ctx, req)
+	}
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gallows-game/gallows/backend/game"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// encodeBatch turns game commands into one Raft log entry.
+func encodeBatch(cmds []game.Command) ([]byte, error) {
+	b := &pb.Batch{Commands: make([]*pb.Command, 0, len(cmds))}
+	for _, c := range cmds {
+		pc, err := toProto(c)
+		if err != nil {
+			return nil, err
+		}
+		b.Commands = append(b.Commands, pc)
+	}
+	data, err := proto.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return data, nil
+}
+
+func toProto(c game.Command) (*pb.Command, error) {
+	switch c := c.(type) {
+	case game.CreateRoom:
+		return &pb.Command{Kind: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoomCommand{
+			Code: c.Code, Host: c.Host, Category: c.Category, Difficulty: string(c.Difficulty),
+			Custom: c.Custom, Word: c.Word, MaxLives: int64(c.MaxLives), AtUnixMs: c.At,
+		}}}, nil
+	case game.Guess:
+		return &pb.Command{Kind: &pb.Command_Guess{Guess: &pb.GuessCommand{
+			Room: c.Room, Player: c.Player, Letter: c.Letter, RequestId: c.RequestID, AtUnixMs: c.At,
+		}}}, nil
+	case game.NextRound:
+		return &pb.Command{Kind: &pb.Command_NextRound{NextRound: &pb.NextRoundCommand{
+			Room: c.Room, Player: c.Player, Word: c.Word, AtUnixMs: c.At,
+		}}}, nil
+	case game.Join:
+		return &pb.Command{Kind: &pb.Command_Join{Join: &pb.JoinCommand{Room: c.Room, Player: c.Player, AtUnixMs: c.At}}}, nil
+	case game.Leave:
+		return &pb.Command{Kind: &pb.Command_Leave{Leave: &pb.LeaveCommand{Room: c.Room, Player: c.Player, AtUnixMs: c.At}}}, nil
+	default:
+		return nil, fmt.Errorf("%w: %T", game.ErrInvalidCommand, c)
+	}
+}
+
+func fromProto(c *pb.Command) (game.Command, error) {
+	switch k := c.GetKind().(type) {
+	case *pb.Command_CreateRoom:
+		x := k.CreateRoom
+		return game.CreateRoom{
+			Code: x.GetCode(), Host: x.GetHost(), Category: x.GetCategory(),
+			Difficulty: game.Difficulty(x.GetDifficulty()), Custom: x.GetCustom(), Word: x.GetWord(),
+			MaxLives: int(x.GetMaxLives()), At: x.GetAtUnixMs(),
+		}, nil
+	case *pb.Command_Guess:
+		x := k.Guess
+		return game.Guess{Room: x.GetRoom(), Player: x.GetPlayer(), Letter: x.GetLetter(), RequestID: x.GetRequestId(), At: x.GetAtUnixMs()}, nil
+	case *pb.Command_NextRound:
+		x := k.NextRound
+		return game.NextRound{Room: x.GetRoom(), Player: x.GetPlayer(), Word: x.GetWord(), At: x.GetAtUnixMs()}, nil
+	case *pb.Command_Join:
+		return game.Join{Room: k.Join.GetRoom(), Player: k.Join.GetPlayer(), At: k.Join.GetAtUnixMs()}, nil
+	case *pb.Command_Leave:
+		return game.Leave{Room: k.Leave.GetRoom(), Player: k.Leave.GetPlayer(), At: k.Leave.GetAtUnixMs()}, nil
+	default:
+		return nil, fmt.Errorf("%w: empty command", game.ErrInvalidCommand)
+	}
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gallows-game/gallows/backend/game"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// applied is the outcome of one command of a batch.
+type applied struct {
+	res game.Result
+	err error
+}
+
+// fsm adapts game.State to raft.FSM and publishes every change to
+// subscribers. Apply never blocks on a subscriber.
+type fsm struct {
+	mu    sync.RWMutex
+	state *game.State
+	subs  subscribers
+
+	applied atomic.Uint64 // index of the last applied log entry
+}
+
+func newFSM() *fsm {
+	return &fsm{state: game.NewState(), subs: subscribers{byRoom: map[string]map[*Subscription]struct{}{}}}
+}
+
+// Apply implements raft.FSM. It returns []applied, one per command of the batch.
+func (f *fsm) Apply(l *raft.Log) any {
+	defer f.applied.Store(l.Index)
+	var b pb.Batch
+	if err := proto.Unmarshal(l.Data, &b); err != nil {
+		// Every node decodes the same bytes, so every node fails alike.
+		return fmt.Errorf("decode log entry %d: %w", l.Index, err)
+	}
+	out := make([]applied, len(b.Commands))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, pc := range b.Commands {
+		cmd, err := fromProto(pc)
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		res, err := f.state.Apply(cmd)
+		out[i] = applied{res: res, err: err}
+		if err == nil && res.Changed {
+			f.subs.publish(Change{Room: res.Room, Index: l.Index})
+		}
+	}
+	return out
+}
+
+// Snapshot implements raft.FSM. It runs on the apply goroutine, so the state
+// is encoded here and written out later without holding anything.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var buf bytes.Buffer
+	if err := f.state.Snapshot(&buf); err != nil {
+		return nil, fmt.Errorf("snapshot game state: %w", err)
+	}
+	return snapshot(buf.Bytes()), nil
+}
+
+// Restore implements raft.FSM: it replaces the state and tells every
+// subscriber the restored state of its room.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	next := game.NewState()
+	if err := next.Restore(rc); err != nil {
+		return fmt.Errorf("restore game state: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state = next
+	for _, r := range next.Rooms() {
+		f.subs.publish(Change{Room: r})
+	}
+	return nil
+}
+
+type snapshot []byte
+
+func (s snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	if err := sink.Close(); err != nil {
+		return fmt.Errorf("close snapshot: %w", err)
+	}
+	return nil
+}
+
+func (s snapshot) Release() {}

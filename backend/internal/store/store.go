@@ -1,0 +1,507 @@
+// Package store keeps the game state in a Raft log: hashicorp/raft with
+// raft-wal for the log and file snapshots, an FSM that applies batches of
+// game commands deterministically, and subscriptions to every applied change.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
+
+	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/slogbridge"
+)
+
+// Config configures a Store. Zero values take the documented defaults.
+type Config struct {
+	// ID is this node's Raft server id.
+	ID string
+	// Dir holds the write-ahead log and the snapshots.
+	Dir string
+	// BindAddr is the host:port Raft listens on (port 0 picks one).
+	BindAddr string
+	// Advertise is the host:port other nodes dial; defaults to the bound address.
+	Advertise string
+	// Network opens Raft's connections; defaults to TCP.
+	Network Network
+	// TimeoutScale multiplies every Raft timeout (default 1: tuned for a LAN,
+	// a dead leader is replaced in well under a second).
+	TimeoutScale float64
+	// SnapshotThreshold is how many log entries trigger a snapshot (default 8192).
+	SnapshotThreshold uint64
+	// SnapshotInterval is how often the threshold is checked (default 30s).
+	SnapshotInterval time.Duration
+	// TrailingLogs is how many entries are kept after a snapshot (default 10240).
+	TrailingLogs uint64
+	// MaxBatch caps the commands in one log entry (default 512).
+	MaxBatch int
+	// MaxInflight caps the log entries proposed but not yet applied (default 2).
+	MaxInflight int
+	// SegmentSize is the size of a WAL segment file in bytes (default 16 MiB).
+	SegmentSize int
+	// Logger receives the store's and Raft's logs.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.ID == "" {
+		return errors.New("store: node id is required")
+	}
+	if c.Dir == "" {
+		return errors.New("store: data dir is required")
+	}
+	if c.BindAddr == "" {
+		return errors.New("store: raft bind address is required")
+	}
+	if c.TimeoutScale == 0 {
+		c.TimeoutScale = 1
+	}
+	if c.TimeoutScale < 0.05 || c.TimeoutScale > 100 {
+		return fmt.Errorf("store: timeout scale %v out of range [0.05, 100]", c.TimeoutScale)
+	}
+	if c.Network == nil {
+		c.Network = TCP{}
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 30 * time.Second
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 512
+	}
+	if c.MaxInflight <= 0 {
+		c.MaxInflight = 2
+	}
+	if c.SegmentSize <= 0 {
+		c.SegmentSize = 16 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// RaftConfig returns the Raft configuration for id with every timeout
+// multiplied by scale. Scale 1 suits a LAN.
+func RaftConfig(id string, scale float64) *raft.Config {
+	d := func(base time.Duration) time.Duration { return time.Duration(float64(base) * scale) }
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(id)
+	rc.HeartbeatTimeout = d(200 * time.Millisecond)
+	rc.ElectionTimeout = d(200 * time.Millisecond)
+	rc.LeaderLeaseTimeout = d(100 * time.Millisecond)
+	rc.CommitTimeout = d(5 * time.Millisecond)
+	rc.MaxAppendEntries = 256
+	return rc
+}
+
+// Result is the outcome of one applied command.
+type Result struct {
+	game.Result
+	// Index is the Raft index of the log entry that carried the command.
+	Index uint64
+}
+
+type proposal struct {
+	cmd  game.Command
+	done chan outcome
+}
+
+type outcome struct {
+	res Result
+	err error
+}
+
+// Store is one node's replica of the game state.
+type Store struct {
+	cfg       Config
+	log       *slog.Logger
+	raft      *raft.Raft
+	fsm       *fsm
+	wal       *wal.WAL
+	transport *raft.NetworkTransport
+	hasState  bool
+
+	proposals chan *proposal
+	closing   chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	leaderMu      sync.Mutex
+	leaderChanged chan struct{} // closed and replaced on every leader change
+	observer      *raft.Observer
+	observations  chan raft.Observation
+}
+
+// Open starts a Store on cfg.Dir. A new node waits to be bootstrapped or
+// added to a cluster; a node with state on disk rejoins its cluster.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("node", cfg.ID)
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "wal"), 0o750); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	w, err := wal.Open(filepath.Join(cfg.Dir, "wal"),
+		wal.WithLogger(slogbridge.Hclog(log, "wal")), wal.WithSegmentSize(cfg.SegmentSize))
+	if err != nil {
+		return nil, fmt.Errorf("store: open wal: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, slogbridge.Hclog(log, "snapshot"))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open snapshots: %w", err)
+	}
+	hasState, err := raft.HasExistingState(w, w, snaps)
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: read raft state: %w", err)
+	}
+	stream, err := newStreamLayer(cfg.Network, cfg.BindAddr, cfg.Advertise)
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  stream,
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  slogbridge.Hclog(log, "transport"),
+	})
+
+	rc := RaftConfig(cfg.ID, cfg.TimeoutScale)
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.Logger = slogbridge.Hclog(log, "raft")
+
+	f := newFSM()
+	r, err := raft.NewRaft(rc, f, w, w, snaps, transport)
+	if err != nil {
+		_ = transport.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("store: start raft: %w", err)
+	}
+	s := &Store{
+		cfg: cfg, log: log, raft: r, fsm: f, wal: w, transport: transport, hasState: hasState,
+		proposals:     make(chan *proposal, 4096),
+		closing:       make(chan struct{}),
+		leaderChanged: make(chan struct{}),
+		observations:  make(chan raft.Observation, 64),
+	}
+	s.observer = raft.NewObserver(s.observations, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.LeaderObservation, raft.RaftState:
+			return true
+		}
+		return false
+	})
+	r.RegisterObserver(s.observer)
+	s.wg.Add(2)
+	go s.watchLeader()
+	go s.batch()
+	return s, nil
+}
+
+// Raft returns the underlying Raft node (for membership and status).
+func (s *Store) Raft() *raft.Raft { return s.raft }
+
+// HasState reports whether the node found Raft state on disk at Open.
+func (s *Store) HasState() bool { return s.hasState }
+
+// RaftAddr is the address other nodes use to reach this node's Raft.
+func (s *Store) RaftAddr() string { return string(s.transport.LocalAddr()) }
+
+// IsLeader reports whether this node is the Raft leader now.
+func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the current leader's id and Raft address, empty when unknown.
+func (s *Store) Leader() (id, addr string) {
+	a, i := s.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// LeaderChanged returns a channel closed at the next leader change.
+func (s *Store) LeaderChanged() <-chan struct{} {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	return s.leaderChanged
+}
+
+// WaitForLeader blocks until a leader is known, returning its id.
+func (s *Store) WaitForLeader(ctx context.Context) (string, error) {
+	for {
+		changed := s.LeaderChanged()
+		if id, _ := s.Leader(); id != "" {
+			return id, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("wait for leader: %w", ctx.Err())
+		case <-s.closing:
+			return "", ErrClosed
+		}
+	}
+}
+
+func (s *Store) watchLeader() {
+	defer s.wg.Done()
+	for {
+		select {
+		case o := <-s.observations:
+			if lo, ok := o.Data.(raft.LeaderObservation); ok {
+				s.log.Info("leader changed", "leader", lo.LeaderID, "addr", lo.LeaderAddr)
+			}
+			s.leaderMu.Lock()
+			close(s.leaderChanged)
+			s.leaderChanged = make(chan struct{})
+			s.leaderMu.Unlock()
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// Room returns the room as this node has applied it.
+func (s *Store) Room(code string) (*game.Room, bool) {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	return s.fsm.state.Room(code)
+}
+
+// Rooms returns every room as this node has applied them, sorted by code.
+func (s *Store) Rooms() []*game.Room {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	return s.fsm.state.Rooms()
+}
+
+// Validate reports the error cmd would get if applied to this node's state now.
+func (s *Store) Validate(cmd game.Command) error {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	return s.fsm.state.Validate(cmd)
+}
+
+// Subscribe returns the room's current state and a subscription to every
+// change after it, with no gap between the two. buffer is how many changes
+// may wait unread before the subscription is dropped with ErrLagging.
+func (s *Store) Subscribe(code string, buffer int) (*game.Room, *Subscription, error) {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	room, ok := s.fsm.state.Room(code)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %q", game.ErrUnknownRoom, code)
+	}
+	ch := make(chan Change, buffer)
+	sub := &Subscription{C: ch, ch: ch, room: room.Code, subs: &s.fsm.subs}
+	s.fsm.subs.add(sub)
+	return room, sub, nil
+}
+
+// Apply proposes cmd and waits until it is committed and applied, returning
+// the FSM's result. Concurrent calls share log entries. Errors: ErrNotLeader,
+// ErrLeadershipLost and ErrTimeout (retry, with the same request id), game
+// errors (the command was refused and changed nothing), ErrClosed.
+func (s *Store) Apply(ctx context.Context, cmd game.Command) (Result, error) {
+	if !s.IsLeader() {
+		return Result{}, ErrNotLeader
+	}
+	if err := s.Validate(cmd); err != nil {
+		return Result{}, err
+	}
+	p := &proposal{cmd: cmd, done: make(chan outcome, 1)}
+	select {
+	case s.proposals <- p:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+	case <-s.closing:
+		return Result{}, ErrClosed
+	}
+	select {
+	case o := <-p.done:
+		return o.res, o.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
+	}
+}
+
+// batch turns queued proposals into log entries: while MaxInflight entries
+// are being committed, new proposals queue up and then go out together.
+func (s *Store) batch() {
+	defer s.wg.Done()
+	slots := make(chan struct{}, s.cfg.MaxInflight)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for {
+		var first *proposal
+		select {
+		case first = <-s.proposals:
+		case <-s.closing:
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-s.closing:
+			first.done <- outcome{err: ErrClosed}
+			return
+		}
+		batch := []*proposal{first}
+	drain:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case p := <-s.proposals:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		cmds := make([]game.Command, len(batch))
+		for i, p := range batch {
+			cmds[i] = p.cmd
+		}
+		data, err := encodeBatch(cmds)
+		if err != nil {
+			for _, p := range batch {
+				p.done <- outcome{err: err}
+			}
+			<-slots
+			continue
+		}
+		f := s.raft.Apply(data, 10*time.Second)
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer func() { <-slots }()
+			s.finish(f, batch)
+		}()
+	}
+}
+
+func (s *Store) finish(f raft.ApplyFuture, batch []*proposal) {
+	if err := f.Error(); err != nil {
+		err = raftError(err)
+		for _, p := range batch {
+			p.done <- outcome{err: err}
+		}
+		return
+	}
+	results, ok := f.Response().([]applied)
+	if !ok || len(results) != len(batch) {
+		err := fmt.Errorf("store: log entry %d: unexpected apply response %T", f.Index(), f.Response())
+		if e, isErr := f.Response().(error); isErr {
+			err = e
+		}
+		for _, p := range batch {
+			p.done <- outcome{err: err}
+		}
+		return
+	}
+	for i, p := range batch {
+		p.done <- outcome{res: Result{Result: results[i].res, Index: f.Index()}, err: results[i].err}
+	}
+}
+
+// Stats is this node's Raft state.
+type Stats struct {
+	ID           string
+	State        string
+	Term         uint64
+	LastIndex    uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+	LeaderID     string
+	LeaderAddr   string
+}
+
+// Stats returns this node's Raft state now.
+func (s *Store) Stats() Stats {
+	id, addr := s.Leader()
+	return Stats{
+		ID:           s.cfg.ID,
+		State:        s.raft.State().String(),
+		Term:         s.raft.CurrentTerm(),
+		LastIndex:    s.raft.LastIndex(),
+		CommitIndex:  s.raft.CommitIndex(),
+		AppliedIndex: s.fsm.applied.Load(),
+		LeaderID:     id,
+		LeaderAddr:   addr,
+	}
+}
+
+// IsVoter reports whether id is a voter in the latest Raft configuration.
+func (s *Store) IsVoter(id string) (bool, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return false, raftError(err)
+	}
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == id {
+			return srv.Suffrage == raft.Voter, nil
+		}
+	}
+	return false, nil
+}
+
+// TransferLeadership hands leadership to another voter if this node leads.
+func (s *Store) TransferLeadership() error {
+	if !s.IsLeader() {
+		return nil
+	}
+	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		return fmt.Errorf("store: transfer leadership: %w", raftError(err))
+	}
+	return nil
+}
+
+// Snapshot takes a snapshot now.
+func (s *Store) Snapshot() error {
+	if err := s.raft.Snapshot().Error(); err != nil {
+		return fmt.Errorf("store: snapshot: %w", err)
+	}
+	return nil
+}
+
+// Close shuts Raft down and closes the log. Pending writes fail with
+// ErrClosed (or ErrLeadershipLost if they were in flight); subscriptions end
+// with ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		// Shutting Raft down first resolves every in-flight future, so the
+		// batcher can finish.
+		shutdownErr := s.raft.Shutdown().Error()
+		s.wg.Wait()
+		for drained := false; !drained; {
+			select {
+			case p := <-s.proposals:
+				p.done <- outcome{err: ErrClosed}
+			default:
+				drained = true
+			}
+		}
+		s.raft.DeregisterObserver(s.observer)
+		s.fsm.subs.closeAll(ErrClosed)
+		s.closeErr = errors.Join(shutdownErr, s.transport.Close(), s.wal.Close())
+		if s.closeErr != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", s.closeErr)
+		}
+	})
+	return s.closeErr
+}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Network opens the connections Raft uses. The default is plain TCP; tests
+// substitute one that can cut, delay or heal links between nodes.
+type Network interface {
+	// Listen listens for Raft connections on addr.
+	Listen(addr string) (net.Listener, error)
+	// Dial connects to the Raft listener at addr.
+	Dial(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// TCP is the default Network.
+type TCP struct{}
+
+// Listen listens on a TCP address.
+func (TCP) Listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// Dial dials a TCP address.
+func (TCP) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+// streamLayer adapts a Network to raft.StreamLayer.
+type streamLayer struct {
+	net.Listener
+	network   Network
+	advertise net.Addr
+}
+
+func newStreamLayer(n Network, bind, advertise string) (*streamLayer, error) {
+	ln, err := n.Listen(bind)
+	if err != nil {
+		return nil, fmt.Errorf("listen for raft on %s: %w", bind, err)
+	}
+	adv := ln.Addr()
+	if advertise != "" {
+		host, port, err := net.SplitHostPort(advertise)
+		if err != nil || host == "" || port == "" || port == "0" {
+			_ = ln.Close()
+			return nil, fmt.Errorf("raft advertise address %q: want host:port with a reachable host", advertise)
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			_ = ln.Close()
+			return nil, fmt.Errorf("raft advertise address %q must name a reachable host", advertise)
+		}
+		adv = advertised(advertise)
+	} else if tcp, ok := adv.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		_ = ln.Close()
+		return nil, fmt.Errorf("raft address %s binds all interfaces: set an advertise address", bind)
+	}
+	return &streamLayer{Listener: ln, network: n, advertise: adv}, nil
+}
+
+// Addr is the address other nodes dial.
+func (s *streamLayer) Addr() net.Addr { return s.advertise }
+
+// Dial implements raft.StreamLayer.
+func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.network.Dial(ctx, string(address))
+}
+
+// advertised is a host:port that may name a host (e.g. a container's
+// service name) rather than an IP, so it stays valid across restarts.
+type advertised string
+
+func (a advertised) Network() string { return "tcp" }
+func (a advertised) String() string  { return string(a) }

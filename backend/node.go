@@ -1,0 +1,319 @@
+// Package backend composes a Gallows backend node: the Raft store, serf
+// membership, the gRPC services and the admin HTTP endpoints, started and
+// stopped in order.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gallows-game/gallows/backend/internal/membership"
+	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/backend/internal/store"
+)
+
+// Config is everything a backend node needs. Addresses are host:port; a
+// port of 0 picks a free one (tests).
+type Config struct {
+	ID       string
+	DataDir  string
+	RaftAddr string
+	SerfAddr string
+	GRPCAddr string
+	HTTPAddr string
+	// Advertise is the host (name or IP) other nodes use to reach this one;
+	// it replaces the host of every bind address. Empty: the bind hosts,
+	// which must then be specific (not 0.0.0.0).
+	Advertise string
+	// Join lists serf addresses of other backends.
+	Join []string
+	// BootstrapExpect starts a new cluster once this many backends see each other.
+	BootstrapExpect int
+	// TimeoutScale multiplies every Raft timeout (1 = LAN).
+	TimeoutScale float64
+
+	// SnapshotThreshold, SnapshotInterval, TrailingLogs and SegmentSize
+	// tune the store (zero: its defaults).
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64
+	SegmentSize       int
+	// RaftNetwork opens Raft's connections (nil: TCP). Tests inject faults here.
+	RaftNetwork store.Network
+	// ReconcileInterval is the period of the leader's full membership pass.
+	ReconcileInterval time.Duration
+	// Logger receives every log of the node.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid setting in words a person can act on.
+func (c Config) Validate() error {
+	if c.ID == "" {
+		return errors.New("--id is required")
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir is required")
+	}
+	for _, a := range []struct{ flag, addr string }{
+		{"--raft-addr", c.RaftAddr}, {"--serf-addr", c.SerfAddr}, {"--grpc-addr", c.GRPCAddr}, {"--http-addr", c.HTTPAddr},
+	} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return fmt.Errorf("%s %q: want host:port: %w", a.flag, a.addr, err)
+		}
+	}
+	for _, j := range c.Join {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			return fmt.Errorf("--join %q: want host:port: %w", j, err)
+		}
+	}
+	if c.BootstrapExpect < 0 {
+		return fmt.Errorf("--bootstrap-expect %d: must be 0 or more", c.BootstrapExpect)
+	}
+	if c.TimeoutScale < 0 {
+		return fmt.Errorf("--raft-timeout-scale %v: must be positive", c.TimeoutScale)
+	}
+	return nil
+}
+
+// Node is a running backend.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	members *membership.Membership
+	grpc    *rpc.Server
+	conns   *rpc.Conns
+	http    *http.Server
+
+	grpcAddr, httpAddr string
+	serveErr           chan error
+	stopOnce           sync.Once
+	stopErr            error
+}
+
+// Start starts a node: store, gRPC, membership, admin HTTP, in that order.
+func Start(cfg Config) (_ *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), serveErr: make(chan error, 2)}
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	grpcLn, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for gRPC on %s: %w", cfg.GRPCAddr, err)
+	}
+	cleanup = append(cleanup, func() { _ = grpcLn.Close() })
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	cleanup = append(cleanup, func() { _ = httpLn.Close() })
+	if n.grpcAddr, err = advertised(grpcLn.Addr().String(), cfg.Advertise); err != nil {
+		return nil, fmt.Errorf("--grpc-addr: %w", err)
+	}
+	if n.httpAddr, err = advertised(httpLn.Addr().String(), cfg.Advertise); err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+
+	raftAdvertise := ""
+	if cfg.Advertise != "" {
+		_, port, _ := net.SplitHostPort(cfg.RaftAddr)
+		if port == "0" {
+			return nil, errors.New("--raft-addr needs a fixed port when --advertise is set")
+		}
+		raftAdvertise = net.JoinHostPort(cfg.Advertise, port)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create --data-dir: %w", err)
+	}
+	n.store, err = store.Open(store.Config{
+		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
+		Network: cfg.RaftNetwork, TimeoutScale: cfg.TimeoutScale,
+		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
+		TrailingLogs: cfg.TrailingLogs, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { _ = n.store.Close() })
+
+	serfAdv, err := serfAdvertise(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.conns = rpc.NewConns()
+	cleanup = append(cleanup, func() { _ = n.conns.Close() })
+	n.members, err = membership.New(membership.Config{
+		Tags: membership.Tags{
+			ID: cfg.ID, RaftAddr: n.store.RaftAddr(), GRPCAddr: n.grpcAddr, HTTPAddr: n.httpAddr,
+			Expect: cfg.BootstrapExpect,
+		},
+		BindAddr:          cfg.SerfAddr,
+		AdvertiseAddr:     serfAdv,
+		Join:              cfg.Join,
+		BootstrapExpect:   cfg.BootstrapExpect,
+		HasState:          n.store.HasState(),
+		Raft:              n.store.Raft(),
+		Logger:            cfg.Logger.With("node", cfg.ID),
+		ReconcileInterval: cfg.ReconcileInterval,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start membership: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = n.members.Shutdown() })
+
+	n.grpc, err = rpc.NewServer(rpc.Config{
+		ID: cfg.ID, Store: n.store, Peers: peers{n.members}, Conns: n.conns, Logger: n.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() { n.serveErr <- n.grpc.Serve(grpcLn) }()
+
+	n.http = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := n.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+			n.serveErr <- err
+		}
+	}()
+	n.log.Info("backend started", "raft", n.store.RaftAddr(), "grpc", n.grpcAddr, "http", n.httpAddr,
+		"serf", n.SerfAddr(), "has_state", n.store.HasState())
+	return n, nil
+}
+
+// advertised replaces the host of a bound address with host, if set.
+func advertised(bound, host string) (string, error) {
+	h, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return "", err
+	}
+	if host != "" {
+		return net.JoinHostPort(host, port), nil
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		return "", fmt.Errorf("%s binds all interfaces: set --advertise", bound)
+	}
+	return bound, nil
+}
+
+// serfAdvertise is the serf address others use: memberlist needs an IP,
+// so a host name is resolved once here.
+func serfAdvertise(cfg Config) (string, error) {
+	if cfg.Advertise == "" {
+		return "", nil
+	}
+	_, port, _ := net.SplitHostPort(cfg.SerfAddr)
+	host := cfg.Advertise
+	if net.ParseIP(host) == nil {
+		ips, err := net.LookupIP(host)
+		if err != nil || len(ips) == 0 {
+			return "", fmt.Errorf("--advertise %q: cannot resolve: %w", host, err)
+		}
+		host = ips[0].String()
+		for _, ip := range ips {
+			if ip.To4() != nil {
+				host = ip.String()
+				break
+			}
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// ID is the node id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// GRPCAddr is the advertised gRPC address.
+func (n *Node) GRPCAddr() string { return n.grpcAddr }
+
+// HTTPAddr is the advertised admin HTTP address.
+func (n *Node) HTTPAddr() string { return n.httpAddr }
+
+// RaftAddr is the advertised Raft address.
+func (n *Node) RaftAddr() string { return n.store.RaftAddr() }
+
+// SerfAddr is the serf address other nodes join.
+func (n *Node) SerfAddr() string { return n.members.LocalMember().SerfAddr }
+
+// Store is the node's replica (tests read it directly).
+func (n *Node) Store() *store.Store { return n.store }
+
+// Members is the node's serf membership.
+func (n *Node) Members() *membership.Membership { return n.members }
+
+// Wait blocks until ctx is done or a server fails.
+func (n *Node) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-n.serveErr:
+		return fmt.Errorf("backend %s: serve: %w", n.cfg.ID, err)
+	}
+}
+
+// Shutdown stops the node gracefully: it hands leadership over, leaves
+// serf, drains gRPC and HTTP, then closes the store. ctx bounds the drain.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopOnce.Do(func() {
+		var errs []error
+		if err := n.store.TransferLeadership(); err != nil {
+			n.log.Warn("leadership transfer failed", "err", err)
+		}
+		if err := n.members.Leave(); err != nil {
+			errs = append(errs, fmt.Errorf("leave: %w", err))
+		}
+		n.grpc.GracefulStop(ctx)
+		if err := n.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("admin http: %w", err))
+		}
+		n.stopErr = errors.Join(append(errs, n.close()...)...)
+		n.log.Info("backend stopped")
+	})
+	return n.stopErr
+}
+
+// Kill stops the node abruptly, as a crash would: no leadership transfer,
+// no serf leave. The data dir is kept so the node can be restarted.
+func (n *Node) Kill() error {
+	n.stopOnce.Do(func() {
+		n.grpc.Stop()
+		_ = n.http.Close()
+		n.stopErr = errors.Join(n.close()...)
+	})
+	return n.stopErr
+}
+
+func (n *Node) close() []error {
+	return []error{n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+}
+
+// peers adapts membership to rpc.Peers.
+type peers struct{ m *membership.Membership }
+
+func (p peers) Peers() []rpc.Peer {
+	ms := p.m.Members()
+	out := make([]rpc.Peer, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, rpc.Peer{ID: m.ID, RaftAddr: m.RaftAddr, GRPCAddr: m.GRPCAddr, HTTPAddr: m.HTTPAddr, SerfStatus: m.Status})
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+// Command gallows runs the Gallows game cluster: backend nodes, the whole
+// cluster on loopback for development, and the container health check.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `gallows: Hangman on a Raft cluster.
+
+Usage:
+  gallows dev          run 3 backends on loopback (data in a temp dir)
+  gallows backend      run one backend node
+  gallows bench        measure guesses/s against raw Raft on a loopback cluster
+  gallows healthcheck  exit 0 if the node at --addr is healthy (for containers)
+
+Run "gallows <command> --help" for the flags of a command. Every flag can
+also be set by an environment variable GALLOWS_<FLAG>, e.g. GALLOWS_DATA_DIR.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gallows:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "backend":
+		return runBackend(ctx, args[1:], stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Checks that need no test run: generated code is current, go.mod is tidy,
+# gofmt and vet are clean, and the import rules of the layout hold.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mod=github.com/gallows-game/gallows
+fail=0
+problem() { echo "check: $*" >&2; fail=1; }
+
+# 1. Generated protobuf code matches proto/.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+protoc --proto_path=proto/gallows/v1 \
+  --plugin=protoc-gen-go="$(go tool -n protoc-gen-go)" \
+  --plugin=protoc-gen-go-grpc="$(go tool -n protoc-gen-go-grpc)" \
+  --go_out="$tmp" --go_opt=paths=source_relative \
+  --go-grpc_out="$tmp" --go-grpc_opt=paths=source_relative \
+  proto/gallows/v1/*.proto
+for f in "$tmp"/*.go; do
+  cmp -s "$f" "proto/gallows/v1/$(basename "$f")" || problem "proto/gallows/v1/$(basename "$f") is stale: run make generate"
+done
+for f in proto/gallows/v1/*.pb.go; do
+  [ -f "$tmp/$(basename "$f")" ] || problem "$f has no .proto source"
+done
+
+# 2. go.mod and go.sum are tidy.
+go mod tidy -diff >/dev/null 2>&1 || problem "go.mod/go.sum are not tidy: run go mod tidy"
+
+# 3. gofmt and vet.
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+[ -z "$unformatted" ] || problem "gofmt would change: $unformatted"
+go vet ./... || problem "go vet failed"
+
+# 4. Import rules (see README, "Layout").
+deps() { go list -deps "$@" 2>/dev/null; }
+bad=$(deps ./backend/game/... | grep -v "^$mod/backend/game" | grep '\.' || true)
+[ -z "$bad" ] || problem "backend/game must import only the standard library, found: $bad"
+bad=$(deps ./proto/... | grep "^$mod/" | grep -v "^$mod/proto/" || true)
+[ -z "$bad" ] || problem "proto imports project packages: $bad"
+if [ -d frontend ]; then
+  bad=$(deps ./frontend/... | grep "^$mod/backend" || true)
+  [ -z "$bad" ] || problem "frontend imports backend packages: $bad"
+fi
+bad=$(deps ./backend/... | grep -E "^$mod/(frontend|web)" || true)
+[ -z "$bad" ] || problem "backend imports frontend packages: $bad"
+if [ -d web ]; then
+  bad=$(deps ./web/... | grep -E "^($mod/proto|$mod/backend|google.golang.org/grpc)" || true)
+  [ -z "$bad" ] || problem "web must take view models, not proto/gRPC/backend: $bad"
+fi
+
+[ "$fail" = 0 ] && echo "check: ok"
+exit "$fail"
