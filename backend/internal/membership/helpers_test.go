@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -111,6 +112,7 @@ type nodeOpts struct {
 	expect int
 	join   []string
 	grace  time.Duration
+	port   int // serf port; 0 picks a free one
 }
 
 // testNode is one backend of a test cluster.
@@ -181,8 +183,12 @@ func (c *cluster) start(id string, o nodeOpts) *testNode {
 	n := &testNode{id: id, raft: r}
 	t.Cleanup(func() { n.stop(t) })
 
-	// The free port may be taken again before serf binds it: retry.
+	// A free port may be taken again before serf binds it: retry.
 	for attempt := 1; ; attempt++ {
+		port := o.port
+		if port == 0 {
+			port = freePort(t)
+		}
 		n.m, err = New(Config{
 			Tags: Tags{
 				ID:       id,
@@ -190,7 +196,7 @@ func (c *cluster) start(id string, o nodeOpts) *testNode {
 				GRPCAddr: "127.0.0.1:7001",
 				HTTPAddr: "127.0.0.1:7002",
 			},
-			BindAddr:          net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
+			BindAddr:          net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 			Join:              o.join,
 			BootstrapExpect:   o.expect,
 			HasState:          hasState,
@@ -202,7 +208,7 @@ func (c *cluster) start(id string, o nodeOpts) *testNode {
 		if err == nil {
 			break
 		}
-		if attempt == 3 {
+		if attempt == 3 || o.port != 0 {
 			t.Fatalf("%s: membership: %v", id, err)
 		}
 	}
@@ -311,6 +317,20 @@ func (c *cluster) waitVoters(live []*testNode, want ...*testNode) *testNode {
 		return nil
 	})
 	return leader
+}
+
+// addVoter adds a voter through the leader among nodes, retrying when
+// leadership moves.
+func (c *cluster) addVoter(nodes []*testNode, id, addr string) {
+	c.t.Helper()
+	waitFor(c.t, waitTimeout, "AddVoter "+id, func() error {
+		for _, n := range nodes {
+			if n.raft.State() == raft.Leader {
+				return n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, time.Second).Error()
+			}
+		}
+		return errors.New("no leader")
+	})
 }
 
 // waitLog waits until some node logged a line containing every part.

@@ -4,13 +4,17 @@
 //
 // Every backend runs a Membership next to its Raft node. Backends gossip
 // their addresses and state as serf tags (see Tags). A fresh cluster forms
-// by bootstrap-expect: once a node without Raft state sees the expected
-// number of fresh backends, it bootstraps Raft with exactly those nodes
-// (every node computes the same configuration). From then on only the Raft
-// leader changes the configuration: it adds alive backends as voters,
-// removes backends that left gracefully, and removes failed backends only
-// after a long grace period, never dropping below bootstrap-expect voters
-// and never removing itself.
+// by bootstrap-expect: once a node without Raft state has seen the expected
+// number of fresh backends for a moment, it bootstraps Raft with exactly
+// those nodes (every node computes the same configuration). From then on
+// only the Raft leader changes the configuration: it adds alive backends as
+// voters, removes backends that left gracefully, and removes failed backends
+// only after a long grace period, never dropping below bootstrap-expect
+// voters and never removing itself.
+//
+// Wiring: create the Raft node first, then New with HasState from
+// raft.HasExistingState. On SIGTERM call Leave, then Shutdown, then shut
+// Raft down.
 package membership
 
 import (
@@ -51,6 +55,13 @@ const (
 
 	// raftTimeout bounds how long a Raft operation may wait to be enqueued.
 	raftTimeout = 10 * time.Second
+
+	// bootstrapSettle is how long the set of alive fresh backends must stay
+	// the same before this node bootstraps with it. It covers the moments
+	// when a joining node has merged only part of the cluster's state, or
+	// has not yet received the Bootstrapped tag of members that already
+	// belong to a cluster.
+	bootstrapSettle = time.Second
 )
 
 // Raft is the part of *raft.Raft that membership needs. The store hands its
@@ -210,8 +221,10 @@ type Membership struct {
 
 	eventCh     chan serf.Event
 	reconcileCh chan struct{}
-	stopCh      chan struct{}
-	wg          sync.WaitGroup
+	stopCh      chan struct{}  // closed by Shutdown to stop the reconcile and join loops
+	loops       sync.WaitGroup // the reconcile and join loops
+	serfDown    chan struct{}  // closed by Shutdown once serf is down, to stop the event loop
+	eventsDone  chan struct{}  // closed when the event loop returns
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -230,6 +243,12 @@ type Membership struct {
 	// lastBootstrapNote is the last bootstrap wait reason logged, so
 	// each reason is logged once rather than on every pass.
 	lastBootstrapNote string
+	// bootstrapView lists the alive backends as a bootstrap would see them,
+	// unchanged since bootstrapViewSince; settleTimer requests a pass once
+	// that view has been stable for bootstrapSettle.
+	bootstrapView      string
+	bootstrapViewSince time.Time
+	settleTimer        *time.Timer
 }
 
 // downServer is a Raft server that serf reports as failed, left or absent.
@@ -252,6 +271,8 @@ func New(cfg Config) (*Membership, error) {
 		eventCh:     make(chan serf.Event, eventBuffer),
 		reconcileCh: make(chan struct{}, 1),
 		stopCh:      make(chan struct{}),
+		serfDown:    make(chan struct{}),
+		eventsDone:  make(chan struct{}),
 		tags:        cfg.Tags,
 		down:        make(map[string]*downServer),
 	}
@@ -261,11 +282,11 @@ func New(cfg Config) (*Membership, error) {
 	m.logger.Info("serf started", "bind", cfg.BindAddr, "bootstrap_expect", cfg.BootstrapExpect,
 		"has_state", cfg.HasState)
 
-	m.wg.Add(2)
 	go m.eventLoop()
+	m.loops.Add(1)
 	go m.reconcileLoop()
 	if len(cfg.Join) > 0 {
-		m.wg.Add(1)
+		m.loops.Add(1)
 		go m.joinLoop()
 	}
 	return m, nil
@@ -353,15 +374,20 @@ func (m *Membership) Leave() error {
 }
 
 // Shutdown stops the loops and serf without leaving (the others see this
-// node as failed unless Leave was called first). It is idempotent; it does
-// not shut down Raft.
+// node as failed unless Leave was called first). It waits for a reconcile
+// pass in progress, so call it before shutting down Raft. It is idempotent.
 func (m *Membership) Shutdown() error {
 	m.shutdownOnce.Do(func() {
+		close(m.stopCh)
+		m.loops.Wait()
+		if m.settleTimer != nil {
+			m.settleTimer.Stop()
+		}
 		if err := m.serf.Shutdown(); err != nil {
 			m.shutdownErr = fmt.Errorf("membership: serf shutdown: %w", err)
 		}
-		close(m.stopCh)
-		m.wg.Wait()
+		close(m.serfDown)
+		<-m.eventsDone
 		m.logger.Info("membership stopped")
 	})
 	return m.shutdownErr
@@ -380,15 +406,16 @@ func (m *Membership) localTags() Tags {
 
 // eventLoop turns serf member events into reconcile requests. It never
 // blocks serf: the work happens in the reconcile loop.
+// It runs until serf is down, so serf never blocks on a full channel.
 func (m *Membership) eventLoop() {
-	defer m.wg.Done()
+	defer close(m.eventsDone)
 	for {
 		select {
 		case e := <-m.eventCh:
 			if _, ok := e.(serf.MemberEvent); ok {
 				m.Reconcile()
 			}
-		case <-m.stopCh:
+		case <-m.serfDown:
 			return
 		}
 	}
@@ -397,7 +424,7 @@ func (m *Membership) eventLoop() {
 // reconcileLoop runs a pass at start, on every request and every
 // ReconcileInterval.
 func (m *Membership) reconcileLoop() {
-	defer m.wg.Done()
+	defer m.loops.Done()
 	ticker := time.NewTicker(m.cfg.ReconcileInterval)
 	defer ticker.Stop()
 	for {
@@ -414,7 +441,7 @@ func (m *Membership) reconcileLoop() {
 // joinLoop retries joining cfg.Join until this node knows another member
 // (joining only itself does not count), Leave or Shutdown.
 func (m *Membership) joinLoop() {
-	defer m.wg.Done()
+	defer m.loops.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for attempt := 1; ; attempt++ {

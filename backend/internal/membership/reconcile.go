@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -21,26 +22,38 @@ func (m *Membership) pass() {
 	m.reconcileRaft(members)
 }
 
-// markBootstrapped sets this node's Bootstrapped tag once Raft knows a
-// leader, which means the node is part of a cluster. (A node with Raft
-// state starts with the tag set.)
+// markBootstrapped sets this node's Bootstrapped tag once it is part of a
+// cluster: Raft knows a leader, or has received a configuration. (A node
+// with Raft state at start has the tag from New.)
 func (m *Membership) markBootstrapped() {
 	if m.localTags().Bootstrapped {
 		return
 	}
 	if _, id := m.cfg.Raft.LeaderWithID(); id != "" {
 		m.setBootstrapped("raft knows a leader", "leader", id)
+		return
+	}
+	future := m.cfg.Raft.GetConfiguration()
+	if err := future.Error(); err != nil {
+		m.logger.Warn("cannot read raft configuration", "err", err)
+		return
+	}
+	if servers := future.Configuration().Servers; len(servers) > 0 {
+		m.setBootstrapped("raft has a configuration", "servers", len(servers))
 	}
 }
 
-// setBootstrapped gossips Bootstrapped=true; on failure the next pass
-// retries.
+// setBootstrapped gossips Bootstrapped=true.
 func (m *Membership) setBootstrapped(reason string, args ...any) {
 	t := m.localTags()
 	t.Bootstrapped = true
+	// SetTags fails before changing anything only when the encoded tags are
+	// too long, which cannot happen here: "true" is shorter than the
+	// "false" that serf accepted. Its other error is a timeout waiting for
+	// the broadcast, which gossip keeps carrying after it, so the tag is
+	// set either way.
 	if err := m.serf.SetTags(t.Map()); err != nil {
-		m.logger.Warn("cannot gossip the bootstrapped tag, retrying", "err", err)
-		return
+		m.logger.Warn("bootstrapped tag set, but its broadcast is slow", "err", err)
 	}
 	m.tagsMu.Lock()
 	m.tags = t
@@ -49,10 +62,11 @@ func (m *Membership) setBootstrapped(reason string, args ...any) {
 }
 
 // maybeBootstrap bootstraps Raft when this node has no state, has a
-// bootstrap-expect N, no backend is bootstrapped yet, and at least N alive
-// backends all advertise the same N. The configuration holds the first N of
-// them by ID, all voters, so every node computes the same one; a node
-// outside those N waits to be added by the leader.
+// bootstrap-expect N, no backend is bootstrapped yet, at least N alive
+// backends all advertise the same N, and the alive backends have not
+// changed for bootstrapSettle. The configuration holds the first N of them
+// by ID, all voters, so every node computes the same one; a node outside
+// those N waits to be added by the leader.
 func (m *Membership) maybeBootstrap(members []Member) {
 	expect := m.cfg.BootstrapExpect
 	if m.cfg.HasState || expect == 0 || m.localTags().Bootstrapped {
@@ -61,6 +75,7 @@ func (m *Membership) maybeBootstrap(members []Member) {
 	var alive []Member
 	for _, mem := range members {
 		if mem.Bootstrapped {
+			m.bootstrapView = ""
 			m.bootstrapNote(slog.LevelInfo, "not bootstrapping: a cluster exists, waiting to be added by its leader",
 				"bootstrapped_member", mem.ID)
 			return
@@ -69,6 +84,7 @@ func (m *Membership) maybeBootstrap(members []Member) {
 			alive = append(alive, mem)
 		}
 	}
+	settled := m.trackBootstrapView(alive)
 	for _, mem := range alive {
 		if mem.Expect != expect {
 			m.bootstrapNote(slog.LevelWarn, "not bootstrapping: backends disagree on bootstrap-expect",
@@ -84,6 +100,11 @@ func (m *Membership) maybeBootstrap(members []Member) {
 	if !slices.ContainsFunc(chosen, func(mem Member) bool { return mem.ID == m.cfg.Tags.ID }) {
 		m.bootstrapNote(slog.LevelInfo, "not bootstrapping: not among the first bootstrap-expect backends by ID, waiting to be added",
 			"expect", expect, "alive", len(alive))
+		return
+	}
+	if !settled {
+		m.bootstrapNote(slog.LevelInfo, "bootstrap-expect met, bootstrapping unless membership changes",
+			"alive", len(alive), "settle", bootstrapSettle)
 		return
 	}
 	servers := make([]raft.Server, 0, expect)
@@ -107,6 +128,28 @@ func (m *Membership) maybeBootstrap(members []Member) {
 	}
 }
 
+// trackBootstrapView reports whether the alive backends (with their Raft
+// addresses and bootstrap-expect) have been the same for bootstrapSettle.
+// When they change, the wait starts over and a pass is requested for its
+// end.
+func (m *Membership) trackBootstrapView(alive []Member) bool {
+	parts := make([]string, len(alive))
+	for i, mem := range alive {
+		parts[i] = fmt.Sprintf("%s@%s/%d", mem.ID, mem.RaftAddr, mem.Expect)
+	}
+	view := strings.Join(parts, ",")
+	now := time.Now()
+	if view != m.bootstrapView {
+		m.bootstrapView, m.bootstrapViewSince = view, now
+		if m.settleTimer != nil {
+			m.settleTimer.Stop()
+		}
+		m.settleTimer = time.AfterFunc(bootstrapSettle, m.Reconcile)
+		return false
+	}
+	return now.Sub(m.bootstrapViewSince) >= bootstrapSettle
+}
+
 // bootstrapNote logs why this node does not bootstrap, once per distinct
 // reason, instead of on every pass.
 func (m *Membership) bootstrapNote(level slog.Level, msg string, args ...any) {
@@ -119,7 +162,7 @@ func (m *Membership) bootstrapNote(level slog.Level, msg string, args ...any) {
 }
 
 // reconcileRaft makes the Raft configuration follow serf, on the leader only:
-// alive backends become voters (re-added when their Raft address changed);
+// alive backends become voters at their advertised Raft address;
 // backends that left are removed; failed or vanished ones are removed after
 // FailedGrace. Removals never take the voters below BootstrapExpect and
 // never remove this node. Failed operations are logged and retried by the
@@ -188,28 +231,26 @@ func (m *Membership) reconcileRaft(members []Member) {
 }
 
 // ensureVoter makes an alive backend a voter at its advertised Raft address.
-// srv is its current entry in the configuration, if ok.
+// srv is its current entry in the configuration, if ok. AddVoter also
+// updates the address of an existing voter in place (and the leader's
+// replication follows it), so an address change never takes a voter away.
 func (m *Membership) ensureVoter(mem Member, srv raft.Server, ok bool) {
 	addr := raft.ServerAddress(mem.RaftAddr)
 	if ok && srv.Address == addr && srv.Suffrage == raft.Voter {
 		return
 	}
-	if ok && srv.Address != addr {
-		if mem.ID == m.cfg.Tags.ID {
-			m.logger.Warn("this node's raft address differs from the raft configuration",
-				"tag_addr", addr, "config_addr", srv.Address)
-			return
-		}
-		if err := m.cfg.Raft.RemoveServer(srv.ID, 0, raftTimeout).Error(); err != nil {
-			m.logger.Warn("cannot remove server to change its raft address, retrying",
-				"server", mem.ID, "old_addr", srv.Address, "new_addr", addr, "err", err)
-			return
-		}
-		m.logger.Info("removed server to change its raft address", "server", mem.ID,
-			"old_addr", srv.Address, "new_addr", addr)
+	if ok && srv.Address != addr && mem.ID == m.cfg.Tags.ID {
+		m.logger.Warn("this node's raft address differs from the raft configuration, not changing it",
+			"tag_addr", addr, "config_addr", srv.Address)
+		return
 	}
 	if err := m.cfg.Raft.AddVoter(raft.ServerID(mem.ID), addr, 0, raftTimeout).Error(); err != nil {
 		m.logger.Warn("cannot add voter, retrying", "server", mem.ID, "addr", addr, "err", err)
+		return
+	}
+	if ok {
+		m.logger.Info("updated voter", "server", mem.ID, "addr", addr, "old_addr", srv.Address,
+			"old_suffrage", srv.Suffrage)
 		return
 	}
 	m.logger.Info("added voter", "server", mem.ID, "addr", addr)

@@ -23,6 +23,10 @@ const forwardedKey = "x-gallows-forwarded-by"
 // is ended (the client resubscribes from its last version).
 const watchBuffer = 1024
 
+// unknownRoomWait is how long a watch waits for a room this node has not
+// applied yet.
+const unknownRoomWait = 2 * time.Second
+
 type gameService struct {
 	pb.UnimplementedGameServer
 	cfg Config
@@ -311,7 +315,11 @@ func (g *gameService) grpcAddr(id string) (string, bool) {
 }
 
 func (g *gameService) WatchRoom(req *pb.WatchRoomRequest, stream pb.Game_WatchRoomServer) error {
-	room, sub, err := g.cfg.Store.Subscribe(game.NormalizeRoomCode(req.GetRoomId()), watchBuffer)
+	// A room created a moment ago through the leader may not be applied
+	// here yet: give this node a moment to catch up before saying NotFound.
+	wctx, cancel := context.WithTimeout(stream.Context(), unknownRoomWait)
+	room, sub, err := g.cfg.Store.SubscribeWhenKnown(wctx, game.NormalizeRoomCode(req.GetRoomId()), watchBuffer)
+	cancel()
 	if err != nil {
 		return toStatus(err)
 	}

@@ -28,15 +28,22 @@ type fsm struct {
 	subs  subscribers
 
 	applied atomic.Uint64 // index of the last applied log entry
+
+	appliedMu sync.Mutex
+	appliedCh chan struct{} // closed and replaced after every applied entry
 }
 
 func newFSM() *fsm {
-	return &fsm{state: game.NewState(), subs: subscribers{byRoom: map[string]map[*Subscription]struct{}{}}}
+	return &fsm{
+		state:     game.NewState(),
+		subs:      subscribers{byRoom: map[string]map[*Subscription]struct{}{}},
+		appliedCh: make(chan struct{}),
+	}
 }
 
 // Apply implements raft.FSM. It returns []applied, one per command of the batch.
 func (f *fsm) Apply(l *raft.Log) any {
-	defer f.applied.Store(l.Index)
+	defer f.markApplied(l.Index)
 	var b pb.Batch
 	if err := proto.Unmarshal(l.Data, &b); err != nil {
 		// Every node decodes the same bytes, so every node fails alike.
@@ -58,6 +65,21 @@ func (f *fsm) Apply(l *raft.Log) any {
 		}
 	}
 	return out
+}
+
+func (f *fsm) markApplied(index uint64) {
+	f.applied.Store(index)
+	f.appliedMu.Lock()
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
+	f.appliedMu.Unlock()
+}
+
+// nextApply returns a channel closed after the next applied entry.
+func (f *fsm) nextApply() <-chan struct{} {
+	f.appliedMu.Lock()
+	defer f.appliedMu.Unlock()
+	return f.appliedCh
 }
 
 // Snapshot implements raft.FSM. It runs on the apply goroutine, so the state
@@ -86,6 +108,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	for _, r := range next.Rooms() {
 		f.subs.publish(Change{Room: r})
 	}
+	f.appliedMu.Lock()
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
+	f.appliedMu.Unlock()
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/slogbridge"
@@ -131,7 +132,7 @@ type Store struct {
 	log       *slog.Logger
 	raft      *raft.Raft
 	fsm       *fsm
-	wal       *wal.WAL
+	closeWAL  func() error
 	transport *raft.NetworkTransport
 	hasState  bool
 
@@ -157,24 +158,29 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "wal"), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
-	w, err := wal.Open(filepath.Join(cfg.Dir, "wal"),
+	// raft-wal's Close leaves its meta database open (and locked), so the
+	// store owns it and closes it: a node can then reopen its dir in-process.
+	meta := &metadb.BoltMetaDB{}
+	w, err := wal.Open(filepath.Join(cfg.Dir, "wal"), wal.WithMetaStore(meta),
 		wal.WithLogger(slogbridge.Hclog(log, "wal")), wal.WithSegmentSize(cfg.SegmentSize))
 	if err != nil {
+		_ = meta.Close()
 		return nil, fmt.Errorf("store: open wal: %w", err)
 	}
+	closeWAL := func() error { return errors.Join(w.Close(), meta.Close()) }
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, slogbridge.Hclog(log, "snapshot"))
 	if err != nil {
-		_ = w.Close()
+		_ = closeWAL()
 		return nil, fmt.Errorf("store: open snapshots: %w", err)
 	}
 	hasState, err := raft.HasExistingState(w, w, snaps)
 	if err != nil {
-		_ = w.Close()
+		_ = closeWAL()
 		return nil, fmt.Errorf("store: read raft state: %w", err)
 	}
 	stream, err := newStreamLayer(cfg.Network, cfg.BindAddr, cfg.Advertise)
 	if err != nil {
-		_ = w.Close()
+		_ = closeWAL()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
@@ -194,11 +200,11 @@ func Open(cfg Config) (*Store, error) {
 	r, err := raft.NewRaft(rc, f, w, w, snaps, transport)
 	if err != nil {
 		_ = transport.Close()
-		_ = w.Close()
+		_ = closeWAL()
 		return nil, fmt.Errorf("store: start raft: %w", err)
 	}
 	s := &Store{
-		cfg: cfg, log: log, raft: r, fsm: f, wal: w, transport: transport, hasState: hasState,
+		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
 		proposals:     make(chan *proposal, 4096),
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
@@ -313,6 +319,26 @@ func (s *Store) Subscribe(code string, buffer int) (*game.Room, *Subscription, e
 	sub := &Subscription{C: ch, ch: ch, room: room.Code, subs: &s.fsm.subs}
 	s.fsm.subs.add(sub)
 	return room, sub, nil
+}
+
+// SubscribeWhenKnown is Subscribe, except that a room this node has not
+// applied yet (it was just created through another node) is waited for
+// until ctx ends.
+func (s *Store) SubscribeWhenKnown(ctx context.Context, code string, buffer int) (*game.Room, *Subscription, error) {
+	for {
+		next := s.fsm.nextApply()
+		room, sub, err := s.Subscribe(code, buffer)
+		if !errors.Is(err, game.ErrUnknownRoom) {
+			return room, sub, err
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return nil, nil, err
+		case <-s.closing:
+			return nil, nil, ErrClosed
+		}
+	}
 }
 
 // Apply proposes cmd and waits until it is committed and applied, returning
@@ -498,7 +524,7 @@ func (s *Store) Close() error {
 		}
 		s.raft.DeregisterObserver(s.observer)
 		s.fsm.subs.closeAll(ErrClosed)
-		s.closeErr = errors.Join(shutdownErr, s.transport.Close(), s.wal.Close())
+		s.closeErr = errors.Join(shutdownErr, s.transport.Close(), s.closeWAL())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", s.closeErr)
 		}

@@ -1,0 +1,801 @@
+// Package bench measures how many guesses per second a 3-node Gallows
+// cluster acknowledges, against a baseline of raw hashicorp/raft with
+// raft-wal on the same machine: three Raft nodes in one process, the same
+// timeouts, a trivial FSM, and as many concurrent clients.
+//
+// Both sides run on loopback with fresh data directories. Every measured
+// operation is a real write: an Apply that was committed and applied, or a
+// Guess that changed a room. The report gives operations per second, the
+// median and 99th percentile latency of each side, and the ratio of the two.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/backend/internal/slogbridge"
+	"github.com/gallows-game/gallows/backend/internal/store"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultClients is the number of concurrent clients.
+	DefaultClients = 64
+	// DefaultDuration is how long each side is measured.
+	DefaultDuration = 5 * time.Second
+)
+
+const (
+	nodes = 3
+	// segmentSize is the WAL segment size of both sides (the store's default).
+	segmentSize = 16 << 20
+	// payloadSize is the size of a baseline log entry: about one encoded guess.
+	payloadSize = 40
+	// pangram is the first word of every room: all 26 letters, so with 26
+	// lives the first round takes exactly 26 guesses.
+	pangram = "sphinxofblackquartzjudgemyvow"
+	// setupTimeout bounds starting a cluster and waiting for its leader.
+	setupTimeout = 30 * time.Second
+	// checkTimeout bounds the checks after a run.
+	checkTimeout = 15 * time.Second
+)
+
+// Config configures a benchmark run. Zero values take the defaults.
+type Config struct {
+	// Clients is the number of concurrent clients (default 64).
+	Clients int
+	// Duration is how long each side is measured (default 5s).
+	Duration time.Duration
+	// Dir holds the nodes' data, in Dir/raft and Dir/gallows, which must be
+	// absent or empty. Empty: a temporary directory, removed afterwards.
+	Dir string
+	// Logger receives the nodes' logs (default: discarded).
+	Logger *slog.Logger
+
+	// inspect, when set, is called by Gallows after the run and its own
+	// checks, while the cluster is still up, with the nodes, the id of the
+	// leader and the code of every client's room. Tests use it.
+	inspect func(ctx context.Context, nodes []*backend.Node, leader string, rooms []string) error
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.Clients < 1 || c.Clients > 1024 {
+		return c, fmt.Errorf("bench: %d clients: want 1 to 1024", c.Clients)
+	}
+	if c.Duration < 0 {
+		return c, fmt.Errorf("bench: duration %v: must be positive", c.Duration)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Result is what one side of the benchmark measured.
+type Result struct {
+	// Name names the side: "raft" or "gallows".
+	Name string
+	// Ops is the number of acknowledged operations: applies or guesses.
+	Ops int
+	// Elapsed is the wall time from the start until the last client stopped.
+	Elapsed time.Duration
+	// P50 and P99 are the median and 99th percentile operation latencies.
+	P50, P99 time.Duration
+}
+
+// OpsPerSec is Ops per second of Elapsed (0 when nothing was measured).
+func (r Result) OpsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Ops) / r.Elapsed.Seconds()
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	// Raft is the baseline: raw Raft applies.
+	Raft Result
+	// Gallows is guesses through gRPC on the Gallows leader.
+	Gallows Result
+}
+
+// Ratio is Gallows guesses per second divided by Raft applies per second
+// (0 when the baseline measured nothing).
+func (r Report) Ratio() float64 {
+	base := r.Raft.OpsPerSec()
+	if base == 0 {
+		return 0
+	}
+	return r.Gallows.OpsPerSec() / base
+}
+
+// Write prints the report as a small table followed by the ratio.
+func (r Report) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tops\tops/s\tp50\tp99\t")
+	for _, res := range []Result{r.Raft, r.Gallows} {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", res.Name, res.Ops, res.OpsPerSec(), ms(res.P50), ms(res.P99))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("bench: write report: %w", err)
+	}
+	if _, err := fmt.Fprintf(w, "ratio gallows/raft: %.2f (target >= 1.00)\n", r.Ratio()); err != nil {
+		return fmt.Errorf("bench: write report: %w", err)
+	}
+	return nil
+}
+
+// String is the report as Write prints it.
+func (r Report) String() string {
+	var b strings.Builder
+	_ = r.Write(&b)
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + "ms"
+}
+
+// Run measures the Raft baseline, then Gallows, with the same settings.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Report{}, err
+	}
+	dir, cleanup, err := runDir(cfg.Dir)
+	if err != nil {
+		return Report{}, err
+	}
+	defer cleanup()
+	cfg.Dir = dir
+	var rep Report
+	if rep.Raft, err = Raft(ctx, cfg); err != nil {
+		return rep, err
+	}
+	if rep.Gallows, err = Gallows(ctx, cfg); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// runDir returns dir, or a new temporary directory and a function that
+// removes it.
+func runDir(dir string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "gallows-bench-")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: temp dir: %w", err)
+	}
+	return tmp, func() { _ = os.RemoveAll(tmp) }, nil
+}
+
+// freshDir creates dir/sub and checks that it is empty.
+func freshDir(dir, sub string) (string, error) {
+	p := filepath.Join(dir, sub)
+	if err := os.MkdirAll(p, 0o750); err != nil {
+		return "", fmt.Errorf("bench: create %s: %w", p, err)
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return "", fmt.Errorf("bench: read %s: %w", p, err)
+	}
+	if len(entries) > 0 {
+		return "", fmt.Errorf("bench: %s is not empty: the benchmark needs fresh nodes", p)
+	}
+	return p, nil
+}
+
+// ---- Baseline: raw Raft ----
+
+// countFSM counts applied entries.
+type countFSM struct{ n atomic.Uint64 }
+
+func (f *countFSM) Apply(*raft.Log) any {
+	f.n.Add(1)
+	return nil
+}
+
+func (f *countFSM) Snapshot() (raft.FSMSnapshot, error) { return countSnapshot(f.n.Load()), nil }
+
+func (f *countFSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("restore count: %w", err)
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("restore count: %w", err)
+	}
+	f.n.Store(n)
+	return nil
+}
+
+type countSnapshot uint64
+
+func (s countSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write([]byte(strconv.FormatUint(uint64(s), 10))); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	if err := sink.Close(); err != nil {
+		return fmt.Errorf("close snapshot: %w", err)
+	}
+	return nil
+}
+
+func (countSnapshot) Release() {}
+
+// raftNode is one baseline node.
+type raftNode struct {
+	id        string
+	raft      *raft.Raft
+	fsm       *countFSM
+	wal       *wal.WAL
+	meta      *metadb.BoltMetaDB // raft-wal's Close leaves it open
+	transport *raft.NetworkTransport
+}
+
+func (n *raftNode) close() error {
+	var errs []error
+	if n.raft != nil {
+		errs = append(errs, n.raft.Shutdown().Error())
+	}
+	if n.transport != nil {
+		errs = append(errs, n.transport.Close())
+	}
+	if n.wal != nil {
+		errs = append(errs, n.wal.Close())
+	}
+	errs = append(errs, n.meta.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bench: stop raft node %s: %w", n.id, err)
+	}
+	return nil
+}
+
+// startRaftNode starts a baseline node set up like a Gallows store: raft-wal
+// as log and stable store, file snapshots, TCP transport, same timeouts.
+func startRaftNode(dir, id string, log *slog.Logger) (_ *raftNode, err error) {
+	n := &raftNode{id: id, fsm: &countFSM{}, meta: &metadb.BoltMetaDB{}}
+	defer func() {
+		if err != nil {
+			_ = n.close()
+		}
+	}()
+	log = log.With("node", id)
+	walDir := filepath.Join(dir, id, "wal")
+	if err := os.MkdirAll(walDir, 0o750); err != nil {
+		return nil, fmt.Errorf("bench: create %s: %w", walDir, err)
+	}
+	if n.wal, err = wal.Open(walDir, wal.WithMetaStore(n.meta), wal.WithSegmentSize(segmentSize), wal.WithLogger(slogbridge.Hclog(log, "wal"))); err != nil {
+		return nil, fmt.Errorf("bench: open wal of %s: %w", id, err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, id), 2, slogbridge.Hclog(log, "snapshot"))
+	if err != nil {
+		return nil, fmt.Errorf("bench: open snapshots of %s: %w", id, err)
+	}
+	if n.transport, err = raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 3, 10*time.Second, slogbridge.Hclog(log, "transport")); err != nil {
+		return nil, fmt.Errorf("bench: raft transport of %s: %w", id, err)
+	}
+	rc := store.RaftConfig(id, 1)
+	// The store's defaults, so snapshots behave alike on both sides.
+	rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = 8192, 30*time.Second, 10240
+	rc.Logger = slogbridge.Hclog(log, "raft")
+	if n.raft, err = raft.NewRaft(rc, n.fsm, n.wal, n.wal, snaps, n.transport); err != nil {
+		return nil, fmt.Errorf("bench: start raft %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// Raft measures the baseline: cfg.Clients goroutines each apply ~40-byte
+// entries on the leader of a 3-node raw Raft cluster, one at a time, for
+// cfg.Duration.
+func Raft(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	base, cleanup, err := runDir(cfg.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cleanup()
+	dir, err := freshDir(base, "raft")
+	if err != nil {
+		return Result{}, err
+	}
+
+	var ns []*raftNode
+	defer func() {
+		// The leader goes first, before the others can notice and call an election.
+		slices.SortStableFunc(ns, func(a, b *raftNode) int {
+			return cmpBool(b.raft.State() == raft.Leader, a.raft.State() == raft.Leader)
+		})
+		for _, n := range ns {
+			if err := n.close(); err != nil {
+				cfg.Logger.Warn("stop raft node", "err", err)
+			}
+		}
+	}()
+	var servers []raft.Server
+	for i := range nodes {
+		n, err := startRaftNode(dir, "r"+strconv.Itoa(i+1), cfg.Logger)
+		if err != nil {
+			return Result{}, err
+		}
+		ns = append(ns, n)
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(n.id), Address: n.transport.LocalAddr()})
+	}
+	members := make([]member, len(ns))
+	for i, n := range ns {
+		if err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+			return Result{}, fmt.Errorf("bench: bootstrap %s: %w", n.id, err)
+		}
+		members[i] = member{id: n.id, raft: n.raft}
+	}
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	li, err := waitLeader(sctx, members)
+	if err != nil {
+		return Result{}, err
+	}
+	leader := ns[li]
+	before := leader.fsm.n.Load()
+
+	payload := make([]byte, payloadSize)
+	for i := range payload {
+		payload[i] = 'a' + byte(i%26)
+	}
+	res, err := drive(ctx, "raft", cfg, func(context.Context, int) (step, error) {
+		return func(context.Context) (bool, error) {
+			if err := leader.raft.Apply(payload, 0).Error(); err != nil {
+				return false, fmt.Errorf("apply on leader %s: %w", leader.id, err)
+			}
+			return true, nil
+		}, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	// Every acknowledged apply ran the leader's FSM exactly once.
+	if got := leader.fsm.n.Load() - before; got != uint64(res.Ops) {
+		return res, fmt.Errorf("bench: raft: %d applies acknowledged but the leader's FSM applied %d", res.Ops, got)
+	}
+	return res, nil
+}
+
+// ---- Gallows ----
+
+// gallowsClient is one client's view of its own room.
+type gallowsClient struct {
+	game    pb.GameClient
+	n       int
+	player  string
+	room    string
+	guessed [26]bool
+	playing bool
+	seq     int
+	version uint64 // the room's version in the last reply
+	round   int64  // the room's round in the last reply
+	guesses int    // acknowledged guesses
+	retried int    // guesses answered as duplicates of their own first application
+	skipped int    // rounds skipped: a NextRound applied twice
+}
+
+func (c *gallowsClient) track(r *pb.Room) error {
+	c.guessed = [26]bool{}
+	for _, l := range r.GetGuessed() {
+		if len(l) != 1 || l[0] < 'a' || l[0] > 'z' {
+			return fmt.Errorf("room %s: guessed letter %q is not a-z", c.room, l)
+		}
+		c.guessed[l[0]-'a'] = true
+	}
+	c.playing = r.GetStatus() == pb.RoundStatus_ROUND_STATUS_PLAYING
+	c.version, c.round = r.GetVersion(), r.GetRound()
+	return nil
+}
+
+// next returns the next letter not guessed this round, or "".
+func (c *gallowsClient) next() string {
+	for i, g := range c.guessed {
+		if !g {
+			return string(rune('a' + i))
+		}
+	}
+	return ""
+}
+
+func (c *gallowsClient) create(ctx context.Context) error {
+	reply, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, Word: pangram, MaxLives: 26})
+	if err != nil {
+		return fmt.Errorf("client %d: create room: %w", c.n, err)
+	}
+	c.room = reply.GetRoom().GetId()
+	if err := c.track(reply.GetRoom()); err != nil {
+		return err
+	}
+	if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 {
+		return fmt.Errorf("client %d: new room %s is not a fresh round: %v", c.n, c.room, reply.GetRoom().GetStatus())
+	}
+	return nil
+}
+
+// step makes one move: a guess (measured) or, when the round is over, the
+// next round (not measured).
+func (c *gallowsClient) step(ctx context.Context) (bool, error) {
+	letter := c.next()
+	if !c.playing || letter == "" {
+		reply, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player})
+		if err != nil {
+			return false, fmt.Errorf("client %d: next round in room %s: %w", c.n, c.room, err)
+		}
+		prev := c.round
+		if err := c.track(reply.GetRoom()); err != nil {
+			return false, err
+		}
+		if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 || c.round <= prev {
+			return false, fmt.Errorf("client %d: next round in room %s did not start a fresh round", c.n, c.room)
+		}
+		// NextRound carries no request id: when the server retries one
+		// after losing leadership mid-commit, it may be applied twice.
+		c.skipped += int(c.round - prev - 1)
+		return false, nil
+	}
+	c.seq++
+	reply, err := c.game.Guess(ctx, &pb.GuessRequest{
+		RoomId: c.room, Player: c.player, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq),
+	})
+	if err != nil {
+		switch reason := rpc.Reason(err); reason {
+		case pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED, pb.ErrorReason_ERROR_REASON_ROUND_OVER:
+			return false, fmt.Errorf("client %d: guess %q in room %s refused with %v although the room's state said it was valid: %w",
+				c.n, letter, c.room, reason, err)
+		}
+		return false, fmt.Errorf("client %d: guess %q in room %s: %w", c.n, letter, c.room, err)
+	}
+	// A duplicate answer to a new request id means the server applied the
+	// guess, lost track of the outcome (leadership lost while committing)
+	// and retried it: applied once, as promised, and so counted.
+	g := reply.GetRoom().GetGuessed()
+	if len(g) == 0 || g[len(g)-1] != letter {
+		return false, fmt.Errorf("client %d: guess %q in room %s was not applied (duplicate %v, guessed %v)",
+			c.n, letter, c.room, reply.GetDuplicate(), g)
+	}
+	if reply.GetDuplicate() {
+		c.retried++
+	}
+	if err := c.track(reply.GetRoom()); err != nil {
+		return false, err
+	}
+	c.guesses++
+	return true, nil
+}
+
+// Gallows measures guesses: cfg.Clients goroutines, each owning a room,
+// send Guess over one shared gRPC connection to the leader of a 3-node
+// Gallows cluster, one at a time, for cfg.Duration. A client whose round is
+// over starts the next one; those calls are not measured.
+func Gallows(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	base, cleanup, err := runDir(cfg.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cleanup()
+	dir, err := freshDir(base, "gallows")
+	if err != nil {
+		return Result{}, err
+	}
+
+	var ns []*backend.Node
+	defer func() {
+		// The data is thrown away, so a crash stop will do. The leader goes
+		// first, before the others can notice and call an election.
+		slices.SortStableFunc(ns, func(a, b *backend.Node) int {
+			return cmpBool(b.Store().IsLeader(), a.Store().IsLeader())
+		})
+		for _, n := range ns {
+			if err := n.Kill(); err != nil {
+				cfg.Logger.Warn("stop gallows node", "node", n.ID(), "err", err)
+			}
+		}
+	}()
+	var join []string
+	for i := range nodes {
+		id := "b" + strconv.Itoa(i+1)
+		serf, err := freeAddr()
+		if err != nil {
+			return Result{}, err
+		}
+		n, err := backend.Start(backend.Config{
+			ID: id, DataDir: filepath.Join(dir, id),
+			RaftAddr: "127.0.0.1:0", SerfAddr: serf, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			Join: join, BootstrapExpect: nodes, SegmentSize: segmentSize, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("bench: start gallows node %s: %w", id, err)
+		}
+		ns = append(ns, n)
+		if join == nil {
+			join = []string{n.SerfAddr()}
+		}
+	}
+	members := make([]member, len(ns))
+	for i, n := range ns {
+		members[i] = member{id: n.ID(), raft: n.Store().Raft()}
+	}
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	li, err := waitLeader(sctx, members)
+	if err != nil {
+		return Result{}, err
+	}
+	leader := ns[li]
+	term := leader.Store().Raft().CurrentTerm()
+
+	conn, err := grpc.NewClient(leader.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: gRPC client for %s: %w", leader.GRPCAddr(), err)
+	}
+	defer conn.Close()
+	gc := pb.NewGameClient(conn)
+
+	clients := make([]*gallowsClient, cfg.Clients)
+	res, err := drive(ctx, "gallows", cfg, func(ctx context.Context, i int) (step, error) {
+		c := &gallowsClient{game: gc, n: i, player: "p" + strconv.Itoa(i)}
+		clients[i] = c
+		if err := c.create(ctx); err != nil {
+			return nil, err
+		}
+		return c.step, nil
+	})
+	if err != nil {
+		return res, err
+	}
+
+	// Check on whichever node leads now, once it has applied everything.
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if li, err = waitLeader(cctx, members); err != nil {
+		return res, err
+	}
+	leader = ns[li]
+	if err := leader.Store().Raft().Barrier(checkTimeout).Error(); err != nil {
+		return res, fmt.Errorf("bench: gallows: barrier on leader %s: %w", leader.ID(), err)
+	}
+	if now := leader.Store().Raft().CurrentTerm(); now != term {
+		cfg.Logger.Warn("a leader election happened during the measured run: the numbers include a failover",
+			"term_before", term, "term_after", now, "leader", leader.ID())
+	}
+
+	// Nothing changed a room after its client's last reply, and every
+	// acknowledged guess was applied exactly once: a room's version counts
+	// its creation and every change, its round the creation and every
+	// applied NextRound, so version - round counts the applied guesses.
+	total, retried, skipped := 0, 0, 0
+	rooms := make([]string, len(clients))
+	for i, c := range clients {
+		rooms[i] = c.room
+		total += c.guesses
+		retried += c.retried
+		skipped += c.skipped
+		r, ok := leader.Store().Room(c.room)
+		if !ok {
+			return res, fmt.Errorf("bench: gallows: room %s of client %d is missing on the leader", c.room, i)
+		}
+		if r.Version != c.version {
+			return res, fmt.Errorf("bench: gallows: room %s of client %d is at version %d, the client's last reply showed %d",
+				c.room, i, r.Version, c.version)
+		}
+		if applied := int(r.Version) - r.Round; applied != c.guesses {
+			return res, fmt.Errorf("bench: gallows: room %s of client %d holds %d guesses, the client had %d acknowledged",
+				c.room, i, applied, c.guesses)
+		}
+	}
+	if total != res.Ops {
+		return res, fmt.Errorf("bench: gallows: clients counted %d guesses, the run measured %d", total, res.Ops)
+	}
+	if retried > 0 {
+		cfg.Logger.Warn("guesses were retried by the server after leadership was lost while committing (applied once)",
+			"guesses", retried)
+	}
+	if skipped > 0 {
+		cfg.Logger.Warn("NextRound calls were applied twice after a server retry (NextRound has no request id)",
+			"rounds_skipped", skipped)
+	}
+	if cfg.inspect != nil {
+		if err := cfg.inspect(cctx, ns, leader.ID(), rooms); err != nil {
+			return res, fmt.Errorf("bench: gallows: inspect: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago:
+// serf needs one port for both TCP and UDP, so it cannot take port 0.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("bench: find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// ---- Shared ----
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	default:
+		return -1
+	}
+}
+
+// member is one Raft node of a cluster being waited on.
+type member struct {
+	id   string
+	raft *raft.Raft
+}
+
+// waitLeader waits until exactly one node is the leader and every node
+// names it, and returns its index. It wakes on Raft's leader and state
+// observations, never on a timer.
+func waitLeader(ctx context.Context, ms []member) (int, error) {
+	ch := make(chan raft.Observation, 64)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.LeaderObservation, raft.RaftState:
+			return true
+		}
+		return false
+	})
+	for _, m := range ms {
+		m.raft.RegisterObserver(obs)
+	}
+	defer func() {
+		for _, m := range ms {
+			m.raft.DeregisterObserver(obs)
+		}
+	}()
+	for {
+		if i, ok := agreedLeader(ms); ok {
+			return i, nil
+		}
+		// A dropped observation means the channel holds others: we still wake.
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return -1, fmt.Errorf("bench: wait for a leader all nodes agree on: %w", ctx.Err())
+		}
+	}
+}
+
+func agreedLeader(ms []member) (int, bool) {
+	leader := -1
+	for i, m := range ms {
+		if m.raft.State() == raft.Leader {
+			if leader >= 0 {
+				return -1, false
+			}
+			leader = i
+		}
+	}
+	if leader < 0 {
+		return -1, false
+	}
+	for _, m := range ms {
+		if _, id := m.raft.LeaderWithID(); string(id) != ms[leader].id {
+			return -1, false
+		}
+	}
+	return leader, true
+}
+
+// step makes one operation and reports whether it is to be measured.
+type step func(ctx context.Context) (measured bool, err error)
+
+// drive runs cfg.Clients clients. Each first sets up (not measured), then
+// all start together and repeat their step until cfg.Duration has passed
+// since the start; an operation under way then finishes and counts. The
+// first error stops every client and is returned.
+func drive(ctx context.Context, name string, cfg Config, setup func(ctx context.Context, client int) (step, error)) (Result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var failOnce sync.Once
+	fail := func(err error) { failOnce.Do(func() { cancel(err) }) }
+
+	var ready, done sync.WaitGroup
+	ready.Add(cfg.Clients)
+	start := make(chan struct{})
+	var deadline time.Time // written before start is closed
+	lat := make([][]time.Duration, cfg.Clients)
+	for i := range cfg.Clients {
+		done.Go(func() {
+			st, err := setup(ctx, i)
+			ready.Done()
+			if err != nil {
+				fail(err)
+				return
+			}
+			select {
+			case <-start:
+			case <-ctx.Done():
+				return
+			}
+			l := make([]time.Duration, 0, 1024)
+			defer func() { lat[i] = l }()
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				measured, err := st(ctx)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if measured {
+					l = append(l, time.Since(t))
+				}
+			}
+		})
+	}
+	ready.Wait()
+	t0 := time.Now()
+	deadline = t0.Add(cfg.Duration)
+	close(start)
+	done.Wait()
+	elapsed := time.Since(t0)
+	if ctx.Err() != nil {
+		return Result{Name: name}, fmt.Errorf("bench: %s: %w", name, context.Cause(ctx))
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	cfg.Logger.Info("bench side done", "name", name, "ops", len(all), "elapsed", elapsed)
+	return Result{Name: name, Ops: len(all), Elapsed: elapsed, P50: percentile(all, 50), P99: percentile(all, 99)}, nil
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (len(sorted)*p + 99) / 100 // ceil(n*p/100)
+	return sorted[max(rank, 1)-1]
+}
