@@ -95,6 +95,8 @@ type Node struct {
 
 	grpcAddr, httpAddr string
 	serveErr           chan error
+	watchCtx           context.Context
+	stopWatch          context.CancelFunc
 	stopOnce           sync.Once
 	stopErr            error
 }
@@ -181,6 +183,10 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	cleanup = append(cleanup, func() { _ = n.members.Shutdown() })
 
+	n.watchCtx, n.stopWatch = context.WithCancel(context.Background())
+	go n.reconcileOnLeaderChange()
+	cleanup = append(cleanup, n.stopWatch)
+
 	n.grpc, err = rpc.NewServer(rpc.Config{
 		ID: cfg.ID, Store: n.store, Peers: peers{n.members}, Conns: n.conns, Logger: n.log,
 	})
@@ -198,6 +204,22 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.log.Info("backend started", "raft", n.store.RaftAddr(), "grpc", n.grpcAddr, "http", n.httpAddr,
 		"serf", n.SerfAddr(), "has_state", n.store.HasState())
 	return n, nil
+}
+
+// reconcileOnLeaderChange asks membership for a pass whenever this node
+// becomes leader, so serf members are added without waiting for the timer.
+func (n *Node) reconcileOnLeaderChange() {
+	for {
+		changed := n.store.LeaderChanged()
+		if n.store.IsLeader() {
+			n.members.Reconcile()
+		}
+		select {
+		case <-changed:
+		case <-n.watchCtx.Done():
+			return
+		}
+	}
 }
 
 // advertised replaces the host of a bound address with host, if set.
@@ -303,6 +325,7 @@ func (n *Node) Kill() error {
 }
 
 func (n *Node) close() []error {
+	n.stopWatch()
 	return []error{n.members.Shutdown(), n.conns.Close(), n.store.Close()}
 }
 

@@ -410,7 +410,6 @@ type gallowsClient struct {
 	round   int64  // the room's round in the last reply
 	guesses int    // acknowledged guesses
 	retried int    // guesses answered as duplicates of their own first application
-	skipped int    // rounds skipped: a NextRound applied twice
 }
 
 func (c *gallowsClient) track(r *pb.Room) error {
@@ -456,7 +455,7 @@ func (c *gallowsClient) create(ctx context.Context) error {
 func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	letter := c.next()
 	if !c.playing || letter == "" {
-		reply, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player})
+		reply, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, Round: c.round})
 		if err != nil {
 			return false, fmt.Errorf("client %d: next round in room %s: %w", c.n, c.room, err)
 		}
@@ -464,12 +463,12 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 		if err := c.track(reply.GetRoom()); err != nil {
 			return false, err
 		}
-		if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 || c.round <= prev {
-			return false, fmt.Errorf("client %d: next round in room %s did not start a fresh round", c.n, c.room)
+		// The request names the round it ends, so even a retried NextRound
+		// advances exactly one round.
+		if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 || c.round != prev+1 {
+			return false, fmt.Errorf("client %d: next round in room %s went from round %d to %d, want one fresh round",
+				c.n, c.room, prev, c.round)
 		}
-		// NextRound carries no request id: when the server retries one
-		// after losing leadership mid-commit, it may be applied twice.
-		c.skipped += int(c.round - prev - 1)
 		return false, nil
 	}
 	c.seq++
@@ -606,13 +605,12 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	// acknowledged guess was applied exactly once: a room's version counts
 	// its creation and every change, its round the creation and every
 	// applied NextRound, so version - round counts the applied guesses.
-	total, retried, skipped := 0, 0, 0
+	total, retried := 0, 0
 	rooms := make([]string, len(clients))
 	for i, c := range clients {
 		rooms[i] = c.room
 		total += c.guesses
 		retried += c.retried
-		skipped += c.skipped
 		r, ok := leader.Store().Room(c.room)
 		if !ok {
 			return res, fmt.Errorf("bench: gallows: room %s of client %d is missing on the leader", c.room, i)
@@ -632,10 +630,6 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	if retried > 0 {
 		cfg.Logger.Warn("guesses were retried by the server after leadership was lost while committing (applied once)",
 			"guesses", retried)
-	}
-	if skipped > 0 {
-		cfg.Logger.Warn("NextRound calls were applied twice after a server retry (NextRound has no request id)",
-			"rounds_skipped", skipped)
 	}
 	if cfg.inspect != nil {
 		if err := cfg.inspect(cctx, ns, leader.ID(), rooms); err != nil {

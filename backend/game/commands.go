@@ -55,6 +55,11 @@ type NextRound struct {
 	Player string
 	// Word is the new secret, picked by the proposer.
 	Word string
+	// FromRound, if not zero, is the round this request ends. When the room
+	// is no longer in that round (the request is a retry, or another player
+	// was first) nothing changes and the result is a Duplicate holding the
+	// current room, so a NextRound is applied at most once per round.
+	FromRound int
 	// At is the time of the command in unix milliseconds.
 	At int64
 }
@@ -95,7 +100,8 @@ type Result struct {
 	Room *Room
 	// Hit reports, for a Guess, that the letter is in the word.
 	Hit bool
-	// Duplicate reports, for a Guess, that its RequestID repeats the
+	// Duplicate reports, for a NextRound, that its FromRound already ended
+	// (nothing changed); for a Guess, that its RequestID repeats the
 	// player's last successful request in the room: nothing was applied,
 	// Room is the current room and Hit is the first outcome's.
 	Duplicate bool

@@ -3,7 +3,8 @@ package game
 import "fmt"
 
 // planNextRound plans a NextRound. The checks run in this order: player
-// name, permission, word, room full (for a new player).
+// name, round already ended (a duplicate), permission, word, room full (for
+// a new player).
 func (s *State) planNextRound(n NextRound) (step, error) {
 	cur, err := s.lookup("next round", n.Room)
 	if err != nil {
@@ -15,6 +16,12 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	name, err := NormalizeName(n.Player)
 	if err != nil {
 		return fail(err)
+	}
+	if n.FromRound != 0 && n.FromRound != cur.Round {
+		if n.FromRound > cur.Round {
+			return fail(fmt.Errorf("round %d has not started (the room is in round %d): %w", n.FromRound, cur.Round, ErrInvalidCommand))
+		}
+		return step{cur: cur, dup: true}, nil
 	}
 	if !cur.Over() && name != cur.Host {
 		return fail(fmt.Errorf("round %d is still playing and %s is not the host: %w", cur.Round, quote(name), ErrRoundNotOver))

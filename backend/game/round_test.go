@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -75,5 +76,29 @@ func TestNextRoundAfterLoss(t *testing.T) {
 	res := mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "amy", Word: "world", At: t0 + 2})
 	if r := res.Room; r.Status != game.Playing || r.LivesLeft != 1 || r.Round != 2 || r.Word != "world" {
 		t.Errorf("after NextRound: %+v", r)
+	}
+}
+
+func TestNextRoundFromRoundIsAppliedOnce(t *testing.T) {
+	s := newState(t, custom("ABCDE", "ox"))
+	next := game.NextRound{Room: "ABCDE", Player: "host", Word: "cat", FromRound: 1, At: t0 + 1}
+	first := mustApply(t, s, next)
+	if !first.Changed || first.Duplicate || first.Room.Round != 2 {
+		t.Fatalf("first NextRound: changed=%v duplicate=%v round=%d; want a change to round 2", first.Changed, first.Duplicate, first.Room.Round)
+	}
+	before := snapshot(t, s)
+	for i := range 2 {
+		again := mustApply(t, s, next)
+		if again.Changed || !again.Duplicate || again.Room.Round != 2 {
+			t.Errorf("retry %d: changed=%v duplicate=%v round=%d; want a duplicate in round 2", i, again.Changed, again.Duplicate, again.Room.Round)
+		}
+	}
+	if !bytes.Equal(before, snapshot(t, s)) {
+		t.Error("retried NextRound changed the state")
+	}
+	future := next
+	future.FromRound = 9
+	if _, err := s.Apply(future); !errors.Is(err, game.ErrInvalidCommand) {
+		t.Errorf("NextRound from a future round: err = %v, want ErrInvalidCommand", err)
 	}
 }

@@ -32,7 +32,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level),
 	})
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return fmt.Errorf("run benchmark: %w", err)
 	}
 	if err := rep.Write(stdout); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/store"
@@ -160,6 +161,16 @@ func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gues
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
+	if req.GetRound() == 0 {
+		// Pin the round now, so that retries below (here or on the leader
+		// this is forwarded to) cannot skip a second round.
+		room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId()))
+		if !ok {
+			return nil, toStatus(fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId()))
+		}
+		req = proto.CloneOf(req)
+		req.Round = int64(room.Round)
+	}
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {
 		cmd, err := g.nextRound(req)
@@ -182,7 +193,7 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 // nextRound is run by the leader: it picks the next word.
 func (g *gameService) nextRound(req *pb.NextRoundRequest) (game.NextRound, error) {
 	code := game.NormalizeRoomCode(req.GetRoomId())
-	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), At: g.cfg.Now().UnixMilli()}
+	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
 	room, ok := g.cfg.Store.Room(code)
 	if !ok {
 		return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())

@@ -39,7 +39,7 @@ func toProto(c game.Command) (*pb.Command, error) {
 		}}}, nil
 	case game.NextRound:
 		return &pb.Command{Kind: &pb.Command_NextRound{NextRound: &pb.NextRoundCommand{
-			Room: c.Room, Player: c.Player, Word: c.Word, AtUnixMs: c.At,
+			Room: c.Room, Player: c.Player, Word: c.Word, AtUnixMs: c.At, FromRound: int64(c.FromRound),
 		}}}, nil
 	case game.Join:
 		return &pb.Command{Kind: &pb.Command_Join{Join: &pb.JoinCommand{Room: c.Room, Player: c.Player, AtUnixMs: c.At}}}, nil
@@ -64,7 +64,7 @@ func fromProto(c *pb.Command) (game.Command, error) {
 		return game.Guess{Room: x.GetRoom(), Player: x.GetPlayer(), Letter: x.GetLetter(), RequestID: x.GetRequestId(), At: x.GetAtUnixMs()}, nil
 	case *pb.Command_NextRound:
 		x := k.NextRound
-		return game.NextRound{Room: x.GetRoom(), Player: x.GetPlayer(), Word: x.GetWord(), At: x.GetAtUnixMs()}, nil
+		return game.NextRound{Room: x.GetRoom(), Player: x.GetPlayer(), Word: x.GetWord(), FromRound: int(x.GetFromRound()), At: x.GetAtUnixMs()}, nil
 	case *pb.Command_Join:
 		return game.Join{Room: k.Join.GetRoom(), Player: k.Join.GetPlayer(), At: k.Join.GetAtUnixMs()}, nil
 	case *pb.Command_Leave:

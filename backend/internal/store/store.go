@@ -103,7 +103,7 @@ func RaftConfig(id string, scale float64) *raft.Config {
 	rc.LocalID = raft.ServerID(id)
 	rc.HeartbeatTimeout = d(200 * time.Millisecond)
 	rc.ElectionTimeout = d(200 * time.Millisecond)
-	rc.LeaderLeaseTimeout = d(100 * time.Millisecond)
+	rc.LeaderLeaseTimeout = d(200 * time.Millisecond)
 	rc.CommitTimeout = d(5 * time.Millisecond)
 	rc.MaxAppendEntries = 256
 	return rc

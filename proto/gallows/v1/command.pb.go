@@ -380,6 +380,7 @@ type NextRoundCommand struct {
 	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
 	Word          string                 `protobuf:"bytes,3,opt,name=word,proto3" json:"word,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,4,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	FromRound     int64                  `protobuf:"varint,5,opt,name=from_round,json=fromRound,proto3" json:"from_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +439,13 @@ func (x *NextRoundCommand) GetWord() string {
 func (x *NextRoundCommand) GetAtUnixMs() int64 {
 	if x != nil {
 		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *NextRoundCommand) GetFromRound() int64 {
+	if x != nil {
+		return x.FromRound
 	}
 	return 0
 }
@@ -598,13 +606,15 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\"p\n" +
+	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\"\x8f\x01\n" +
 	"\x10NextRoundCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
 	"\x04word\x18\x03 \x01(\tR\x04word\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\"W\n" +
+	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\x12\x1d\n" +
+	"\n" +
+	"from_round\x18\x05 \x01(\x03R\tfromRound\"W\n" +
 	"\vJoinCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1c\n" +

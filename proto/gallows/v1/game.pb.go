@@ -807,7 +807,11 @@ type NextRoundRequest struct {
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	Player string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
 	// word is an optional new secret for custom-word rooms (host only).
-	Word          string `protobuf:"bytes,3,opt,name=word,proto3" json:"word,omitempty"`
+	Word string `protobuf:"bytes,3,opt,name=word,proto3" json:"word,omitempty"`
+	// round is the round this request ends: once the room has left it, the
+	// request changes nothing, so retries are safe. 0 means the round current
+	// when the first node receives the request.
+	Round         int64 `protobuf:"varint,4,opt,name=round,proto3" json:"round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -861,6 +865,13 @@ func (x *NextRoundRequest) GetWord() string {
 		return x.Word
 	}
 	return ""
+}
+
+func (x *NextRoundRequest) GetRound() int64 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
 }
 
 type JoinRequest struct {
@@ -1182,11 +1193,12 @@ const file_game_proto_rawDesc = "" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
 	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"W\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"m\n" +
 	"\x10NextRoundRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
-	"\x04word\x18\x03 \x01(\tR\x04word\">\n" +
+	"\x04word\x18\x03 \x01(\tR\x04word\x12\x14\n" +
+	"\x05round\x18\x04 \x01(\x03R\x05round\">\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\"?\n" +
