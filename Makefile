@@ -12,13 +12,14 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: ## Regenerate protobuf Go code from proto/.
+generate: ## Regenerate the protobuf and templ Go code.
 	protoc --proto_path=$(PROTO_DIR) \
 		--plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
 		--plugin=protoc-gen-go-grpc=$$($(GO) tool -n protoc-gen-go-grpc) \
 		--go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
 		--go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
 		$(PROTO_DIR)/*.proto
+	$(GO) tool templ generate -path web
 
 .PHONY: build
 build: ## Build the static gallows binary into bin/.
@@ -37,5 +38,5 @@ check: ## Verify generated code, go.mod tidiness, gofmt, vet and import rules.
 	./scripts/check.sh
 
 .PHONY: dev
-dev: ## Run three backends on loopback, as the README shows.
+dev: ## Run the whole system on loopback: 3 backends and a frontend at :8080.
 	$(GO) run ./cmd/gallows dev

@@ -7,7 +7,7 @@ mod=github.com/gallows-game/gallows
 fail=0
 problem() { echo "check: $*" >&2; fail=1; }
 
-# 1. Generated protobuf code matches proto/.
+# 1. Generated code (protobuf, templ) matches its sources.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 protoc --proto_path=proto/gallows/v1 \
@@ -21,6 +21,16 @@ for f in "$tmp"/*.go; do
 done
 for f in proto/gallows/v1/*.pb.go; do
   [ -f "$tmp/$(basename "$f")" ] || problem "$f has no .proto source"
+done
+
+mkdir -p "$tmp/web"
+cp web/*.templ "$tmp/web/"
+go tool templ generate -path "$tmp/web" >/dev/null 2>&1 || problem "templ generate failed"
+for f in "$tmp"/web/*_templ.go; do
+  cmp -s "$f" "web/$(basename "$f")" || problem "web/$(basename "$f") is stale: run make generate"
+done
+for f in web/*_templ.go; do
+  [ -f "$tmp/web/$(basename "$f")" ] || problem "$f has no .templ source"
 done
 
 # 2. go.mod and go.sum are tidy.

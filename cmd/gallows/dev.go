@@ -14,16 +14,18 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/frontend"
 )
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "keep the cluster's data here (default: a temp dir, removed on exit)")
-	basePort := fs.Int("base-port", 17000, "first of the loopback ports used (3 backends x 4 ports)")
+	basePort := fs.Int("base-port", 17000, "first of the loopback ports the backends use (3 backends x 4 ports)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "where the frontend serves the game")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
 	fs.Var(&level, "log-level", "debug, info, warn or error")
-	if err := parse(fs, args, stderr, "gallows dev: the whole cluster on loopback in one command."); err != nil {
+	if err := parse(fs, args, stderr, "gallows dev: the whole system (3 backends, 1 frontend) on loopback in one command."); err != nil {
 		return err
 	}
 	log := newLogger(stderr, &level)
@@ -74,15 +76,31 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("dev: cluster did not elect a leader: %w", err)
 	}
+	var grpcAddrs []string
+	for _, n := range started {
+		grpcAddrs = append(grpcAddrs, n.GRPCAddr())
+	}
+	fe, err := frontend.Start(frontend.Config{ID: "f1", HTTPAddr: *httpAddr, Backends: grpcAddrs, Logger: log})
+	if err != nil {
+		return fmt.Errorf("dev: start frontend: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := fe.Shutdown(sctx); err != nil {
+			log.Warn("shutdown frontend", "err", err)
+		}
+	}()
 	fmt.Fprintf(stdout, "gallows dev: %d backends up, leader %s, data in %s\n", nodes, leader, dir)
 	for _, n := range started {
-		fmt.Fprintf(stdout, "  %s  grpc %s  admin http://%s/readyz\n", n.ID(), n.GRPCAddr(), n.HTTPAddr())
+		fmt.Fprintf(stdout, "  backend %s  grpc %s  admin http://%s/readyz\n", n.ID(), n.GRPCAddr(), n.HTTPAddr())
 	}
-	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
-	errc := make(chan error, len(started))
+	fmt.Fprintf(stdout, "\nPlay at %s  (cluster panel: %s/cluster)\nPress Ctrl-C to stop.\n", fe.URL(), fe.URL())
+	errc := make(chan error, len(started)+1)
 	for _, n := range started {
 		go func() { errc <- n.Wait(ctx) }()
 	}
+	go func() { errc <- fe.Wait(ctx) }()
 	err = <-errc
 	if errors.Is(err, context.Canceled) {
 		err = nil

@@ -1,5 +1,6 @@
-// Command gallows runs the Gallows game cluster: backend nodes, the whole
-// cluster on loopback for development, and the container health check.
+// Command gallows runs the Gallows game cluster: backend nodes, frontends,
+// the whole cluster on loopback for development, a benchmark and the
+// container health check.
 package main
 
 import (
@@ -16,8 +17,9 @@ import (
 const usage = `gallows: Hangman on a Raft cluster.
 
 Usage:
-  gallows dev          run 3 backends on loopback (data in a temp dir)
+  gallows dev          run 3 backends and a frontend on loopback (data in a temp dir)
   gallows backend      run one backend node
+  gallows frontend     serve the game to browsers, talking to the backends
   gallows bench        measure guesses/s against raw Raft on a loopback cluster
   gallows healthcheck  exit 0 if the node at --addr is healthy (for containers)
 
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "backend":
 		return runBackend(ctx, args[1:], stderr)
+	case "frontend":
+		return runFrontend(ctx, args[1:], stderr)
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "bench":

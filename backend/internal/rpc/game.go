@@ -96,6 +96,13 @@ func (g *gameService) ListRooms(context.Context, *pb.ListRoomsRequest) (*pb.List
 	return out, nil
 }
 
+func (g *gameService) Categories(context.Context, *pb.CategoriesRequest) (*pb.CategoriesReply, error) {
+	return &pb.CategoriesReply{
+		Categories:   game.Categories(),
+		Difficulties: []string{string(game.Easy), string(game.Medium), string(game.Hard)},
+	}, nil
+}
+
 func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {

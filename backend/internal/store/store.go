@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -142,6 +143,7 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	readyTerm     atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{} // closed and replaced on every leader change
 	observer      *raft.Observer
@@ -233,8 +235,14 @@ func (s *Store) HasState() bool { return s.hasState }
 // RaftAddr is the address other nodes use to reach this node's Raft.
 func (s *Store) RaftAddr() string { return string(s.transport.LocalAddr()) }
 
-// IsLeader reports whether this node is the Raft leader now.
-func (s *Store) IsLeader() bool { return s.raft.State() == raft.Leader }
+// IsLeader reports whether this node is the Raft leader now and has
+// applied every entry of earlier terms, so its state is the latest committed
+// one. A node that has just won an election is not IsLeader until its
+// barrier is applied: before that its state may miss the old leader's last
+// writes, and validating against it would give wrong answers.
+func (s *Store) IsLeader() bool {
+	return s.raft.State() == raft.Leader && s.readyTerm.Load() == s.raft.CurrentTerm()
+}
 
 // Leader returns the current leader's id and Raft address, empty when unknown.
 func (s *Store) Leader() (id, addr string) {
@@ -266,22 +274,50 @@ func (s *Store) WaitForLeader(ctx context.Context) (string, error) {
 	}
 }
 
+// watchLeader tells waiters about leader changes and, when this node
+// wins an election, applies a barrier before it acts as leader. The ticker
+// catches observations raft dropped.
 func (s *Store) watchLeader() {
 	defer s.wg.Done()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	barrierDone := make(chan struct{}, 1)
+	inBarrier := false
 	for {
 		select {
 		case o := <-s.observations:
 			if lo, ok := o.Data.(raft.LeaderObservation); ok {
 				s.log.Info("leader changed", "leader", lo.LeaderID, "addr", lo.LeaderAddr)
 			}
-			s.leaderMu.Lock()
-			close(s.leaderChanged)
-			s.leaderChanged = make(chan struct{})
-			s.leaderMu.Unlock()
+			s.notifyLeaderChanged()
+		case <-barrierDone:
+			inBarrier = false
+			s.notifyLeaderChanged()
+		case <-tick.C:
 		case <-s.closing:
 			return
 		}
+		term := s.raft.CurrentTerm()
+		if !inBarrier && s.raft.State() == raft.Leader && s.readyTerm.Load() != term {
+			inBarrier = true
+			go func() {
+				defer func() { barrierDone <- struct{}{} }()
+				if err := s.raft.Barrier(5 * time.Second).Error(); err != nil {
+					s.log.Warn("leader barrier failed", "term", term, "err", err)
+					return
+				}
+				s.readyTerm.Store(term)
+				s.log.Info("leader ready: earlier terms applied", "term", term)
+			}()
+		}
 	}
+}
+
+func (s *Store) notifyLeaderChanged() {
+	s.leaderMu.Lock()
+	close(s.leaderChanged)
+	s.leaderChanged = make(chan struct{})
+	s.leaderMu.Unlock()
 }
 
 // Room returns the room as this node has applied it.

@@ -627,6 +627,94 @@ func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
 	return file_game_proto_rawDescGZIP(), []int{5}
 }
 
+type CategoriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategoriesRequest) Reset() {
+	*x = CategoriesRequest{}
+	mi := &file_game_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategoriesRequest) ProtoMessage() {}
+
+func (x *CategoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategoriesRequest.ProtoReflect.Descriptor instead.
+func (*CategoriesRequest) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{6}
+}
+
+type CategoriesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Categories    []string               `protobuf:"bytes,1,rep,name=categories,proto3" json:"categories,omitempty"`
+	Difficulties  []string               `protobuf:"bytes,2,rep,name=difficulties,proto3" json:"difficulties,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategoriesReply) Reset() {
+	*x = CategoriesReply{}
+	mi := &file_game_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategoriesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategoriesReply) ProtoMessage() {}
+
+func (x *CategoriesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategoriesReply.ProtoReflect.Descriptor instead.
+func (*CategoriesReply) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CategoriesReply) GetCategories() []string {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *CategoriesReply) GetDifficulties() []string {
+	if x != nil {
+		return x.Difficulties
+	}
+	return nil
+}
+
 type ListRoomsReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rooms         []*Room                `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
@@ -636,7 +724,7 @@ type ListRoomsReply struct {
 
 func (x *ListRoomsReply) Reset() {
 	*x = ListRoomsReply{}
-	mi := &file_game_proto_msgTypes[6]
+	mi := &file_game_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +736,7 @@ func (x *ListRoomsReply) String() string {
 func (*ListRoomsReply) ProtoMessage() {}
 
 func (x *ListRoomsReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[6]
+	mi := &file_game_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +749,7 @@ func (x *ListRoomsReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsReply.ProtoReflect.Descriptor instead.
 func (*ListRoomsReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{6}
+	return file_game_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListRoomsReply) GetRooms() []*Room {
@@ -684,7 +772,7 @@ type GuessRequest struct {
 
 func (x *GuessRequest) Reset() {
 	*x = GuessRequest{}
-	mi := &file_game_proto_msgTypes[7]
+	mi := &file_game_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +784,7 @@ func (x *GuessRequest) String() string {
 func (*GuessRequest) ProtoMessage() {}
 
 func (x *GuessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[7]
+	mi := &file_game_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +797,7 @@ func (x *GuessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GuessRequest.ProtoReflect.Descriptor instead.
 func (*GuessRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{7}
+	return file_game_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GuessRequest) GetRoomId() string {
@@ -753,7 +841,7 @@ type GuessReply struct {
 
 func (x *GuessReply) Reset() {
 	*x = GuessReply{}
-	mi := &file_game_proto_msgTypes[8]
+	mi := &file_game_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +853,7 @@ func (x *GuessReply) String() string {
 func (*GuessReply) ProtoMessage() {}
 
 func (x *GuessReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[8]
+	mi := &file_game_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +866,7 @@ func (x *GuessReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GuessReply.ProtoReflect.Descriptor instead.
 func (*GuessReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{8}
+	return file_game_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GuessReply) GetRoom() *Room {
@@ -818,7 +906,7 @@ type NextRoundRequest struct {
 
 func (x *NextRoundRequest) Reset() {
 	*x = NextRoundRequest{}
-	mi := &file_game_proto_msgTypes[9]
+	mi := &file_game_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +918,7 @@ func (x *NextRoundRequest) String() string {
 func (*NextRoundRequest) ProtoMessage() {}
 
 func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[9]
+	mi := &file_game_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +931,7 @@ func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRoundRequest.ProtoReflect.Descriptor instead.
 func (*NextRoundRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{9}
+	return file_game_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NextRoundRequest) GetRoomId() string {
@@ -884,7 +972,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_game_proto_msgTypes[10]
+	mi := &file_game_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +984,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[10]
+	mi := &file_game_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +997,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{10}
+	return file_game_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JoinRequest) GetRoomId() string {
@@ -936,7 +1024,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_game_proto_msgTypes[11]
+	mi := &file_game_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1036,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[11]
+	mi := &file_game_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1049,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{11}
+	return file_game_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LeaveRequest) GetRoomId() string {
@@ -987,7 +1075,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_game_proto_msgTypes[12]
+	mi := &file_game_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1087,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[12]
+	mi := &file_game_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1100,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{12}
+	return file_game_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RoomReply) GetRoom() *Room {
@@ -1034,7 +1122,7 @@ type WatchRoomRequest struct {
 
 func (x *WatchRoomRequest) Reset() {
 	*x = WatchRoomRequest{}
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1134,7 @@ func (x *WatchRoomRequest) String() string {
 func (*WatchRoomRequest) ProtoMessage() {}
 
 func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1147,7 @@ func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoomRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoomRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{13}
+	return file_game_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchRoomRequest) GetRoomId() string {
@@ -1088,7 +1176,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1188,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1201,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{14}
+	return file_game_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RoomEvent) GetRoom() *Room {
@@ -1180,7 +1268,13 @@ const file_game_proto_rawDesc = "" +
 	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\")\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\x12\n" +
-	"\x10ListRoomsRequest\"8\n" +
+	"\x10ListRoomsRequest\"\x13\n" +
+	"\x11CategoriesRequest\"U\n" +
+	"\x0fCategoriesReply\x12\x1e\n" +
+	"\n" +
+	"categories\x18\x01 \x03(\tR\n" +
+	"categories\x12\"\n" +
+	"\fdifficulties\x18\x02 \x03(\tR\fdifficulties\"8\n" +
 	"\x0eListRoomsReply\x12&\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"v\n" +
 	"\fGuessRequest\x12\x17\n" +
@@ -1227,7 +1321,7 @@ const file_game_proto_rawDesc = "" +
 	"\x16ERROR_REASON_NO_QUORUM\x10\x05\x12\x1c\n" +
 	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1f\n" +
 	"\x1bERROR_REASON_ROUND_NOT_OVER\x10\a\x12\x1a\n" +
-	"\x16ERROR_REASON_ROOM_FULL\x10\b2\x82\x04\n" +
+	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xcc\x04\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
@@ -1236,7 +1330,9 @@ const file_game_proto_rawDesc = "" +
 	"\x05Guess\x12\x18.gallows.v1.GuessRequest\x1a\x16.gallows.v1.GuessReply\x12@\n" +
 	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
 	"\x04Join\x12\x17.gallows.v1.JoinRequest\x1a\x15.gallows.v1.RoomReply\x128\n" +
-	"\x05Leave\x12\x18.gallows.v1.LeaveRequest\x1a\x15.gallows.v1.RoomReply\x12B\n" +
+	"\x05Leave\x12\x18.gallows.v1.LeaveRequest\x1a\x15.gallows.v1.RoomReply\x12H\n" +
+	"\n" +
+	"Categories\x12\x1d.gallows.v1.CategoriesRequest\x1a\x1b.gallows.v1.CategoriesReply\x12B\n" +
 	"\tWatchRoom\x12\x1c.gallows.v1.WatchRoomRequest\x1a\x15.gallows.v1.RoomEvent0\x01B<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
@@ -1252,7 +1348,7 @@ func file_game_proto_rawDescGZIP() []byte {
 }
 
 var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_game_proto_goTypes = []any{
 	(RoundStatus)(0),          // 0: gallows.v1.RoundStatus
 	(ErrorReason)(0),          // 1: gallows.v1.ErrorReason
@@ -1262,15 +1358,17 @@ var file_game_proto_goTypes = []any{
 	(*CreateRoomRequest)(nil), // 5: gallows.v1.CreateRoomRequest
 	(*GetRoomRequest)(nil),    // 6: gallows.v1.GetRoomRequest
 	(*ListRoomsRequest)(nil),  // 7: gallows.v1.ListRoomsRequest
-	(*ListRoomsReply)(nil),    // 8: gallows.v1.ListRoomsReply
-	(*GuessRequest)(nil),      // 9: gallows.v1.GuessRequest
-	(*GuessReply)(nil),        // 10: gallows.v1.GuessReply
-	(*NextRoundRequest)(nil),  // 11: gallows.v1.NextRoundRequest
-	(*JoinRequest)(nil),       // 12: gallows.v1.JoinRequest
-	(*LeaveRequest)(nil),      // 13: gallows.v1.LeaveRequest
-	(*RoomReply)(nil),         // 14: gallows.v1.RoomReply
-	(*WatchRoomRequest)(nil),  // 15: gallows.v1.WatchRoomRequest
-	(*RoomEvent)(nil),         // 16: gallows.v1.RoomEvent
+	(*CategoriesRequest)(nil), // 8: gallows.v1.CategoriesRequest
+	(*CategoriesReply)(nil),   // 9: gallows.v1.CategoriesReply
+	(*ListRoomsReply)(nil),    // 10: gallows.v1.ListRoomsReply
+	(*GuessRequest)(nil),      // 11: gallows.v1.GuessRequest
+	(*GuessReply)(nil),        // 12: gallows.v1.GuessReply
+	(*NextRoundRequest)(nil),  // 13: gallows.v1.NextRoundRequest
+	(*JoinRequest)(nil),       // 14: gallows.v1.JoinRequest
+	(*LeaveRequest)(nil),      // 15: gallows.v1.LeaveRequest
+	(*RoomReply)(nil),         // 16: gallows.v1.RoomReply
+	(*WatchRoomRequest)(nil),  // 17: gallows.v1.WatchRoomRequest
+	(*RoomEvent)(nil),         // 18: gallows.v1.RoomEvent
 }
 var file_game_proto_depIdxs = []int32{
 	0,  // 0: gallows.v1.Room.status:type_name -> gallows.v1.RoundStatus
@@ -1283,21 +1381,23 @@ var file_game_proto_depIdxs = []int32{
 	5,  // 7: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
 	6,  // 8: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
 	7,  // 9: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
-	9,  // 10: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
-	11, // 11: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	12, // 12: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	13, // 13: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	15, // 14: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	14, // 15: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	14, // 16: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	8,  // 17: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	10, // 18: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
-	14, // 19: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	14, // 20: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	14, // 21: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	16, // 22: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	15, // [15:23] is the sub-list for method output_type
-	7,  // [7:15] is the sub-list for method input_type
+	11, // 10: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
+	13, // 11: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	14, // 12: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	15, // 13: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	8,  // 14: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	17, // 15: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	16, // 16: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	16, // 17: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	10, // 18: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	12, // 19: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
+	16, // 20: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	16, // 21: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	16, // 22: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	9,  // 23: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	18, // 24: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	16, // [16:25] is the sub-list for method output_type
+	7,  // [7:16] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
@@ -1314,7 +1414,7 @@ func file_game_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_proto_rawDesc), len(file_game_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	Game_NextRound_FullMethodName  = "/gallows.v1.Game/NextRound"
 	Game_Join_FullMethodName       = "/gallows.v1.Game/Join"
 	Game_Leave_FullMethodName      = "/gallows.v1.Game/Leave"
+	Game_Categories_FullMethodName = "/gallows.v1.Game/Categories"
 	Game_WatchRoom_FullMethodName  = "/gallows.v1.Game/WatchRoom"
 )
 
@@ -54,6 +55,8 @@ type GameClient interface {
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*RoomReply, error)
 	// Leave removes a player of record from the room.
 	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*RoomReply, error)
+	// Categories lists the word categories and difficulties rooms can use.
+	Categories(ctx context.Context, in *CategoriesRequest, opts ...grpc.CallOption) (*CategoriesReply, error)
 	// WatchRoom sends the room's current state, then every applied change in
 	// version order.
 	WatchRoom(ctx context.Context, in *WatchRoomRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RoomEvent], error)
@@ -137,6 +140,16 @@ func (c *gameClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *gameClient) Categories(ctx context.Context, in *CategoriesRequest, opts ...grpc.CallOption) (*CategoriesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CategoriesReply)
+	err := c.cc.Invoke(ctx, Game_Categories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *gameClient) WatchRoom(ctx context.Context, in *WatchRoomRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RoomEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Game_ServiceDesc.Streams[0], Game_WatchRoom_FullMethodName, cOpts...)
@@ -178,6 +191,8 @@ type GameServer interface {
 	Join(context.Context, *JoinRequest) (*RoomReply, error)
 	// Leave removes a player of record from the room.
 	Leave(context.Context, *LeaveRequest) (*RoomReply, error)
+	// Categories lists the word categories and difficulties rooms can use.
+	Categories(context.Context, *CategoriesRequest) (*CategoriesReply, error)
 	// WatchRoom sends the room's current state, then every applied change in
 	// version order.
 	WatchRoom(*WatchRoomRequest, grpc.ServerStreamingServer[RoomEvent]) error
@@ -211,6 +226,9 @@ func (UnimplementedGameServer) Join(context.Context, *JoinRequest) (*RoomReply, 
 }
 func (UnimplementedGameServer) Leave(context.Context, *LeaveRequest) (*RoomReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
+}
+func (UnimplementedGameServer) Categories(context.Context, *CategoriesRequest) (*CategoriesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Categories not implemented")
 }
 func (UnimplementedGameServer) WatchRoom(*WatchRoomRequest, grpc.ServerStreamingServer[RoomEvent]) error {
 	return status.Error(codes.Unimplemented, "method WatchRoom not implemented")
@@ -362,6 +380,24 @@ func _Game_Leave_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Game_Categories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CategoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GameServer).Categories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Game_Categories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GameServer).Categories(ctx, req.(*CategoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Game_WatchRoom_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchRoomRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -407,6 +443,10 @@ var Game_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Leave",
 			Handler:    _Game_Leave_Handler,
+		},
+		{
+			MethodName: "Categories",
+			Handler:    _Game_Categories_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

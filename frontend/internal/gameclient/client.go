@@ -1,0 +1,364 @@
+// Package gameclient is how a Gallows frontend talks to the backend cluster.
+//
+// A Client keeps one gRPC connection per backend address and learns the
+// members of the cluster and its Raft leader from a Cluster.WatchStatus
+// stream, which it reopens on another backend whenever it breaks. On top of
+// that it offers:
+//
+//   - Writes (CreateRoom, Guess, NextRound, Join, Leave) sent to the leader
+//     when it is known, retried on the next backend when a backend is
+//     unreachable or has no quorum, until Config.WriteTimeout. Every other
+//     error is an answer and is returned at once; Reason tells which one.
+//   - Reads (GetRoom, ListRooms, Categories) served preferably by a follower.
+//   - Room watches (WatchRoom) that survive the death of the backend serving
+//     them: the stream is reopened on another backend and the caller only
+//     ever sees newer versions of the room.
+//   - Cluster watches (Cluster, WatchCluster) for status pages.
+//
+// Every attempt of every call can be recorded through a Recorder, for
+// checking histories in tests.
+//
+// Values handed out by a Client (rooms, replies, statuses, events) are
+// shared with the Client and with the Recorder: treat them as read-only.
+package gameclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// Default timeouts, used when the Config leaves them zero.
+const (
+	// DefaultWriteTimeout bounds one call with all its retries.
+	DefaultWriteTimeout = 8 * time.Second
+	// DefaultCallTimeout bounds one attempt on one backend.
+	DefaultCallTimeout = 3 * time.Second
+)
+
+// suspectFor is how long a backend that failed at the transport level is
+// tried only after the others.
+const suspectFor = 2 * time.Second
+
+// ErrClosed is returned by calls on a closed Client.
+var ErrClosed = errors.New("gameclient: client closed")
+
+// Config configures a Client.
+type Config struct {
+	// Backends are the initial backend gRPC addresses (host:port); at least
+	// one. They stay candidates even when the cluster status does not list
+	// them. The rest of the cluster is learned from the cluster status.
+	Backends []string
+	// Logger receives the client's logs (default slog.Default()).
+	Logger *slog.Logger
+	// WriteTimeout is the overall deadline of one call, retries included
+	// (default 8s). Reads and the first subscription of WatchRoom use it too.
+	WriteTimeout time.Duration
+	// CallTimeout is the deadline of one attempt on one backend (default 3s).
+	CallTimeout time.Duration
+	// Recorder, when set, receives every attempt and its outcome.
+	Recorder Recorder
+}
+
+// Op is one recorded attempt of a call on one backend.
+//
+// Method is the full gRPC method name (pb.Game_Guess_FullMethodName, ...).
+// For streams (WatchRoom, WatchStatus) every received message is one Op
+// whose Start is when the stream was opened and whose End is when the
+// message arrived; a stream that fails is one Op with Err set and no Reply.
+type Op struct {
+	Method  string
+	Request proto.Message
+	Reply   proto.Message // nil when Err is set
+	Err     error
+	Start   time.Time
+	End     time.Time
+	Node    string // the backend address tried
+}
+
+// Recorder receives every recorded Op. It is called from many goroutines
+// at once and must not modify the messages.
+type Recorder interface {
+	Record(Op)
+}
+
+// backendConn is one backend address and its reused connection.
+type backendConn struct {
+	cc      *grpc.ClientConn
+	game    pb.GameClient
+	cluster pb.ClusterClient
+}
+
+// Client talks to a Gallows backend cluster. It is safe for concurrent use.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background goroutines
+
+	mu         sync.Mutex
+	closed     bool
+	conns      map[string]*backendConn
+	seeds      []string
+	addrs      []string // candidates: seeds and every grpc_addr of the status, sorted
+	status     *pb.ClusterStatus
+	haveStatus bool
+	leaderAddr string
+	down       map[string]bool      // reported down by the cluster status
+	suspect    map[string]time.Time // failed at the transport level at
+	rr         int                  // round-robin position
+	watchers   map[*clusterWatcher]struct{}
+	streams    map[string]map[*roomStream]struct{} // open room streams by address
+}
+
+// New validates cfg, connects to the configured backends (connections are
+// made lazily by gRPC) and starts watching the cluster status. It does not
+// wait for any backend to answer.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Backends) == 0 {
+		return nil, errors.New("gameclient: at least one backend address is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "gameclient"),
+		ctx:      ctx,
+		cancel:   cancel,
+		conns:    map[string]*backendConn{},
+		status:   &pb.ClusterStatus{},
+		down:     map[string]bool{},
+		suspect:  map[string]time.Time{},
+		watchers: map[*clusterWatcher]struct{}{},
+		streams:  map[string]map[*roomStream]struct{}{},
+	}
+	for _, addr := range cfg.Backends {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			cancel()
+			_ = c.closeConns()
+			return nil, fmt.Errorf("gameclient: backend %q: want host:port: %w", addr, err)
+		}
+		if slices.Contains(c.seeds, addr) {
+			continue
+		}
+		c.seeds = append(c.seeds, addr)
+		c.mu.Lock()
+		_, err := c.connLocked(addr)
+		c.mu.Unlock()
+		if err != nil {
+			cancel()
+			_ = c.closeConns()
+			return nil, err
+		}
+	}
+	c.addrs = slices.Sorted(slices.Values(c.seeds))
+	c.wg.Add(1)
+	go c.watchClusterLoop()
+	return c, nil
+}
+
+// Close stops every watch (their channels are closed), waits for the
+// background goroutines and closes the connections. Calls in flight fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return c.closeConns()
+}
+
+func (c *Client) closeConns() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for addr, bc := range c.conns {
+		if err := bc.cc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("gameclient: close connection to %s: %w", addr, err))
+		}
+		delete(c.conns, addr)
+	}
+	return errors.Join(errs...)
+}
+
+// conn returns the connection to addr, creating it on first use.
+func (c *Client) conn(addr string) (*backendConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	return c.connLocked(addr)
+}
+
+func (c *Client) connLocked(addr string) (*backendConn, error) {
+	if bc := c.conns[addr]; bc != nil {
+		return bc, nil
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
+	}
+	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc)}
+	c.conns[addr] = bc
+	return bc, nil
+}
+
+// goBackground runs f in a goroutine that Close waits for; false when the
+// client is closed.
+func (c *Client) goBackground(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// order says which backends a call prefers.
+type order int
+
+const (
+	// leaderFirst: the leader, then the others (writes).
+	leaderFirst order = iota
+	// followersFirst: the followers, then the leader (reads and watches).
+	followersFirst
+)
+
+// candidates lists every known backend address in the order a call should
+// try them: healthy ones before those reported down or recently failed,
+// the leader first or last as o says, the rest rotated round-robin.
+func (c *Client) candidates(o order) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.addrs)
+	if n == 0 {
+		return nil
+	}
+	start := c.rr % n
+	c.rr++
+	now := time.Now()
+	var good, bad []string
+	leaderGood, leaderBad := false, false
+	for i := range n {
+		addr := c.addrs[(start+i)%n]
+		isBad := c.down[addr]
+		if at, ok := c.suspect[addr]; ok {
+			if now.Sub(at) < suspectFor {
+				isBad = true
+			} else {
+				delete(c.suspect, addr)
+			}
+		}
+		switch {
+		case addr == c.leaderAddr && isBad:
+			leaderBad = true
+		case addr == c.leaderAddr:
+			leaderGood = true
+		case isBad:
+			bad = append(bad, addr)
+		default:
+			good = append(good, addr)
+		}
+	}
+	out := make([]string, 0, n)
+	if o == leaderFirst {
+		if leaderGood {
+			out = append(out, c.leaderAddr)
+		}
+		out = append(out, good...)
+		if leaderBad {
+			out = append(out, c.leaderAddr)
+		}
+		return append(out, bad...)
+	}
+	out = append(out, good...)
+	if leaderGood {
+		out = append(out, c.leaderAddr)
+	}
+	out = append(out, bad...)
+	if leaderBad {
+		out = append(out, c.leaderAddr)
+	}
+	return out
+}
+
+// pick returns the first candidate not in skip; when every candidate is
+// in skip, skip is cleared and the first candidate is returned.
+func (c *Client) pick(o order, skip map[string]bool) (string, bool) {
+	cands := c.candidates(o)
+	if len(cands) == 0 {
+		return "", false
+	}
+	for _, addr := range cands {
+		if !skip[addr] {
+			return addr, true
+		}
+	}
+	clear(skip)
+	return cands[0], true
+}
+
+// markFailed deprioritizes addr for a while after a transport failure.
+func (c *Client) markFailed(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.suspect[addr] = time.Now()
+}
+
+// markOK clears a transport failure of addr.
+func (c *Client) markOK(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.suspect, addr)
+}
+
+// isLeader reports whether addr is the leader's address as last known.
+func (c *Client) isLeader(addr string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return addr != "" && addr == c.leaderAddr
+}
+
+// leader returns the leader's address, or "".
+func (c *Client) leader() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaderAddr
+}
+
+func (c *Client) record(op Op) {
+	if c.cfg.Recorder != nil {
+		c.cfg.Recorder.Record(op)
+	}
+}

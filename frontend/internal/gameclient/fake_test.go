@@ -1,0 +1,167 @@
+package gameclient_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// fakeGame answers Guess with "no quorum" a set number of times, then with
+// a hit; the letter "7" is refused as invalid.
+type fakeGame struct {
+	pb.UnimplementedGameServer
+	mu         sync.Mutex
+	noQuorum   int // answers left to refuse; negative: refuse forever
+	requestIDs []string
+}
+
+func (f *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requestIDs = append(f.requestIDs, req.GetRequestId())
+	if req.GetLetter() == "7" {
+		return nil, reasonError(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_INVALID_LETTER)
+	}
+	if f.noQuorum != 0 {
+		f.noQuorum--
+		return nil, reasonError(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM)
+	}
+	return &pb.GuessReply{Room: &pb.Room{Id: req.GetRoomId(), Version: 2}, Hit: true}, nil
+}
+
+func (f *fakeGame) seen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.requestIDs...)
+}
+
+func reasonError(code codes.Code, reason pb.ErrorReason) error {
+	st, err := status.New(code, reason.String()).WithDetails(&errdetails.ErrorInfo{Domain: "gallows", Reason: reason.String()})
+	if err != nil {
+		panic(err)
+	}
+	return st.Err()
+}
+
+// startFake serves f on a loopback port until the test ends.
+func startFake(t *testing.T, f *fakeGame) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	pb.RegisterGameServer(s, f)
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	return ln.Addr().String()
+}
+
+func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs ...string) *gameclient.Client {
+	t.Helper()
+	c, err := gameclient.New(gameclient.Config{
+		Backends: addrs, Logger: testLogger(), Recorder: rec,
+		WriteTimeout: writeTimeout, CallTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
+	f := &fakeGame{noQuorum: 3}
+	dead := freeAddr(t) // nothing listens there
+	rec := &recorder{}
+	c := fakeClient(t, rec, 5*time.Second, dead, startFake(t, f))
+	ctx := testContext(t, 10*time.Second)
+
+	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	if err != nil {
+		t.Fatalf("guess: %v", err)
+	}
+	if !reply.GetHit() {
+		t.Fatalf("reply = %v", reply)
+	}
+	attempts := rec.guessAttempts("bo-e")
+	nodes := map[string]bool{}
+	for _, op := range attempts {
+		nodes[op.Node] = true
+	}
+	if len(attempts) < 4 || !nodes[dead] || len(nodes) != 2 {
+		t.Fatalf("%d attempts on %v; want at least 4, on both backends", len(attempts), nodes)
+	}
+	for _, id := range f.seen() {
+		if id != "bo-e" {
+			t.Fatalf("the backend saw request ids %v, want bo-e only", f.seen())
+		}
+	}
+}
+
+func TestWriteGivesUpAfterWriteTimeout(t *testing.T) {
+	f := &fakeGame{noQuorum: -1}
+	rec := &recorder{}
+	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))
+	start := time.Now()
+	_, err := c.Guess(testContext(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	elapsed := time.Since(start)
+	if status.Code(err) != codes.Unavailable || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_QUORUM {
+		t.Fatalf("err = %v, want Unavailable NO_QUORUM", err)
+	}
+	if elapsed > 2*time.Second || len(rec.guessAttempts("bo-e")) < 2 {
+		t.Fatalf("gave up after %v and %d attempts; want several attempts within about 300ms", elapsed, len(rec.guessAttempts("bo-e")))
+	}
+}
+
+func TestWriteErrorIsAnAnswer(t *testing.T) {
+	f := &fakeGame{}
+	rec := &recorder{}
+	c := fakeClient(t, rec, 5*time.Second, startFake(t, f))
+	_, err := c.Guess(testContext(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
+	if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
+		t.Fatalf("err = %v, want InvalidArgument INVALID_LETTER", err)
+	}
+	if n := len(rec.guessAttempts("bo-7")); n != 1 {
+		t.Fatalf("%d attempts, want 1", n)
+	}
+}
+
+func TestCloseEndsWatches(t *testing.T) {
+	c, err := gameclient.New(gameclient.Config{Backends: []string{freeAddr(t)}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := c.WatchCluster(context.Background())
+	if st := c.Cluster(); st == nil || st.GetLeaderId() != "" {
+		t.Fatalf("Cluster() before any status = %v, want an empty status", st)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, ok := <-statuses; ok {
+		t.Fatal("cluster watch delivered a status from nowhere")
+	}
+	if _, err := c.GetRoom(context.Background(), "ABCDE"); !errors.Is(err, gameclient.ErrClosed) {
+		t.Fatalf("GetRoom after Close: err = %v, want ErrClosed", err)
+	}
+	if _, err := c.WatchRoom(context.Background(), "ABCDE", 0); !errors.Is(err, gameclient.ErrClosed) {
+		t.Fatalf("WatchRoom after Close: err = %v, want ErrClosed", err)
+	}
+	if ch := c.WatchCluster(context.Background()); ch != nil {
+		if _, ok := <-ch; ok {
+			t.Fatal("WatchCluster after Close delivered a status")
+		}
+	}
+}

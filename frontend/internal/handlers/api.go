@@ -1,0 +1,240 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// maxBody bounds every request body.
+const maxBody = 4 << 10
+
+// Room is the JSON shape of a room. Word is present only once the round is over.
+type Room struct {
+	ID        string     `json:"id"`
+	Version   uint64     `json:"version"`
+	Round     int64      `json:"round"`
+	Status    string     `json:"status"`
+	Masked    string     `json:"masked"`
+	LivesLeft int64      `json:"lives_left"`
+	MaxLives  int64      `json:"max_lives"`
+	Guessed   []string   `json:"guessed"`
+	Wrong     []string   `json:"wrong"`
+	Players   []Player   `json:"players"`
+	Log       []LogEntry `json:"log"`
+	Word      string     `json:"word,omitempty"`
+}
+
+// Player is a player of record with points.
+type Player struct {
+	Name   string `json:"name"`
+	Points int64  `json:"points"`
+}
+
+// LogEntry is one guess of the round.
+type LogEntry struct {
+	Player string `json:"player"`
+	Letter string `json:"letter"`
+	Hit    bool   `json:"hit"`
+}
+
+// ClusterStatus is the JSON shape of the cluster.
+type ClusterStatus struct {
+	Leader string `json:"leader"`
+	Nodes  []Node `json:"nodes"`
+}
+
+// Node is one backend in ClusterStatus.
+type Node struct {
+	ID           string `json:"id"`
+	Role         string `json:"role"`
+	Term         uint64 `json:"term"`
+	LastIndex    uint64 `json:"last_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	Status       string `json:"status"`
+}
+
+func roomJSON(r *pb.Room) Room {
+	out := Room{
+		ID: r.GetId(), Version: r.GetVersion(), Round: r.GetRound(), Status: statusName(r.GetStatus()),
+		Masked: r.GetMasked(), LivesLeft: r.GetLivesLeft(), MaxLives: r.GetMaxLives(),
+		Guessed: append([]string{}, r.GetGuessed()...), Wrong: append([]string{}, r.GetWrong()...),
+		Players: []Player{}, Log: []LogEntry{},
+	}
+	if r.GetStatus() == pb.RoundStatus_ROUND_STATUS_WON || r.GetStatus() == pb.RoundStatus_ROUND_STATUS_LOST {
+		out.Word = r.GetWord()
+	}
+	for _, p := range r.GetPlayers() {
+		out.Players = append(out.Players, Player{Name: p.GetName(), Points: p.GetPoints()})
+	}
+	for _, e := range r.GetLog() {
+		out.Log = append(out.Log, LogEntry{Player: e.GetPlayer(), Letter: e.GetLetter(), Hit: e.GetHit()})
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handlers) apiFail(w http.ResponseWriter, err error) {
+	code, name, msg := classify(err, gameclient.Reason(err))
+	if code >= 500 && code != http.StatusServiceUnavailable {
+		h.log.Error("api request failed", "err", err)
+	}
+	writeJSON(w, code, apiError{Error: apiErrorBody{Code: name, Message: msg}})
+}
+
+// decode reads a small JSON body, refusing unknown fields.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: invalid JSON body: %w", errBadRequest, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: one JSON object expected", errBadRequest)
+	}
+	return nil
+}
+
+type createRoomBody struct {
+	Category   string `json:"category"`
+	Difficulty string `json:"difficulty"`
+	Word       string `json:"word"`
+	Player     string `json:"player"`
+	MaxLives   int64  `json:"max_lives"`
+}
+
+func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
+	var b createRoomBody
+	if err := decode(w, r, &b); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	if b.Player == "" {
+		b.Player = "host"
+	}
+	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
+		Host: b.Player, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives,
+	})
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/rooms/"+room.GetId())
+	writeJSON(w, http.StatusCreated, roomJSON(room))
+}
+
+func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
+	rooms, err := h.cfg.Game.ListRooms(r.Context())
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	out := struct {
+		Rooms []Room `json:"rooms"`
+	}{Rooms: []Room{}}
+	for _, room := range rooms {
+		out.Rooms = append(out.Rooms, roomJSON(room))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handlers) apiGetRoom(w http.ResponseWriter, r *http.Request) {
+	room, err := h.cfg.Game.GetRoom(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomJSON(room))
+}
+
+type guessBody struct {
+	Player    string `json:"player"`
+	Letter    string `json:"letter"`
+	RequestID string `json:"request_id"`
+}
+
+func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
+	var b guessBody
+	if err := decode(w, r, &b); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	reply, err := h.guess(r.Context(), r.PathValue("id"), b.Player, b.Letter, b.RequestID)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomJSON(reply.GetRoom()))
+}
+
+// guess sends one guess; without a request id it makes one, so the
+// client's own retries stay idempotent.
+func (h *Handlers) guess(ctx context.Context, room, player, letter, requestID string) (*pb.GuessReply, error) {
+	if requestID == "" {
+		requestID = newRequestID()
+	}
+	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: player, Letter: letter, RequestId: requestID})
+	h.metrics.guess(err)
+	return reply, err
+}
+
+type nextRoundBody struct {
+	Player string `json:"player"`
+	Round  int64  `json:"round"`
+	Word   string `json:"word"`
+}
+
+func (h *Handlers) apiNextRound(w http.ResponseWriter, r *http.Request) {
+	var b nextRoundBody
+	if err := decode(w, r, &b); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	room, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{RoomId: r.PathValue("id"), Player: b.Player, Round: b.Round, Word: b.Word})
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomJSON(room))
+}
+
+func (h *Handlers) apiCluster(w http.ResponseWriter, _ *http.Request) {
+	st := h.cfg.Game.Cluster()
+	out := ClusterStatus{Leader: st.GetLeaderId(), Nodes: []Node{}}
+	for _, n := range st.GetNodes() {
+		out.Nodes = append(out.Nodes, Node{
+			ID: n.GetId(), Role: n.GetRole(), Term: n.GetTerm(), LastIndex: n.GetLastIndex(),
+			AppliedIndex: n.GetAppliedIndex(), Status: n.GetSerfStatus(),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handlers) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
+	rooms, err := h.cfg.Game.ListRooms(r.Context())
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": leaderboard(rooms)})
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "srv-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/frontend/internal/hub"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+	"github.com/gallows-game/gallows/web"
+)
+
+// Topics of the hub: one per room, and one for the cluster panel.
+const (
+	roomTopicPrefix = "room:"
+	clusterTopic    = "cluster"
+)
+
+// wsState is a room state for every socket of the room (docs/PROTOCOL.md).
+type wsState struct {
+	Type     string `json:"type"`
+	Version  uint64 `json:"version"`
+	HTML     string `json:"html"`
+	Announce string `json:"announce"`
+}
+
+// wsCluster is a cluster panel update.
+type wsClusterMsg struct {
+	Type    string `json:"type"`
+	Version uint64 `json:"version"`
+	HTML    string `json:"html"`
+}
+
+// wsIn is a message from a tab.
+type wsIn struct {
+	Type      string `json:"type"`
+	Letter    string `json:"letter"`
+	RequestID string `json:"request_id"`
+	Round     int64  `json:"round"`
+}
+
+// wsAck answers one tab's request.
+type wsAck struct {
+	Type      string `json:"type"`
+	RequestID string `json:"request_id"`
+	Version   uint64 `json:"version"`
+}
+
+// wsError answers one tab's refused request.
+type wsError struct {
+	Type      string `json:"type"`
+	RequestID string `json:"request_id,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("handlers: marshal %T: %v", v, err))
+	}
+	return b
+}
+
+type playerKey struct{}
+
+func (h *Handlers) wsRoom(w http.ResponseWriter, r *http.Request) {
+	id := strings.ToUpper(r.PathValue("id"))
+	if _, err := h.cfg.Game.GetRoom(r.Context(), id); err != nil {
+		code, _, msg := classify(err, gameclient.Reason(err))
+		http.Error(w, msg, code)
+		return
+	}
+	h.serveWS(w, r, roomTopicPrefix+id)
+}
+
+func (h *Handlers) wsCluster(w http.ResponseWriter, r *http.Request) {
+	h.serveWS(w, r, clusterTopic)
+}
+
+func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string) {
+	if !h.originAllowed(r) {
+		h.metrics.wsRefused.Inc()
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+	player := playerOf(r)
+	up := hub.NewUpgrader(h.originAllowed)
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	h.metrics.wsOpen.Inc()
+	defer h.metrics.wsOpen.Dec()
+	ctx := context.WithValue(context.WithoutCancel(r.Context()), playerKey{}, player)
+	if err := h.hub.Serve(ctx, topic, ws, since); err != nil {
+		h.log.Debug("websocket ended", "topic", topic, "err", err)
+	}
+}
+
+// source produces a topic's frames while tabs watch it: one watch stream
+// per room per frontend, each state rendered once for every socket.
+func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Frame)) error {
+	if topic == clusterTopic {
+		return h.clusterSource(ctx, publish)
+	}
+	id := strings.TrimPrefix(topic, roomTopicPrefix)
+	events, err := h.cfg.Game.WatchRoom(ctx, id, 0)
+	if err != nil {
+		return fmt.Errorf("watch room %s: %w", id, err)
+	}
+	var buf bytes.Buffer
+	for ev := range events {
+		room := ev.GetRoom()
+		buf.Reset()
+		if err := web.RoomFragment(roomView(room, ev.GetServedBy())).Render(ctx, &buf); err != nil {
+			return fmt.Errorf("render room %s: %w", id, err)
+		}
+		publish(hub.Frame{Version: room.GetVersion(), Data: mustJSON(wsState{
+			Type: "state", Version: room.GetVersion(), HTML: buf.String(), Announce: announce(room),
+		})})
+		h.metrics.frames.Inc()
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("watch of room %s ended", id)
+}
+
+func (h *Handlers) clusterSource(ctx context.Context, publish func(hub.Frame)) error {
+	var version uint64
+	var buf bytes.Buffer
+	for st := range h.cfg.Game.WatchCluster(ctx) {
+		version++
+		buf.Reset()
+		if err := web.ClusterBody(clusterView(st, "")).Render(ctx, &buf); err != nil {
+			return fmt.Errorf("render cluster: %w", err)
+		}
+		publish(hub.Frame{Version: version, Data: mustJSON(wsClusterMsg{Type: "cluster", Version: version, HTML: buf.String()})})
+	}
+	return nil
+}
+
+// onMessage handles a tab's guess or next-round request and answers that
+// tab alone; the new state reaches every tab through the room's watch.
+func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
+	room, ok := strings.CutPrefix(c.Topic(), roomTopicPrefix)
+	if !ok {
+		return
+	}
+	var in wsIn
+	if err := json.Unmarshal(msg, &in); err != nil {
+		c.Send(mustJSON(wsError{Type: "error", Code: "bad_request", Message: "Messages are JSON objects (see docs/PROTOCOL.md)."}))
+		return
+	}
+	player, _ := ctx.Value(playerKey{}).(string)
+	if player == "" {
+		c.Send(mustJSON(wsError{Type: "error", RequestID: in.RequestID, Code: "bad_request", Message: "Pick a nickname to play."}))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var version uint64
+	var err error
+	switch in.Type {
+	case "guess":
+		var reply *pb.GuessReply
+		reply, err = h.guess(ctx, room, player, in.Letter, in.RequestID)
+		version = reply.GetRoom().GetVersion()
+	case "next_round":
+		var r *pb.Room
+		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, Round: in.Round})
+		version = r.GetVersion()
+	default:
+		err = fmt.Errorf("%w: unknown message type %q", errBadRequest, in.Type)
+	}
+	if err != nil {
+		_, code, message := classify(err, gameclient.Reason(err))
+		c.Send(mustJSON(wsError{Type: "error", RequestID: in.RequestID, Code: code, Message: message}))
+		return
+	}
+	c.Send(mustJSON(wsAck{Type: "ack", RequestID: in.RequestID, Version: version}))
+}
+
+func parseRound(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: round %q", errBadRequest, s)
+	}
+	return n, nil
+}

@@ -1,0 +1,166 @@
+// Package frontend composes a Gallows frontend server: a leader-aware
+// client of the backends, the pages, the JSON API and the websocket hub.
+// Frontends hold no game state; any number can run side by side.
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/frontend/internal/handlers"
+)
+
+// Config configures a frontend.
+type Config struct {
+	// ID names this frontend on its pages (e.g. f1).
+	ID string
+	// HTTPAddr is the host:port to serve on (port 0 picks one).
+	HTTPAddr string
+	// Backends are backend gRPC addresses to start from; the rest of the
+	// cluster is learned from them.
+	Backends []string
+	// AllowedOrigins may open websockets and post forms besides the page's own origin.
+	AllowedOrigins []string
+	// Logger receives every log of the frontend.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid setting in words a person can act on.
+func (c Config) Validate() error {
+	if c.ID == "" {
+		return errors.New("--id is required")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("--http-addr %q: want host:port: %w", c.HTTPAddr, err)
+	}
+	if len(c.Backends) == 0 {
+		return errors.New("--backends: give at least one backend gRPC address")
+	}
+	for _, b := range c.Backends {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("--backends %q: want host:port: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// Server is a running frontend.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	client   *gameclient.Client
+	handlers *handlers.Handlers
+	http     *http.Server
+	addr     string
+	serveErr chan error
+}
+
+// Start starts serving.
+func Start(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("frontend", cfg.ID)
+	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("frontend: backends: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := handlers.New(handlers.Config{ID: cfg.ID, Game: client, AllowedOrigins: cfg.AllowedOrigins, Registry: reg, Logger: log})
+
+	s := &Server{cfg: cfg, log: log, client: client, handlers: h, serveErr: make(chan error, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","id":%q}`+"\n", cfg.ID)
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", h)
+
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.AllowedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("--allowed-origins %q: %w", o, err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("frontend: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	s.addr = ln.Addr().String()
+	s.http = &http.Server{
+		Handler:           cop.Handler(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	go func() {
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr <- err
+		}
+	}()
+	log.Info("frontend started", "http", s.addr, "backends", cfg.Backends)
+	return s, nil
+}
+
+// readyz answers 200 once a backend has told us who leads.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	leader := s.client.Cluster().GetLeaderId()
+	if leader == "" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, `{"ready":false,"reason":"no backend leader known yet"}`)
+		return
+	}
+	fmt.Fprintf(w, `{"ready":true,"leader":%q}`+"\n", leader)
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.addr }
+
+// ID is the frontend's id.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// Wait blocks until ctx is done or serving fails.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.serveErr:
+		return fmt.Errorf("frontend %s: %w", s.cfg.ID, err)
+	}
+}
+
+// Shutdown closes the websockets, drains HTTP requests (bounded by ctx)
+// and closes the backend connections.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.handlers.Close()
+	err := s.http.Shutdown(ctx)
+	return errors.Join(err, s.client.Close())
+}
+
+// Close stops at once, as a crash would from the tabs' point of view.
+func (s *Server) Close() error {
+	s.handlers.Close()
+	return errors.Join(s.http.Close(), s.client.Close())
+}

@@ -1,0 +1,153 @@
+package web
+
+import (
+	"net/url"
+	"strings"
+)
+
+// gallowsStages is the highest drawing stage: the full figure.
+const gallowsStages = 6
+
+// clampStage keeps a drawing stage within 0..gallowsStages.
+func clampStage(s int) int {
+	return min(max(s, 0), gallowsStages)
+}
+
+// roomURL returns the path of a room, or of one of its sub-resources.
+func roomURL(id string, parts ...string) string {
+	u := "/rooms/" + url.PathEscape(id)
+	for _, p := range parts {
+		u += "/" + p
+	}
+	return u
+}
+
+// cellName is how a screen reader hears one cell of the masked word.
+func cellName(c MaskCell) string {
+	switch {
+	case c.Hidden:
+		return "blank"
+	case c.Separator:
+		switch c.Char {
+		case " ":
+			return "space"
+		case "-":
+			return "hyphen"
+		case "'", "’":
+			return "apostrophe"
+		}
+	}
+	return strings.ToUpper(c.Char)
+}
+
+// maskLabel is the accessible name of the masked word,
+// e.g. "Word: E, blank, blank, P".
+func maskLabel(cells []MaskCell) string {
+	names := make([]string, len(cells))
+	for i, c := range cells {
+		names[i] = cellName(c)
+	}
+	return "Word: " + strings.Join(names, ", ")
+}
+
+// cellClass is the CSS class of one cell of the masked word.
+func cellClass(c MaskCell) string {
+	switch {
+	case c.Hidden:
+		return "cell cell--blank"
+	case c.Separator:
+		return "cell cell--sep"
+	}
+	return "cell"
+}
+
+// keyLabel is the accessible name of a key: "a", "a, correct" or "a, wrong".
+func keyLabel(k Key) string {
+	switch k.State {
+	case "hit":
+		return k.Letter + ", correct"
+	case "miss":
+		return k.Letter + ", wrong"
+	}
+	return k.Letter
+}
+
+// keyGlyph is the shape that marks a used key, beside its colour.
+func keyGlyph(state string) string {
+	switch state {
+	case "hit":
+		return "✓"
+	case "miss":
+		return "✗"
+	}
+	return ""
+}
+
+// keyDisabled reports whether a key can no longer be pressed.
+func keyDisabled(k Key, status string) bool {
+	return k.State == "hit" || k.State == "miss" || status != "playing"
+}
+
+// roundOver reports whether the round of v has ended.
+func roundOver(v RoomView) bool {
+	return v.Status == "won" || v.Status == "lost"
+}
+
+// isHost reports whether player hosts the room.
+func isHost(v RoomView, player string) bool {
+	return player != "" && player == v.Host
+}
+
+// roleGlyph is the shape of a node's role badge, beside its colour.
+func roleGlyph(role string) string {
+	switch role {
+	case "leader":
+		return "★"
+	case "follower":
+		return "●"
+	case "candidate":
+		return "◐"
+	case "down":
+		return "✗"
+	}
+	return "?"
+}
+
+// roleClass is the CSS class of a node's role badge.
+func roleClass(role string) string {
+	switch role {
+	case "leader", "follower", "candidate", "down":
+		return "badge badge--" + role
+	}
+	return "badge"
+}
+
+// pageTitle is the document title of a page.
+func pageTitle(title string) string {
+	if title == "" {
+		return "Gallows"
+	}
+	return title + " · Gallows"
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// partClass is the CSS class of figure part n at drawing stage s: the part
+// drawn last is marked new so that it can be animated in.
+func partClass(s, n int) string {
+	if s == n {
+		return "part part--new"
+	}
+	return "part"
+}
+
+// isLeader reports whether n is the cluster's leader.
+func isLeader(v ClusterView, n NodeView) bool {
+	return n.Leader || (v.Leader != "" && n.ID == v.Leader)
+}
