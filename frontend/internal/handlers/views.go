@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gallows-game/gallows/web"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+	"github.com/gallows-game/gallows/web"
 )
 
 // statusName is the JSON and view name of a round status.

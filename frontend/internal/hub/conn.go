@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -35,8 +34,6 @@ type Conn struct {
 	lastTick time.Time
 	drops    int // consecutive messages dropped for rate
 }
-
-var DebugLastWrite atomic.Int64
 
 // readerExit is the cause of a socket's context when its reader stopped: the
 // peer closed the socket or reading failed.
@@ -307,7 +304,6 @@ func (c *Conn) flush() error {
 		}
 	}
 	c.lastSent = f.Version
-	DebugLastWrite.Store(time.Now().UnixNano())
 	return nil
 }
 

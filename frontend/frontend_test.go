@@ -1,0 +1,356 @@
+package frontend_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/gallows-game/gallows/internal/systemtest"
+)
+
+type room struct {
+	ID        string   `json:"id"`
+	Version   uint64   `json:"version"`
+	Round     int      `json:"round"`
+	Status    string   `json:"status"`
+	Masked    string   `json:"masked"`
+	LivesLeft int      `json:"lives_left"`
+	MaxLives  int      `json:"max_lives"`
+	Guessed   []string `json:"guessed"`
+	Wrong     []string `json:"wrong"`
+	Players   []struct {
+		Name   string `json:"name"`
+		Points int    `json:"points"`
+	} `json:"players"`
+	Log []struct {
+		Player string `json:"player"`
+		Letter string `json:"letter"`
+		Hit    bool   `json:"hit"`
+	} `json:"log"`
+	Word *string `json:"word"`
+}
+
+type apiErr struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any) systemtest.Response {
+	t.Helper()
+	resp, err := systemtest.Do(method, url, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if resp.Status != wantStatus {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, url, resp.Status, wantStatus, resp.Body)
+	}
+	if out != nil {
+		if err := resp.JSON(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp
+}
+
+func TestJSONAPI(t *testing.T) {
+	s := systemtest.Start(t, 3, 1)
+	base := s.Frontends[0].URL()
+
+	var r room
+	mustDo(t, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated, &r)
+	if r.ID == "" || r.Version != 1 || r.Round != 1 || r.Status != "playing" || r.Word != nil || r.LivesLeft != 6 || r.MaxLives != 6 {
+		t.Fatalf("created room = %+v", r)
+	}
+	if r.Guessed == nil || r.Wrong == nil || r.Log == nil {
+		t.Errorf("empty lists must be [], not null: %+v", r)
+	}
+	var got room
+	mustDo(t, "GET", base+"/api/rooms/"+r.ID, nil, http.StatusOK, &got)
+	if got.ID != r.ID || got.Masked != r.Masked {
+		t.Errorf("GET room = %+v, want %+v", got, r)
+	}
+	var list struct {
+		Rooms []room `json:"rooms"`
+	}
+	mustDo(t, "GET", base+"/api/rooms", nil, http.StatusOK, &list)
+	if len(list.Rooms) != 1 || list.Rooms[0].ID != r.ID {
+		t.Errorf("list = %+v", list)
+	}
+
+	var g room
+	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"player": "ana", "letter": "E", "request_id": "r-1"}, http.StatusOK, &g)
+	if g.Version != 2 || len(g.Log) != 1 || g.Log[0].Player != "ana" || g.Log[0].Letter != "e" {
+		t.Errorf("after guess: %+v", g)
+	}
+	// The same request again is applied once.
+	var again room
+	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"player": "ana", "letter": "E", "request_id": "r-1"}, http.StatusOK, &again)
+	if again.Version != 2 || len(again.Log) != 1 {
+		t.Errorf("retried guess applied again: %+v", again)
+	}
+
+	errCases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		code   string
+	}{
+		{"invalid letter", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "7"}, 400, "invalid_letter"},
+		{"two letters", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "ab"}, 400, "invalid_letter"},
+		{"already guessed", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "bo", "letter": "e"}, 409, "already_guessed"},
+		{"unknown room", "GET", "/api/rooms/ZZZZZ", nil, 404, "not_found"},
+		{"guess in unknown room", "POST", "/api/rooms/ZZZZZ/guesses", map[string]string{"player": "ana", "letter": "a"}, 404, "not_found"},
+		{"unknown field", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "a", "evil": "1"}, 400, "bad_request"},
+		{"unknown category", "POST", "/api/rooms", map[string]string{"category": "nope"}, 400, "bad_request"},
+		{"round not over", "POST", "/api/rooms/" + r.ID + "/rounds", map[string]string{"player": "bo"}, 409, "bad_request"},
+	}
+	for _, tc := range errCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var e apiErr
+			mustDo(t, tc.method, base+tc.path, tc.body, tc.status, &e)
+			if e.Error.Code != tc.code || e.Error.Message == "" {
+				t.Errorf("error = %+v, want code %q with a message", e, tc.code)
+			}
+		})
+	}
+	var after room
+	mustDo(t, "GET", base+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
+	if after.Version != 2 {
+		t.Errorf("refused requests changed the room: version %d, want 2", after.Version)
+	}
+
+	var cl struct {
+		Leader string `json:"leader"`
+		Nodes  []struct {
+			ID, Role, Status        string
+			Term                    uint64
+			LastIndex, AppliedIndex uint64 `json:"-"`
+		} `json:"nodes"`
+	}
+	mustDo(t, "GET", base+"/api/cluster", nil, http.StatusOK, &cl)
+	if cl.Leader == "" || len(cl.Nodes) != 3 {
+		t.Errorf("cluster = %+v", cl)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		mustDo(t, "GET", base+p, nil, http.StatusOK, nil)
+	}
+}
+
+// wsURL is the websocket URL of a room on a frontend.
+func wsURL(base, roomID string) string {
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws/rooms/" + roomID
+}
+
+func dialWS(t *testing.T, base, roomID, player string) *websocket.Conn {
+	t.Helper()
+	h := http.Header{}
+	h.Set("Origin", base)
+	h.Set("Cookie", "gallows_player="+player)
+	c, resp, err := websocket.DefaultDialer.Dial(wsURL(base, roomID), h)
+	if err != nil {
+		t.Fatalf("dial websocket: %v (response %v)", err, resp)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+type wsMsg struct {
+	Type      string `json:"type"`
+	Version   uint64 `json:"version"`
+	HTML      string `json:"html"`
+	RequestID string `json:"request_id"`
+	Code      string `json:"code"`
+}
+
+func readMsg(t *testing.T, c *websocket.Conn) (wsMsg, []byte) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read websocket: %v", err)
+	}
+	var m wsMsg
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("websocket message %q: %v", data, err)
+	}
+	return m, data
+}
+
+func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
+	s := systemtest.Start(t, 3, 2)
+	const word = "quixotic"
+	var r room
+	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": word, "player": "ana", "max_lives": 3}, http.StatusCreated, &r)
+
+	var seen [][]byte // every byte the frontends sent while the round was on
+	watch := dialWS(t, s.Frontends[1].URL(), r.ID, "bo")
+	_, first := readMsg(t, watch)
+	seen = append(seen, first)
+	fetch := func() {
+		for _, fe := range s.Frontends {
+			for _, p := range []string{"/", "/rooms/" + r.ID, "/api/rooms", "/api/rooms/" + r.ID, "/leaderboard", "/api/leaderboard", "/cluster"} {
+				resp, err := systemtest.Do("GET", fe.URL()+p, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen = append(seen, resp.Body)
+			}
+		}
+	}
+	fetch()
+	// Three wrong letters lose the round; watch every message on the way.
+	version := r.Version
+	for i, l := range []string{"q", "z", "y", "w"} {
+		var g room
+		resp := mustDo(t, "POST", s.Frontends[i%2].URL()+"/api/rooms/"+r.ID+"/guesses",
+			map[string]string{"player": "bo", "letter": l, "request_id": fmt.Sprint("s-", i)}, http.StatusOK, &g)
+		if g.Status != "playing" {
+			break
+		}
+		seen = append(seen, resp.Body)
+		version = g.Version
+		for {
+			m, data := readMsg(t, watch)
+			seen = append(seen, data)
+			if m.Version >= version {
+				break
+			}
+		}
+		fetch()
+	}
+	for i, b := range seen {
+		if strings.Contains(strings.ToLower(string(b)), word) {
+			t.Fatalf("response %d leaked the secret word before the round ended: %.300s", i, b)
+		}
+	}
+	// Once the round is lost the word is shown.
+	var end room
+	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &end)
+	if end.Status != "lost" || end.Word == nil || *end.Word != word {
+		t.Fatalf("after losing: status %s word %v, want lost with %q", end.Status, end.Word, word)
+	}
+	for {
+		m, data := readMsg(t, watch)
+		if m.Version == end.Version {
+			if !strings.Contains(string(data), word) {
+				t.Errorf("final websocket state does not reveal the word: %.300s", data)
+			}
+			break
+		}
+	}
+	if len(seen) < 20 {
+		t.Fatalf("only %d responses checked", len(seen))
+	}
+}
+
+func TestWebsocketGuessAckAndState(t *testing.T) {
+	s := systemtest.Start(t, 3, 2)
+	var r room
+	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
+	a := dialWS(t, s.Frontends[0].URL(), r.ID, "ana")
+	b := dialWS(t, s.Frontends[1].URL(), r.ID, "bo")
+	if m, _ := readMsg(t, a); m.Type != "state" || m.Version != r.Version {
+		t.Fatalf("first message = %+v, want state at version %d", m, r.Version)
+	}
+	if m, _ := readMsg(t, b); m.Type != "state" || m.Version != r.Version {
+		t.Fatalf("first message = %+v, want state at version %d", m, r.Version)
+	}
+	if err := a.WriteJSON(map[string]string{"type": "guess", "letter": "o", "request_id": "tab1-1"}); err != nil {
+		t.Fatal(err)
+	}
+	gotAck, gotState := false, false
+	for !gotAck || !gotState {
+		m, _ := readMsg(t, a)
+		switch {
+		case m.Type == "ack" && m.RequestID == "tab1-1" && m.Version == r.Version+1:
+			gotAck = true
+		case m.Type == "state" && m.Version == r.Version+1:
+			gotState = true
+		default:
+			t.Fatalf("unexpected message %+v", m)
+		}
+	}
+	// The other frontend's tab sees the same state, and no ack.
+	if m, _ := readMsg(t, b); m.Type != "state" || m.Version != r.Version+1 {
+		t.Fatalf("other tab got %+v", m)
+	}
+	// A refused guess is answered to its tab alone with the documented code.
+	if err := a.WriteJSON(map[string]string{"type": "guess", "letter": "%", "request_id": "tab1-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := readMsg(t, a); m.Type != "error" || m.Code != "invalid_letter" || m.RequestID != "tab1-2" {
+		t.Fatalf("invalid letter answered with %+v", m)
+	}
+}
+
+func TestWebsocketRefusesOtherOrigins(t *testing.T) {
+	s := systemtest.Start(t, 3, 1)
+	var r room
+	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	h := http.Header{}
+	h.Set("Origin", "http://evil.example")
+	_, resp, err := websocket.DefaultDialer.Dial(wsURL(s.Frontends[0].URL(), r.ID), h)
+	if err == nil {
+		t.Fatal("a cross-origin websocket was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin dial: %v, response %v; want 403", err, resp)
+	}
+	// A cross-origin form post is refused too.
+	req, _ := http.NewRequest("POST", s.Frontends[0].URL()+"/rooms/"+r.ID+"/guesses", strings.NewReader("letter=o&player=eve"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin form post: status %d, want 403", res.StatusCode)
+	}
+	var after room
+	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
+	if after.Version != r.Version {
+		t.Errorf("a refused cross-origin request changed the room")
+	}
+}
+
+func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
+	s := systemtest.Start(t, 3, 1)
+	var r room
+	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	c := dialWS(t, s.Frontends[0].URL(), r.ID, "mallory")
+	readMsg(t, c)
+	big := `{"type":"guess","letter":"o","request_id":"` + strings.Repeat("x", 2048) + `"}`
+	if err := c.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Fatalf("oversized message: %v, want close 1009", err)
+		}
+		break
+	}
+	var after room
+	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
+	if after.Version != r.Version {
+		t.Errorf("the oversized message changed the room")
+	}
+}
