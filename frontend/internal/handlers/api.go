@@ -230,7 +230,19 @@ func (h *Handlers) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": leaderboard(rooms)})
+	type entry struct {
+		Rank   int    `json:"rank"`
+		Name   string `json:"name"`
+		Points int    `json:"points"`
+		Rooms  int    `json:"rooms"`
+	}
+	out := struct {
+		Entries []entry `json:"entries"`
+	}{Entries: []entry{}}
+	for _, e := range leaderboard(rooms) {
+		out.Entries = append(out.Entries, entry{Rank: e.Rank, Name: e.Name, Points: e.Points, Rooms: e.Rooms})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func newRequestID() string {
