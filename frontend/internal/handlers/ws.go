@@ -98,11 +98,15 @@ func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string)
 		return // the upgrader has answered
 	}
 	h.metrics.wsOpen.Inc()
-	defer h.metrics.wsOpen.Dec()
+	// Start returns at once: the handler's buffers are freed while the
+	// socket lives on in the hub, which keeps idle sockets cheap.
 	ctx := context.WithValue(context.WithoutCancel(r.Context()), playerKey{}, player)
-	if err := h.hub.Serve(ctx, topic, ws, since); err != nil {
-		h.log.Debug("websocket ended", "topic", topic, "err", err)
-	}
+	h.hub.Start(ctx, topic, ws, since, func(err error) {
+		h.metrics.wsOpen.Dec()
+		if err != nil {
+			h.log.Debug("websocket ended", "topic", topic, "err", err)
+		}
+	})
 }
 
 // source produces a topic's frames while tabs watch it: one watch stream

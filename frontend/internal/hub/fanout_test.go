@@ -25,13 +25,14 @@ import (
 )
 
 // TestFanoutSmall covers the fan-out path in every test run: 50 sockets of
-// one topic each receive every frame, byte-identical.
+// one topic (served through Start, as in BenchmarkFanout1000) each receive
+// every frame, byte-identical.
 func TestFanoutSmall(t *testing.T) {
 	const (
 		sockets = 50
 		frames  = 20
 	)
-	s := newTestServer(t, Config{Logger: slog.New(slog.DiscardHandler)})
+	s := newStartTestServer(t, Config{Logger: slog.New(slog.DiscardHandler)})
 	clients := make([]*websocket.Conn, sockets)
 	for i := range clients {
 		clients[i] = s.dial(t, "room", 0)

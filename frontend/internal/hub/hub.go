@@ -50,12 +50,18 @@ import (
 
 // Defaults used when a Config leaves a field zero.
 const (
-	DefaultReadLimit    = 1024
+	// DefaultReadLimit is the default Config.ReadLimit, in bytes.
+	DefaultReadLimit = 1024
+	// DefaultWriteTimeout is the default Config.WriteTimeout.
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultPingInterval is the default Config.PingInterval.
 	DefaultPingInterval = 25 * time.Second
-	DefaultPongWait     = 60 * time.Second
-	DefaultRatePerSec   = 10
-	DefaultRateBurst    = 20
+	// DefaultPongWait is the default Config.PongWait.
+	DefaultPongWait = 60 * time.Second
+	// DefaultRatePerSec is the default Config.RatePerSec.
+	DefaultRatePerSec = 10
+	// DefaultRateBurst is the default Config.RateBurst.
+	DefaultRateBurst = 20
 )
 
 // Source restart backoff: it starts at minBackoff, doubles on each failure

@@ -31,7 +31,8 @@ type serveResult struct {
 
 // testServer is a Hub behind a real HTTP server. Sockets connect to
 // /ws?topic=T&since=N; sndbuf=N shrinks the server's TCP send buffer of that
-// socket.
+// socket. The handler calls Serve, or Start if the server was made by
+// newStartTestServer.
 type testServer struct {
 	hub     *Hub
 	srv     *httptest.Server
@@ -40,6 +41,16 @@ type testServer struct {
 }
 
 func newTestServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	return newTestServerWith(t, cfg, false)
+}
+
+func newStartTestServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	return newTestServerWith(t, cfg, true)
+}
+
+func newTestServerWith(t testing.TB, cfg Config, useStart bool) *testServer {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -60,6 +71,10 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 			}
 		}
 		topic := q.Get("topic")
+		if useStart {
+			s.hub.Start(ctx, topic, ws, since, func(err error) { s.results <- serveResult{topic: topic, err: err} })
+			return
+		}
 		s.results <- serveResult{topic: topic, err: s.hub.Serve(ctx, topic, ws, since)}
 	}))
 	t.Cleanup(func() {
@@ -461,6 +476,7 @@ func TestMessageOverReadLimitCloses1009(t *testing.T) {
 	if err := readClose(t, ws); !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
 		t.Fatalf("read error %v, want close 1009", err)
 	}
+	_ = ws.Close() // a browser closes on the server's FIN; gorilla's client leaves it to us
 	if r := s.nextResult(t); !errors.Is(r.err, websocket.ErrReadLimit) {
 		t.Fatalf("Serve returned %v, want ErrReadLimit", r.err)
 	}
@@ -531,22 +547,40 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestCloseEndsEveryServe(t *testing.T) {
+	t.Run("Serve", func(t *testing.T) { testCloseEndsEverySocket(t, false) })
+	t.Run("Start", func(t *testing.T) { testCloseEndsEverySocket(t, true) })
+}
+
+func testCloseEndsEverySocket(t *testing.T, useStart bool) {
 	src := newTestSource()
-	s := newTestServer(t, Config{Source: src.Source})
+	s := newTestServerWith(t, Config{Source: src.Source}, useStart)
 	var clients []*websocket.Conn
 	for i := range 5 {
 		clients = append(clients, s.dial(t, fmt.Sprintf("room%d", i%2), 0))
 	}
 	waitFor(t, "sockets to join", func() bool { return s.hub.Sockets("room0")+s.hub.Sockets("room1") == 5 })
 
-	s.hub.Close() // returns once every Serve has
+	// The clients read, so they answer the close frames at once.
+	readErrs := make([]chan error, len(clients))
+	for i, ws := range clients {
+		readErrs[i] = make(chan error, 1)
+		go func() { readErrs[i] <- readClose(t, ws) }()
+	}
+	start := time.Now()
+	s.hub.Close() // returns once every Serve (or Start's done) has
+	if d := time.Since(start); d >= closeGrace {
+		t.Errorf("Close took %v: the close handshakes did not complete", d)
+	}
+	if n := len(s.results); useStart && n != 5 {
+		t.Fatalf("%d done funcs called when Close returned, want 5", n)
+	}
 	for range 5 {
 		if r := s.nextResult(t); r.err != nil {
 			t.Fatalf("Serve(%s) returned %v, want nil", r.topic, r.err)
 		}
 	}
-	for i, ws := range clients {
-		if err := readClose(t, ws); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+	for i := range clients {
+		if err := waitChan(t, "client to see the close", readErrs[i]); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 			t.Fatalf("client %d read error %v, want close 1001", i, err)
 		}
 	}
