@@ -17,15 +17,15 @@ type step struct {
 func (s *State) Apply(cmd Command) (Result, error) {
 	st, err := s.plan(cmd)
 	if err != nil {
-		return Result{Room: st.cur.Clone()}, err
+		return Result{Room: st.cur}, err
 	}
 	res := Result{Hit: st.hit, Duplicate: st.dup}
 	if st.next == nil {
-		res.Room = st.cur.Clone()
+		res.Room = st.cur
 		return res, nil
 	}
 	s.put(st.next)
-	res.Room, res.Changed = st.next.Clone(), true
+	res.Room, res.Changed = st.next, true
 	return res, nil
 }
 

@@ -219,3 +219,14 @@ func TestCreateRoom(t *testing.T) {
 		})
 	}
 }
+
+func TestResultRoomIsNotChangedByLaterCommands(t *testing.T) {
+	s := newState(t, custom("ABCDE", "ox"))
+	first := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "o", At: t0 + 1})
+	version, guessed := first.Room.Version, append([]string(nil), first.Room.Guessed...)
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "x", At: t0 + 2})
+	if first.Room.Version != version || len(first.Room.Guessed) != len(guessed) || first.Room.Status != game.Playing {
+		t.Errorf("a later command changed an earlier result: version %d guessed %v status %v",
+			first.Room.Version, first.Room.Guessed, first.Room.Status)
+	}
+}

@@ -93,10 +93,12 @@ func (Leave) isCommand()      {}
 
 // Result is the outcome of applying a command.
 type Result struct {
-	// Room is a copy of the room after the command. It is nil only when the
-	// command names no existing room: an unknown room, or a CreateRoom that
-	// failed before the room was made. When the command fails it is the
-	// unchanged room.
+	// Room is the room after the command, shared with the State: read it,
+	// never modify it. (Stored rooms are never changed in place; every change
+	// stores a new copy, so a Result's room stays as it was.) It is nil only
+	// when the command names no existing room: an unknown room, or a
+	// CreateRoom that failed before the room was made. When the command fails
+	// it is the unchanged room.
 	Room *Room
 	// Hit reports, for a Guess, that the letter is in the word.
 	Hit bool
