@@ -99,13 +99,15 @@ func (c *Client) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, err
 	return rep.GetRoom(), nil
 }
 
-// GetRoom returns a room as a backend has applied it, preferably a
-// follower, so it may be a little behind the latest write. A NotFound from
-// a follower (which may not have applied a room created a moment ago) is
-// checked with the leader before it is returned.
+// GetRoom returns a room as the leader has applied it (another backend if
+// the leader does not answer), so a read after an acknowledged write, from
+// any frontend, sees that write. The steady stream of updates comes from
+// WatchRoom, which prefers followers. A NotFound from a follower (which may
+// not have applied a room created a moment ago) is checked with the leader
+// before it is returned.
 func (c *Client) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
 	req := &pb.GetRoomRequest{RoomId: id}
-	rep, addr, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, followersFirst, req, pb.GameClient.GetRoom)
+	rep, addr, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, leaderFirst, req, pb.GameClient.GetRoom)
 	if status.Code(err) == codes.NotFound {
 		if leader := c.leader(); leader != "" && leader != addr {
 			lrep, lerr := invoke(ctx, c, pb.Game_GetRoom_FullMethodName, leader, req, pb.GameClient.GetRoom)
@@ -124,10 +126,10 @@ func (c *Client) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
 	return rep.GetRoom(), nil
 }
 
-// ListRooms returns every room as a backend has applied them, preferably
-// a follower.
+// ListRooms returns every room as the leader (or, failing it, another
+// backend) has applied them.
 func (c *Client) ListRooms(ctx context.Context) ([]*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, followersFirst, &pb.ListRoomsRequest{}, pb.GameClient.ListRooms)
+	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, leaderFirst, &pb.ListRoomsRequest{}, pb.GameClient.ListRooms)
 	if err != nil {
 		return nil, err
 	}

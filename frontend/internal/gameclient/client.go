@@ -9,7 +9,8 @@
 //     when it is known, retried on the next backend when a backend is
 //     unreachable or has no quorum, until Config.WriteTimeout. Every other
 //     error is an answer and is returned at once; Reason tells which one.
-//   - Reads (GetRoom, ListRooms, Categories) served preferably by a follower.
+//   - Reads of rooms (GetRoom, ListRooms) served by the leader, so they see
+//     every acknowledged write; Categories and room watches by a follower.
 //   - Room watches (WatchRoom) that survive the death of the backend serving
 //     them: the stream is reopened on another backend and the caller only
 //     ever sees newer versions of the room.
@@ -251,7 +252,7 @@ type order int
 const (
 	// leaderFirst: the leader, then the others (writes).
 	leaderFirst order = iota
-	// followersFirst: the followers, then the leader (reads and watches).
+	// followersFirst: the followers, then the leader (watches, categories).
 	followersFirst
 )
 
