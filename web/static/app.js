@@ -93,7 +93,9 @@
   var pending = []; // sent or queued, not yet acknowledged; oldest first
   var roomId = room.getAttribute('data-room') || '';
   var conn = live(function () {
-    return '/ws/rooms/' + encodeURIComponent(roomId) + '?since=' + version();
+    // since one below the version shown: the frontend answers at once with
+    // its current state, which also says which backend streams it.
+    return '/ws/rooms/' + encodeURIComponent(roomId) + '?since=' + Math.max(0, version() - 1);
   }, onMessage, function () {
     // (Re)send everything unacknowledged with its original request_id:
     // the server applies each request at most once.
@@ -158,7 +160,9 @@
 
   function onMessage(msg) {
     if (msg.type === 'state') {
-      if (typeof msg.html !== 'string' || !(Number(msg.version) > version())) return;
+      // Never go back: a state older than the one shown is ignored (the
+      // same version again is the same state, from the current stream).
+      if (typeof msg.html !== 'string' || !(Number(msg.version) >= version())) return;
       render(msg.html, Number(msg.version), msg.announce);
     } else if (msg.type === 'ack') {
       settle(msg.request_id);
@@ -190,14 +194,17 @@
   }
 
   // Pushed fragments are the same for every viewer: show the host's own
-  // controls to the host, and mark this player's row.
+  // controls to the host, and mark this player's row (bold, "you" tag).
   function personalize() {
     var me = room.getAttribute('data-player') || '';
     room.querySelectorAll('[data-host-only]').forEach(function (el) {
       el.hidden = !me || el.getAttribute('data-host-only') !== me;
     });
     room.querySelectorAll('[data-player-name]').forEach(function (el) {
-      el.classList.toggle('player--you', !!me && el.getAttribute('data-player-name') === me);
+      var mine = !!me && el.getAttribute('data-player-name') === me;
+      el.classList.toggle('player--you', mine);
+      var tag = el.querySelector('.tag--you');
+      if (tag) tag.hidden = !mine;
     });
   }
 
