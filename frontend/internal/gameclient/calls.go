@@ -177,7 +177,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 			return zero, addr, fmt.Errorf("gameclient: %s on %s: %w", name, addr, err)
 		}
 		if ctx.Err() != nil {
-			return zero, addr, fmt.Errorf("gameclient: %s: gave up after %d attempts: %w", name, attempt, err)
+			return zero, addr, gaveUp(name, attempt, err)
 		}
 		if transportFailure(err) {
 			c.markFailed(addr)
@@ -186,7 +186,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		last = err
 		c.log.Debug("retrying on another backend", "method", name, "backend", addr, "attempt", attempt, "err", err)
 		if !sleep(ctx, bo.next()) {
-			return zero, addr, fmt.Errorf("gameclient: %s: gave up after %d attempts: %w", name, attempt, last)
+			return zero, addr, gaveUp(name, attempt, last)
 		}
 	}
 }
@@ -267,4 +267,17 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "gc-" + hex.EncodeToString(b[:])
+}
+
+// gaveUp is the error of a call retried until its deadline: always
+// Unavailable with the NO_QUORUM reason (whatever the last attempt's error,
+// e.g. its own deadline), since what the caller can do is the same: retry
+// later with the same request.
+func gaveUp(name string, attempts int, last error) error {
+	msg := fmt.Sprintf("gameclient: %s: gave up after %d attempts: %v", name, attempts, last)
+	st := status.New(codes.Unavailable, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ErrorReason_ERROR_REASON_NO_QUORUM.String(), Domain: "gallows"}); err == nil {
+		st = d
+	}
+	return st.Err()
 }

@@ -72,7 +72,7 @@ func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs .
 	t.Helper()
 	c, err := gameclient.New(gameclient.Config{
 		Backends: addrs, Logger: testLogger(), Recorder: rec,
-		WriteTimeout: writeTimeout, CallTimeout: 200 * time.Millisecond,
+		WriteTimeout: writeTimeout, CallTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
