@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"log/slog"
 	"net"
 	"slices"
@@ -221,7 +222,14 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 	if bc := c.conns[addr]; bc != nil {
 		return bc, nil
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// A backend that comes back (a restarted container, say) is reconnected
+	// within about a second, not after gRPC's default backoff of up to two
+	// minutes.
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}
