@@ -232,17 +232,17 @@ func (g *gameService) nextRound(req *pb.NextRoundRequest) (game.NextRound, error
 }
 
 func (g *gameService) Join(ctx context.Context, req *pb.JoinRequest) (*pb.RoomReply, error) {
-	return g.membership(ctx, game.Join{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+	return g.joinOrLeave(ctx, game.Join{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Join(ctx, req) })
 }
 
 func (g *gameService) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.RoomReply, error) {
-	return g.membership(ctx, game.Leave{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+	return g.joinOrLeave(ctx, game.Leave{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Leave(ctx, req) })
 }
 
-// membership applies a Join or Leave, stamping the time on the leader.
-func (g *gameService) membership(ctx context.Context, cmd game.Command, fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
+// joinOrLeave applies a Join or Leave, stamping the time on the leader.
+func (g *gameService) joinOrLeave(ctx context.Context, cmd game.Command, fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {
 		now := g.cfg.Now().UnixMilli()
