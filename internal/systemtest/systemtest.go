@@ -51,7 +51,7 @@ func Start(t testing.TB, backends, frontends int) *System {
 		id := fmt.Sprintf("b%d", i+1)
 		cfg := backend.Config{
 			ID: id, DataDir: filepath.Join(dir, id),
-			RaftAddr: "127.0.0.1:0", SerfAddr: freeAddr(t), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			RaftAddr: "127.0.0.1:0", SerfAddr: FreeAddr(t), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 			BootstrapExpect: backends, SegmentSize: 1 << 20, ReconcileInterval: 500 * time.Millisecond, Logger: log,
 		}
 		if firstSerf != "" {
@@ -66,10 +66,7 @@ func Start(t testing.TB, backends, frontends int) *System {
 			firstSerf = n.SerfAddr()
 		}
 	}
-	var grpcAddrs []string
-	for _, n := range s.Backends {
-		grpcAddrs = append(grpcAddrs, n.GRPCAddr())
-	}
+	grpcAddrs := s.GRPCAddrs()
 	for i := range frontends {
 		// Each frontend starts from a different backend; it learns the rest.
 		fe, err := frontend.Start(frontend.Config{
@@ -143,10 +140,36 @@ func (s *System) Running() []*backend.Node {
 	return out
 }
 
-// Kill stops backend n abruptly, as a crash would.
+// Node returns the backend with the given id, running or killed, or nil
+// if no backend has that id.
+func (s *System) Node(id string) *backend.Node {
+	for _, n := range s.Backends {
+		if n.ID() == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// GRPCAddrs lists the gRPC addresses of every backend started, killed ones
+// too, in start order.
+func (s *System) GRPCAddrs() []string {
+	out := make([]string, 0, len(s.Backends))
+	for _, n := range s.Backends {
+		out = append(out, n.GRPCAddr())
+	}
+	return out
+}
+
+// Kill stops backend n abruptly, as a crash would. It fails the test if n
+// was already killed.
 func (s *System) Kill(n *backend.Node) {
 	s.t.Helper()
 	s.mu.Lock()
+	if s.killed[n.ID()] {
+		s.mu.Unlock()
+		s.t.Fatalf("kill %s: not running", n.ID())
+	}
 	s.killed[n.ID()] = true
 	s.mu.Unlock()
 	if err := n.Kill(); err != nil {
@@ -175,7 +198,10 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address whose port was free a moment ago.
+// Serf needs it, as it takes the same port for TCP and UDP and so cannot
+// listen on port 0; tests also use it as an address nothing listens on.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

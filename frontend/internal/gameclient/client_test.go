@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/internal/systemtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -36,16 +37,16 @@ func TestReasonWithoutBackend(t *testing.T) {
 }
 
 func TestGameOnCluster(t *testing.T) {
-	b := startBackends(t, 3)
+	s := systemtest.Start(t, 3, 0)
 	rec := &recorder{}
 	// One seed: the other members are learned from the cluster status.
-	c := newClient(t, rec, b.grpcAddrs()[0])
-	waitForLeader(t, b, c)
-	eventually(t, 10*time.Second, "the client to learn every member", func() bool {
+	c := newClient(t, rec, s.GRPCAddrs()[0])
+	waitForLeader(t, s, c)
+	systemtest.Eventually(t, 10*time.Second, "the client to learn every member", func() bool {
 		return len(c.Cluster().GetNodes()) == 3
 	})
 
-	ctx := testContext(t, 30*time.Second)
+	ctx := systemtest.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -66,7 +67,7 @@ func TestGameOnCluster(t *testing.T) {
 		if err != nil || len(cats.GetCategories()) == 0 || len(cats.GetDifficulties()) == 0 {
 			t.Fatalf("categories = %v, %v; want some of each", cats, err)
 		}
-		eventually(t, 10*time.Second, "the room in ListRooms", func() bool {
+		systemtest.Eventually(t, 10*time.Second, "the room in ListRooms", func() bool {
 			rooms, err := c.ListRooms(ctx)
 			if err != nil {
 				t.Fatalf("list rooms: %v", err)
@@ -202,11 +203,11 @@ func TestGameOnCluster(t *testing.T) {
 }
 
 func TestLeaderKilled(t *testing.T) {
-	b := startBackends(t, 3)
+	s := systemtest.Start(t, 3, 0)
 	rec := &recorder{}
-	c := newClient(t, rec, b.grpcAddrs()...)
-	old := waitForLeader(t, b, c)
-	ctx := testContext(t, 30*time.Second)
+	c := newClient(t, rec, s.GRPCAddrs()...)
+	old := waitForLeader(t, s, c)
+	ctx := systemtest.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -216,15 +217,15 @@ func TestLeaderKilled(t *testing.T) {
 	// has applied the previous leader's last entries (a backend issue), so
 	// a room created an instant before the kill may look unknown to it.
 	// Let every node apply the room first: this test is about the retry.
-	for _, n := range b.running() {
-		eventually(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
+	for _, n := range s.Running() {
+		systemtest.Eventually(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
 			_, ok := n.Store().Room(room.GetId())
 			return ok
 		})
 	}
 
 	killed := time.Now()
-	b.kill(old)
+	kill(t, s, old)
 	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatalf("guess right after killing leader %s: %v", old, err)
@@ -236,7 +237,7 @@ func TestLeaderKilled(t *testing.T) {
 	// old leader and the retry goes to a survivor.
 	for i, op := range attempts {
 		t.Logf("attempt %d on %s: err=%v in %v", i+1, op.Node, op.Err, op.End.Sub(op.Start))
-		if op.Node == b.addr(old) && op.Err == nil {
+		if op.Node == s.Node(old).GRPCAddr() && op.Err == nil {
 			t.Errorf("attempt %d succeeded on the killed leader", i+1)
 		}
 	}
@@ -246,8 +247,8 @@ func TestLeaderKilled(t *testing.T) {
 	}
 
 	// Every survivor applies the guess, once.
-	for _, n := range b.running() {
-		eventually(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
+	for _, n := range s.Running() {
+		systemtest.Eventually(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
 			r, ok := n.Store().Room(room.GetId())
 			return ok && r.Version >= want
 		})
@@ -266,7 +267,7 @@ func TestLeaderKilled(t *testing.T) {
 				t.Fatal("cluster watch closed")
 			}
 			if st.GetLeaderId() != "" && st.GetLeaderId() != old {
-				if nl := b.leader().ID(); st.GetLeaderId() != nl {
+				if nl := s.Leader().ID(); st.GetLeaderId() != nl {
 					continue // a stale view; a newer one follows
 				}
 				t.Logf("cluster watch reports leader %s (was %s) %v after the kill", st.GetLeaderId(), old, time.Since(killed))
@@ -282,11 +283,11 @@ func TestLeaderKilled(t *testing.T) {
 }
 
 func TestWatchRoomSurvivesKill(t *testing.T) {
-	b := startBackends(t, 3)
+	s := systemtest.Start(t, 3, 0)
 	rec := &recorder{}
-	c := newClient(t, rec, b.grpcAddrs()...)
-	waitForLeader(t, b, c)
-	ctx := testContext(t, 40*time.Second)
+	c := newClient(t, rec, s.GRPCAddrs()...)
+	waitForLeader(t, s, c)
+	ctx := systemtest.Context(t, 40*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -351,7 +352,7 @@ func TestWatchRoomSurvivesKill(t *testing.T) {
 			if killed == "" && v >= room.GetVersion()+3 {
 				killed = ev.GetServedBy()
 				t.Logf("killing %s, which serves the watch, at version %d", killed, v)
-				b.kill(killed)
+				kill(t, s, killed)
 				close(killedCh)
 			}
 		case v := <-final:

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/internal/systemtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -71,7 +72,7 @@ func startFake(t *testing.T, f *fakeGame) string {
 func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs ...string) *gameclient.Client {
 	t.Helper()
 	c, err := gameclient.New(gameclient.Config{
-		Backends: addrs, Logger: testLogger(), Recorder: rec,
+		Backends: addrs, Logger: systemtest.Logger(), Recorder: rec,
 		WriteTimeout: writeTimeout, CallTimeout: 2 * time.Second,
 	})
 	if err != nil {
@@ -83,10 +84,10 @@ func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs .
 
 func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 	f := &fakeGame{noQuorum: 3}
-	dead := freeAddr(t) // nothing listens there
+	dead := systemtest.FreeAddr(t) // nothing listens there
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, dead, startFake(t, f))
-	ctx := testContext(t, 10*time.Second)
+	ctx := systemtest.Context(t, 10*time.Second)
 
 	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	if err != nil {
@@ -115,7 +116,7 @@ func TestWriteGivesUpAfterWriteTimeout(t *testing.T) {
 	rec := &recorder{}
 	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))
 	start := time.Now()
-	_, err := c.Guess(testContext(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	_, err := c.Guess(systemtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	elapsed := time.Since(start)
 	if status.Code(err) != codes.Unavailable || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_QUORUM {
 		t.Fatalf("err = %v, want Unavailable NO_QUORUM", err)
@@ -129,7 +130,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 	f := &fakeGame{}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, startFake(t, f))
-	_, err := c.Guess(testContext(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
+	_, err := c.Guess(systemtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
 	if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 		t.Fatalf("err = %v, want InvalidArgument INVALID_LETTER", err)
 	}
@@ -139,7 +140,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 }
 
 func TestCloseEndsWatches(t *testing.T) {
-	c, err := gameclient.New(gameclient.Config{Backends: []string{freeAddr(t)}, Logger: testLogger()})
+	c, err := gameclient.New(gameclient.Config{Backends: []string{systemtest.FreeAddr(t)}, Logger: systemtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
