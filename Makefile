@@ -9,7 +9,7 @@ BIN := bin/gallows
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate the protobuf and templ Go code.
@@ -26,8 +26,9 @@ build: ## Build the static gallows binary into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/gallows
 
 .PHONY: test
-test: ## Run every test with the race detector.
-	$(GO) test $(GOTEST_FLAGS) ./...
+test: ## Run every test with the race detector, then the container chaos test.
+	GALLOWS_CHAOS= $(GO) test $(GOTEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory test-chaos
 
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/BENCHMARKS.md).
@@ -40,3 +41,105 @@ check: ## Verify generated code, go.mod tidiness, gofmt, vet and import rules.
 .PHONY: dev
 dev: ## Run the whole system on loopback: 3 backends and a frontend at :8080.
 	$(GO) run ./cmd/gallows dev
+
+# ---- Containers (docker-compose.yml) ----------------------------------------
+# The image is FROM scratch with the static binary, so nothing is pulled.
+# COMPOSE is `docker compose` (v2) where it works, else `docker-compose` (v1).
+IMAGE ?= gallows:latest
+COMPOSE_PROJECT ?= gallows
+COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+	elif docker-compose version >/dev/null 2>&1; then echo docker-compose; fi)
+DC = GALLOWS_IMAGE=$(IMAGE) $(COMPOSE) -p $(COMPOSE_PROJECT)
+FRONTEND1_PORT = $(or $(GALLOWS_FRONTEND1_PORT),8080)
+FRONTEND2_PORT = $(or $(GALLOWS_FRONTEND2_PORT),8081)
+STATUS_BACKENDS = 127.0.0.1:$(or $(GALLOWS_BACKEND1_GRPC_PORT),9101),127.0.0.1:$(or $(GALLOWS_BACKEND2_GRPC_PORT),9102),127.0.0.1:$(or $(GALLOWS_BACKEND3_GRPC_PORT),9103)
+CHAOS_FLAGS ?= -race -count=1 -timeout 20m -v
+
+# container_of prints the id of service $(1)'s container, running or not.
+container_of = docker ps -a -q --filter label=com.docker.compose.project=$(COMPOSE_PROJECT) --filter label=com.docker.compose.service=$(1)
+
+# admin_addr is backend $(1)'s published admin address.
+admin_addr = 127.0.0.1:$(or $(GALLOWS_BACKEND$(1)_HTTP_PORT),810$(1))
+
+# wait_ready polls /readyz at each host:port of $(1) (through the published
+# ports) until all answer 200, for at most $(2) seconds. A backend is ready
+# once it knows a leader and has applied what is committed; a frontend once
+# a backend has told it who leads.
+define wait_ready
+	@deadline=$$((SECONDS+$(2))); \
+	for addr in $(1); do \
+	  until $(BIN) healthcheck --addr $$addr --path /readyz 2>/dev/null; do \
+	    if [ $$SECONDS -ge $$deadline ]; then \
+	      echo "$$addr is not ready after $(2) s; see: make logs" >&2; exit 1; \
+	    fi; \
+	    sleep 0.5; \
+	  done; \
+	done
+endef
+
+.PHONY: need-compose
+need-compose:
+	@if [ -z "$(COMPOSE)" ]; then \
+	  echo "make: neither 'docker compose' nor 'docker-compose' works here: install Docker Compose" >&2; exit 1; \
+	fi
+
+.PHONY: image
+image: build ## Build the container image (FROM scratch + bin/gallows).
+	docker build -t $(IMAGE) .
+
+.PHONY: up
+up: image need-compose ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
+	$(DC) up -d
+	@echo "waiting until every node is ready..."
+	$(call wait_ready,$(call admin_addr,1) $(call admin_addr,2) $(call admin_addr,3) 127.0.0.1:$(FRONTEND1_PORT) 127.0.0.1:$(FRONTEND2_PORT),180)
+	@echo
+	@echo "Gallows is up. Play at http://localhost:$(FRONTEND1_PORT) and http://localhost:$(FRONTEND2_PORT)"
+	@echo "Cluster panel:  http://localhost:$(FRONTEND1_PORT)/cluster"
+	@echo "Backends:       gRPC $(STATUS_BACKENDS)"
+	@echo
+	@$(BIN) status --wait 10s --backends $(STATUS_BACKENDS)
+
+.PHONY: down
+down: need-compose ## Stop and remove the containers; the Raft data stays in volumes.
+	$(DC) down
+
+.PHONY: clean-volumes
+clean-volumes: need-compose ## Remove the containers and their Raft data (compose down -v).
+	$(DC) down -v
+
+.PHONY: logs
+logs: need-compose ## Follow the containers' logs (Ctrl-C stops following).
+	$(DC) logs -f --tail 100
+
+.PHONY: status
+status: build ## Show every backend's role, term and indexes, and who leads.
+	@$(BIN) status --backends $(STATUS_BACKENDS)
+
+.PHONY: kill-leader
+kill-leader: build ## SIGKILL the leader's container, then show the new leader.
+	@leader=$$($(BIN) status --leader --wait 10s --backends $(STATUS_BACKENDS)) || exit 1; \
+	svc=backend-$${leader#b}; id=$$($(call container_of,$$svc)); \
+	if [ -z "$$id" ]; then echo "no container for $$svc in project $(COMPOSE_PROJECT)" >&2; exit 1; fi; \
+	down=$$($(BIN) status --backends $(STATUS_BACKENDS) | awk '$$2 == "down" {print $$1}' | tr '\n' ' '); \
+	if [ -n "$$down" ]; then echo "warning: $$down is down already; without $$leader there is no quorum and the game stops until a node comes back"; fi; \
+	start=$$(date +%s%N) && docker kill $$id >/dev/null && \
+	echo "killed $$svc ($$leader, the leader) with SIGKILL; bring it back with: make restart-node N=$${leader#b}" && \
+	$(BIN) status --wait 10s --backends $(STATUS_BACKENDS) && \
+	echo "(new leader seen $$(( ($$(date +%s%N) - start) / 1000000 )) ms after the kill)"
+
+.PHONY: restart-node
+restart-node: build need-compose ## Restart backend N, e.g. make restart-node N=2; wait until it caught up.
+	@case "$(N)" in 1|2|3) ;; *) echo "usage: make restart-node N=1, N=2 or N=3" >&2; exit 2;; esac
+	$(DC) restart backend-$(N)
+	@echo "waiting until backend-$(N) has caught up..."
+	$(call wait_ready,$(call admin_addr,$(N)),120)
+	@$(BIN) status --wait 60s --caught-up b$(N) --backends $(STATUS_BACKENDS)
+
+.PHONY: test-chaos
+test-chaos: ## Build the image, then kill, pause and cut off containers while clients play (needs Docker).
+	@if docker info >/dev/null 2>&1 && [ -n "$(COMPOSE)" ]; then \
+	  $(MAKE) --no-print-directory image; \
+	else \
+	  echo "test-chaos: Docker or compose is missing; the test will skip (or fail with CI=true)"; \
+	fi
+	GALLOWS_CHAOS=1 GALLOWS_IMAGE=$(IMAGE) $(GO) test $(CHAOS_FLAGS) -run '^TestChaos$$' ./internal/chaostest

@@ -6,16 +6,17 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // adminHandler serves /healthz, /readyz and /metrics.
 func (n *Node) adminHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(raftCollector{n}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// The default registry holds Raft's own metrics (commit and apply
-	// times, replication) once a process installs the go-metrics sink.
+	reg.MustRegister(raftCollector{n})
+	// The default registry holds the Go and process collectors and Raft's
+	// own metrics (commit and apply times, replication) once a process
+	// installs the go-metrics sink. Registering the Go and process
+	// collectors here too would make every scrape fail as duplicates.
 	gatherers := prometheus.Gatherers{reg, prometheus.DefaultGatherer}
 
 	mux := http.NewServeMux()
@@ -38,10 +39,14 @@ func (n *Node) adminHandler() http.Handler {
 // it knows to be committed.
 func (n *Node) Ready() (bool, string) {
 	st := n.store.Stats()
+	// The FSM sees only commands; Raft's own applied index also counts the
+	// no-op every new leader commits and configuration entries, which
+	// otherwise keep a node "catching up" until the next command.
+	applied := max(st.AppliedIndex, n.store.Raft().AppliedIndex())
 	switch {
 	case st.LeaderID == "":
 		return false, "no leader known"
-	case st.AppliedIndex < st.CommitIndex:
+	case applied < st.CommitIndex:
 		return false, "catching up"
 	default:
 		return true, "leader " + st.LeaderID

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+
 	"github.com/gallows-game/gallows/backend/internal/membership"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
 	"github.com/gallows-game/gallows/backend/internal/store"
@@ -162,7 +165,13 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.conns = rpc.NewConns()
+	// Peers come back after a restart (a container's, say): reconnect within
+	// a second, not after gRPC's default backoff of up to two minutes, so
+	// status and forwarding see them again at once.
+	n.conns = rpc.NewConns(grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		MinConnectTimeout: 2 * time.Second,
+	}))
 	cleanup = append(cleanup, func() { _ = n.conns.Close() })
 	n.members, err = membership.New(membership.Config{
 		Tags: membership.Tags{

@@ -22,6 +22,7 @@ Usage:
   gallows frontend     serve the game to browsers, talking to the backends
   gallows bench        measure guesses/s against raw Raft on a loopback cluster
   gallows healthcheck  exit 0 if the node at --addr is healthy (for containers)
+  gallows status       who leads the backend cluster, and every node's state
 
 Run "gallows <command> --help" for the flags of a command. Every flag can
 also be set by an environment variable GALLOWS_<FLAG>, e.g. GALLOWS_DATA_DIR.
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stderr)
+	case "status":
+		return runStatus(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -35,7 +35,11 @@ func (c *Conns) Get(addr string) (*grpc.ClientConn, error) {
 	if cc, ok := c.conns[addr]; ok {
 		return cc, nil
 	}
-	cc, err := grpc.NewClient(addr, c.opts...)
+	// passthrough: the dialer resolves the host name at every connection
+	// attempt. gRPC's default dns resolver backs off for up to two minutes
+	// after lookups fail (a stopped container's name does not resolve), so
+	// a peer that came back would stay unreachable that long.
+	cc, err := grpc.NewClient("passthrough:///"+addr, c.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: connect to %s: %w", addr, err)
 	}
