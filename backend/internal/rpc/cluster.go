@@ -34,7 +34,9 @@ func (c *clusterService) local() *pb.NodeStatus {
 		Term:         st.Term,
 		LastIndex:    st.LastIndex,
 		CommitIndex:  st.CommitIndex,
-		AppliedIndex: st.AppliedIndex,
+		// Raft's applied index also counts entries the game state never
+		// sees (a new leader's no-op, configuration changes).
+		AppliedIndex: max(st.AppliedIndex, c.cfg.Store.Raft().AppliedIndex()),
 		LeaderId:     st.LeaderID,
 	}
 	if v, err := c.cfg.Store.IsVoter(st.ID); err == nil {
