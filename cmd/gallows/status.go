@@ -70,7 +70,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if done || !time.Now().Before(deadline) || ctx.Err() != nil {
 			if err != nil {
-				return fmt.Errorf("status: no backend of %v answered: %w", []string(backends), err)
+				return fmt.Errorf("status: no backend of %v answered (is the cluster running?): %w", []string(backends), err)
 			}
 			if *leaderOnly {
 				if leader == "" {

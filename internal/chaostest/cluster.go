@@ -5,16 +5,20 @@
 // every backend holds the same state.
 //
 // The test lives in chaos_test.go and runs only when GALLOWS_CHAOS=1 (the
-// Makefile's test-chaos target sets it after building the image). It uses
-// its own compose project and host ports, so it can run next to `make up`.
+// Makefile's test-chaos target sets it after building the image). Each run
+// uses its own compose project and free host ports, so runs can go on side
+// by side and next to `make up`.
 package chaostest
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -44,12 +48,51 @@ type Ports struct {
 	Admin    [Backends]int
 }
 
-// TestPorts differ from docker-compose.yml's defaults, so the test can run
-// while a cluster started by `make up` is running.
-var TestPorts = Ports{
-	Frontend: [Frontends]int{18080, 18081},
-	GRPC:     [Backends]int{19101, 19102, 19103},
-	Admin:    [Backends]int{18101, 18102, 18103},
+// FreePorts picks host ports nobody listens on, so that runs of the test
+// can go on side by side and next to a cluster started by `make up`. A
+// port may still be taken between this and `compose up`; up then fails.
+func FreePorts() (Ports, error) {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+	}()
+	next := func() (int, error) {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			return 0, fmt.Errorf("chaostest: pick a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		return ln.Addr().(*net.TCPAddr).Port, nil
+	}
+	var p Ports
+	var err error
+	for i := range Frontends {
+		if p.Frontend[i], err = next(); err != nil {
+			return p, err
+		}
+	}
+	for i := range Backends {
+		if p.GRPC[i], err = next(); err != nil {
+			return p, err
+		}
+		if p.Admin[i], err = next(); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// ProjectPrefix starts the compose project name of every run of the test;
+// a random suffix keeps concurrent runs on one Docker host apart.
+const ProjectPrefix = "gallows-chaos-"
+
+// NewProject returns a fresh project name.
+func NewProject() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return ProjectPrefix + hex.EncodeToString(b[:])
 }
 
 // env is the environment docker-compose.yml reads its ports from.
@@ -282,19 +325,6 @@ func (c *Cluster) Pause(ctx context.Context, service string) error {
 // Unpause thaws a paused container.
 func (c *Cluster) Unpause(ctx context.Context, service string) error {
 	return c.onContainer(ctx, "unpause", service)
-}
-
-// Running reports whether the service's container is running.
-func (c *Cluster) Running(ctx context.Context, service string) (bool, error) {
-	id, err := c.Container(ctx, service)
-	if err != nil {
-		return false, err
-	}
-	out, err := Docker(ctx, "inspect", "-f", "{{.State.Running}}", id)
-	if err != nil {
-		return false, err
-	}
-	return strings.TrimSpace(out) == "true", nil
 }
 
 // Disconnect takes the service's container off the project network. The

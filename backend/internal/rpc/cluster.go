@@ -29,11 +29,11 @@ func (c *clusterService) LocalStatus(context.Context, *pb.StatusRequest) (*pb.No
 func (c *clusterService) local() *pb.NodeStatus {
 	st := c.cfg.Store.Stats()
 	ns := &pb.NodeStatus{
-		Id:           st.ID,
-		Role:         strings.ToLower(st.State),
-		Term:         st.Term,
-		LastIndex:    st.LastIndex,
-		CommitIndex:  st.CommitIndex,
+		Id:          st.ID,
+		Role:        strings.ToLower(st.State),
+		Term:        st.Term,
+		LastIndex:   st.LastIndex,
+		CommitIndex: st.CommitIndex,
 		// Raft's applied index also counts entries the game state never
 		// sees (a new leader's no-op, configuration changes).
 		AppliedIndex: max(st.AppliedIndex, c.cfg.Store.Raft().AppliedIndex()),
