@@ -225,7 +225,9 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 	// A backend that comes back (a restarted container, say) is reconnected
 	// within about a second, not after gRPC's default backoff of up to two
 	// minutes.
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	// passthrough: the address is resolved at every connection attempt, so a
+	// container that was gone for a while is found as soon as it is back.
+	cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 2 * time.Second,
