@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -536,13 +535,9 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	var join []string
 	for i := range nodes {
 		id := "b" + strconv.Itoa(i+1)
-		serf, err := freeAddr()
-		if err != nil {
-			return Result{}, err
-		}
 		n, err := backend.Start(backend.Config{
 			ID: id, DataDir: filepath.Join(dir, id),
-			RaftAddr: "127.0.0.1:0", SerfAddr: serf, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			RaftAddr: "127.0.0.1:0", SerfAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 			Join: join, BootstrapExpect: nodes, SegmentSize: segmentSize, Logger: cfg.Logger,
 		})
 		if err != nil {
@@ -637,17 +632,6 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	return res, nil
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago:
-// serf needs one port for both TCP and UDP, so it cannot take port 0.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("bench: find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // ---- Shared ----

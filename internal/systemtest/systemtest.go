@@ -51,7 +51,7 @@ func Start(t testing.TB, backends, frontends int) *System {
 		id := fmt.Sprintf("b%d", i+1)
 		cfg := backend.Config{
 			ID: id, DataDir: filepath.Join(dir, id),
-			RaftAddr: "127.0.0.1:0", SerfAddr: FreeAddr(t), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			RaftAddr: "127.0.0.1:0", SerfAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 			BootstrapExpect: backends, SegmentSize: 1 << 20, ReconcileInterval: 500 * time.Millisecond, Logger: log,
 		}
 		if firstSerf != "" {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,7 +56,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 		id := "b" + strconv.Itoa(i+1)
 		cfg := backend.Config{
 			ID: id, DataDir: filepath.Join(dir, id),
-			RaftAddr: "127.0.0.1:0", SerfAddr: freeAddr(t), GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			RaftAddr: "127.0.0.1:0", SerfAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 			BootstrapExpect:   n,
 			SegmentSize:       1 << 20,
 			ReconcileInterval: 500 * time.Millisecond,
@@ -280,16 +279,4 @@ func (c *Cluster) AppliedEverywhere(index uint64) {
 		}
 		return true
 	})
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago: serf needs the same port for TCP and UDP, so it cannot take port 0.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

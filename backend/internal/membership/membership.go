@@ -84,7 +84,9 @@ type Config struct {
 	// BootstrapExpect and Tags.Bootstrapped with HasState.
 	Tags Tags
 	// BindAddr is the ip:port serf listens on (TCP and UDP). The host must
-	// be an IP literal (0.0.0.0 for all interfaces) and the port non-zero.
+	// be an IP literal (0.0.0.0 for all interfaces). Port 0 lets memberlist
+	// pick a port free for both protocols (it retries if one is taken in
+	// between); LocalMember reports the port it got.
 	BindAddr string
 	// AdvertiseAddr is the optional ip:port other nodes use to reach this
 	// node's serf; empty means the bound address (or, when bound to
@@ -124,7 +126,7 @@ func (c Config) withDefaults() (Config, error) {
 	if _, err := ParseTags(c.Tags.Map()); err != nil {
 		return c, fmt.Errorf("%w: tags: %w", ErrInvalidConfig, err)
 	}
-	if err := checkIPPort(c.BindAddr); err != nil {
+	if err := checkBindAddr(c.BindAddr); err != nil {
 		return c, fmt.Errorf("%w: BindAddr %q: %w", ErrInvalidConfig, c.BindAddr, err)
 	}
 	if c.AdvertiseAddr != "" {
@@ -169,6 +171,17 @@ func checkIPPort(addr string) error {
 		return fmt.Errorf("host %q is not an IP address", host)
 	}
 	return checkPort(port)
+}
+
+// checkBindAddr is checkIPPort, with port 0 allowed.
+func checkBindAddr(addr string) error {
+	if host, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+		if net.ParseIP(host) == nil {
+			return fmt.Errorf("host %q is not an IP address", host)
+		}
+		return nil
+	}
+	return checkIPPort(addr)
 }
 
 // splitIPPort splits an address that checkIPPort accepted.
