@@ -288,9 +288,6 @@ func (n *Node) SerfAddr() string { return n.members.LocalMember().SerfAddr }
 // Store is the node's replica (tests read it directly).
 func (n *Node) Store() *store.Store { return n.store }
 
-// Members is the node's serf membership.
-func (n *Node) Members() *membership.Membership { return n.members }
-
 // Wait blocks until ctx is done or a server fails.
 func (n *Node) Wait(ctx context.Context) error {
 	select {

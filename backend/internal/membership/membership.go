@@ -406,11 +406,6 @@ func (m *Membership) Shutdown() error {
 	return m.shutdownErr
 }
 
-// Serf returns the underlying serf, for metrics and tests.
-func (m *Membership) Serf() *serf.Serf {
-	return m.serf
-}
-
 func (m *Membership) localTags() Tags {
 	m.tagsMu.Lock()
 	defer m.tagsMu.Unlock()

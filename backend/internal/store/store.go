@@ -489,12 +489,11 @@ type Stats struct {
 	CommitIndex  uint64
 	AppliedIndex uint64
 	LeaderID     string
-	LeaderAddr   string
 }
 
 // Stats returns this node's Raft state now.
 func (s *Store) Stats() Stats {
-	id, addr := s.Leader()
+	id, _ := s.Leader()
 	return Stats{
 		ID:           s.cfg.ID,
 		State:        s.raft.State().String(),
@@ -503,7 +502,6 @@ func (s *Store) Stats() Stats {
 		CommitIndex:  s.raft.CommitIndex(),
 		AppliedIndex: s.fsm.applied.Load(),
 		LeaderID:     id,
-		LeaderAddr:   addr,
 	}
 }
 
