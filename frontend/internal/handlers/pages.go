@@ -129,11 +129,21 @@ func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error)
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+// requirePlayer returns the form's or cookie's nickname; without one it
+// sends the player to the home page to pick one, with the room's code filled in.
+func requirePlayer(w http.ResponseWriter, r *http.Request) (string, bool) {
 	player := playerOf(r)
 	if player == "" {
 		http.Redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id"))+"&error="+url.QueryEscape("Pick a nickname to play."), http.StatusSeeOther)
+		return "", false
+	}
+	return player, true
+}
+
+func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	player, ok := requirePlayer(w, r)
+	if !ok {
 		return
 	}
 	_, err := h.guess(r.Context(), r.PathValue("id"), player, r.FormValue("letter"), r.FormValue("request_id"))
@@ -142,9 +152,8 @@ func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	player := playerOf(r)
-	if player == "" {
-		http.Redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id"))+"&error="+url.QueryEscape("Pick a nickname to play."), http.StatusSeeOther)
+	player, ok := requirePlayer(w, r)
+	if !ok {
 		return
 	}
 	round, _ := parseRound(r.FormValue("round"))
