@@ -30,8 +30,19 @@ func (s *State) Apply(cmd Command) (Result, error) {
 }
 
 // Validate returns exactly the error Apply would return for cmd, without
-// changing anything.
+// changing anything. A Guess, the most frequent command, is only checked:
+// the room it would produce is not built.
 func (s *State) Validate(cmd Command) error {
+	switch g := cmd.(type) {
+	case Guess:
+		_, err := s.checkGuess(g)
+		return err
+	case *Guess:
+		if g != nil {
+			_, err := s.checkGuess(*g)
+			return err
+		}
+	}
 	_, err := s.plan(cmd)
 	return err
 }

@@ -182,7 +182,6 @@ func TestCreateRoom(t *testing.T) {
 				Code: "WXYZ2", Host: "Hana", Category: game.CustomCategory, Custom: true,
 				Round: 1, Word: "ice cream", MaxLives: 3, LivesLeft: 3, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
-				Requests: map[string]game.RequestRecord{},
 			},
 		},
 		{
@@ -192,7 +191,6 @@ func TestCreateRoom(t *testing.T) {
 				Code: "WXYZ2", Host: "Hana", Category: game.CustomCategory, Difficulty: game.Easy, Custom: true,
 				Round: 1, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
-				Requests: map[string]game.RequestRecord{},
 			},
 		},
 		{
@@ -202,7 +200,6 @@ func TestCreateRoom(t *testing.T) {
 				Code: "WXYZ2", Host: "Hana", Category: "music", Difficulty: game.Medium,
 				Round: 1, Word: "trumpet", MaxLives: 26, LivesLeft: 26, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 7, UpdatedAt: 7,
-				Requests: map[string]game.RequestRecord{},
 			},
 		},
 	}

@@ -51,7 +51,6 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 		Version:    1,
 		CreatedAt:  c.At,
 		UpdatedAt:  c.At,
-		Requests:   make(map[string]RequestRecord),
 	}}, nil
 }
 

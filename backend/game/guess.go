@@ -18,20 +18,31 @@ func NormalizeLetter(s string) (string, error) {
 	return l, nil
 }
 
-// planGuess plans a Guess. A repeated request id is recognised before any
-// other check, so a retry gets the first answer even after the round ended.
-// The other checks run in this order: player name, request id, letter, round
-// over, letter already guessed, room full (for a new player).
-func (s *State) planGuess(g Guess) (step, error) {
+// checkedGuess is a Guess that passed every check, or a repeated request.
+type checkedGuess struct {
+	cur    *Room
+	name   string
+	letter string
+	known  bool // the player is a player of record
+	dup    bool // the request id was applied before; hit is its outcome
+	hit    bool
+}
+
+// checkGuess runs every check of a Guess without building the next room.
+// A repeated request id is recognised before any other check, so a retry
+// gets the first answer even after the round ended. The other checks run
+// in this order: player name, request id, letter, round over, letter
+// already guessed, room full (for a new player).
+func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	cur, err := s.lookup("guess", g.Room)
 	if err != nil {
-		return step{}, err
+		return checkedGuess{}, err
 	}
-	if rec, ok := cur.Requests[strings.TrimSpace(g.Player)]; ok && g.RequestID != "" && rec.ID == g.RequestID {
-		return step{cur: cur, hit: rec.Hit, dup: true}, nil
+	if i := cur.playerIndex(strings.TrimSpace(g.Player)); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID {
+		return checkedGuess{cur: cur, hit: cur.Players[i].LastRequest.Hit, dup: true}, nil
 	}
-	fail := func(err error) (step, error) {
-		return step{cur: cur}, fmt.Errorf("guess in room %s: %w", cur.Code, err)
+	fail := func(err error) (checkedGuess, error) {
+		return checkedGuess{cur: cur}, fmt.Errorf("guess in room %s: %w", cur.Code, err)
 	}
 	name, err := NormalizeName(g.Player)
 	if err != nil {
@@ -54,7 +65,16 @@ func (s *State) planGuess(g Guess) (step, error) {
 	if !known && cur.full() {
 		return fail(fmt.Errorf("player %s cannot join: %w", quote(name), ErrRoomFull))
 	}
+	return checkedGuess{cur: cur, name: name, letter: letter, known: known}, nil
+}
 
+// planGuess plans a Guess: the checks of checkGuess, then the next room.
+func (s *State) planGuess(g Guess) (step, error) {
+	c, err := s.checkGuess(g)
+	if err != nil || c.dup {
+		return step{cur: c.cur, hit: c.hit, dup: c.dup}, err
+	}
+	cur, name, letter, known := c.cur, c.name, c.letter, c.known
 	next := cur.Clone()
 	i := next.playerIndex(name)
 	if !known {
@@ -79,7 +99,7 @@ func (s *State) planGuess(g Guess) (step, error) {
 	hit := hits > 0
 	next.Log = append(next.Log, LogEntry{Player: name, Letter: letter, Hit: hit, Version: next.Version})
 	if g.RequestID != "" {
-		next.Requests[name] = RequestRecord{ID: g.RequestID, Letter: letter, Hit: hit, Version: next.Version}
+		next.Players[i].LastRequest = RequestRecord{ID: g.RequestID, Letter: letter, Hit: hit, Version: next.Version}
 	}
 	return step{cur: cur, next: next, hit: hit}, nil
 }

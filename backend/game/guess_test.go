@@ -177,8 +177,8 @@ func TestGuessIdempotent(t *testing.T) {
 				t.Fatalf("first: %+v", first)
 			}
 			wantRec := game.RequestRecord{ID: "req-1", Letter: tt.letter, Hit: tt.wantHit, Version: 2}
-			if rec := first.Room.Requests["amy"]; rec != wantRec {
-				t.Errorf("Requests[amy] = %+v, want %+v", rec, wantRec)
+			if amy, _ := first.Room.Player("amy"); amy.LastRequest != wantRec {
+				t.Errorf("amy's LastRequest = %+v, want %+v", amy.LastRequest, wantRec)
 			}
 			before := snapshot(t, s)
 			for i := range 2 {
@@ -220,8 +220,8 @@ func TestGuessIdempotent(t *testing.T) {
 func TestGuessEmptyRequestIDIsNotRecorded(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello"))
 	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 1})
-	if len(res.Room.Requests) != 0 {
-		t.Errorf("Requests = %v, want none", res.Room.Requests)
+	if amy, _ := res.Room.Player("amy"); amy.LastRequest != (game.RequestRecord{}) {
+		t.Errorf("amy's LastRequest = %+v, want none", amy.LastRequest)
 	}
 	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
 		t.Errorf("second guess without request id: %v, want ErrAlreadyGuessed", err)

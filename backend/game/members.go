@@ -28,7 +28,7 @@ func (s *State) planJoin(j Join) (step, error) {
 }
 
 // planLeave plans a Leave. Leaving a room one is not in changes nothing.
-// The leaver's request record goes too, so Requests never outgrows Players.
+// The leaver's request record (Player.LastRequest) goes too.
 func (s *State) planLeave(l Leave) (step, error) {
 	cur, err := s.lookup("leave", l.Room)
 	if err != nil {
@@ -44,7 +44,6 @@ func (s *State) planLeave(l Leave) (step, error) {
 	}
 	next := cur.Clone()
 	next.Players = slices.Delete(next.Players, i, i+1)
-	delete(next.Requests, name)
 	next.bump(l.At)
 	return step{cur: cur, next: next}, nil
 }

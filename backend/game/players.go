@@ -13,6 +13,10 @@ type Player struct {
 	Name string
 	// Points is the player's score, kept across rounds.
 	Points int
+	// LastRequest is the player's last successful guess request in this
+	// room. It lives and goes with the player of record: the copy of a
+	// room made for every change copies it with the players, no map needed.
+	LastRequest RequestRecord
 }
 
 // NormalizeName trims surrounding white space from a player name and checks

@@ -1,7 +1,6 @@
 package game
 
 import (
-	"maps"
 	"slices"
 	"strings"
 )
@@ -23,6 +22,7 @@ type LogEntry struct {
 
 // RequestRecord is the remembered outcome of a player's last successful
 // guess request in a room. A Guess that repeats its ID is not applied again.
+// A zero RequestRecord (empty ID) means the player has made none.
 type RequestRecord struct {
 	// ID is the request id of the guess.
 	ID string
@@ -75,8 +75,6 @@ type Room struct {
 	// UpdatedAt is the time of the last applied change in unix
 	// milliseconds, from the command.
 	UpdatedAt int64
-	// Requests holds the last successful guess request per player name.
-	Requests map[string]RequestRecord
 }
 
 // Masked returns Word with every letter not yet guessed replaced by '_'.
@@ -111,7 +109,6 @@ func (r *Room) Clone() *Room {
 	c.Wrong = slices.Clone(r.Wrong)
 	c.Players = slices.Clone(r.Players)
 	c.Log = slices.Clone(r.Log)
-	c.Requests = maps.Clone(r.Requests)
 	return &c
 }
 

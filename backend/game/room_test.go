@@ -61,7 +61,7 @@ func TestCloneIsDeep(t *testing.T) {
 	c.Wrong[0] = "q"
 	c.Players[0].Points = 999
 	c.Log[0].Letter = "q"
-	c.Requests["amy"] = game.RequestRecord{ID: "changed"}
+	c.Players[0].LastRequest = game.RequestRecord{ID: "changed"}
 	if reflect.DeepEqual(orig, c) {
 		t.Fatal("changing the clone changed the original")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/gallows-game/gallows/backend/game"
@@ -48,7 +49,13 @@ func TestNextRound(t *testing.T) {
 			want.Guessed, want.Wrong, want.Log = nil, nil, nil
 			want.LivesLeft = 4
 			want.Status = game.Playing
-			want.Players = tt.players
+			// Points and request records stay with the players.
+			want.Players = slices.Clone(tt.players)
+			for i, p := range want.Players {
+				if old, ok := before.Player(p.Name); ok {
+					want.Players[i].LastRequest = old.LastRequest
+				}
+			}
 			want.Version = before.Version + 1
 			want.UpdatedAt = t0 + 10
 			if !res.Changed || !reflect.DeepEqual(res.Room, want) {
@@ -58,8 +65,9 @@ func TestNextRound(t *testing.T) {
 				t.Errorf("Masked() = %q", res.Room.Masked())
 			}
 			// Request records survive, so an old retry still gets its answer.
-			dup := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "a", RequestID: before.Requests["amy"].ID})
-			if !dup.Duplicate || dup.Changed || dup.Hit != before.Requests["amy"].Hit {
+			amy, _ := before.Player("amy")
+			dup := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "a", RequestID: amy.LastRequest.ID})
+			if amy.LastRequest.ID == "" || !dup.Duplicate || dup.Changed || dup.Hit != amy.LastRequest.Hit {
 				t.Errorf("old retry after NextRound = %+v", dup)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 )
 
 // snapshotFormat is the version of the snapshot encoding written by Snapshot.
-const snapshotFormat = 1
+const snapshotFormat = 2
 
 // snapshotFile is the encoded form of a State.
 type snapshotFile struct {
@@ -49,9 +49,6 @@ func (s *State) Restore(r io.Reader) error {
 		}
 		if _, dup := rooms[room.Code]; dup {
 			return fmt.Errorf("restore: room %d: code %s appears twice: %w", i, room.Code, ErrBadSnapshot)
-		}
-		if room.Requests == nil {
-			room.Requests = make(map[string]RequestRecord)
 		}
 		rooms[room.Code] = room
 	}

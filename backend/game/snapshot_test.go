@@ -85,9 +85,9 @@ func TestRestoredStateKeepsPlaying(t *testing.T) {
 
 func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 	good := string(snapshot(t, variedState(t)))
-	room := `{"Code":"ABCDE","Host":"h","Category":"custom","Difficulty":"","Custom":true,"Round":1,"Word":"hello","Guessed":null,"Wrong":null,"MaxLives":6,"LivesLeft":6,"Status":1,"Players":[{"Name":"h","Points":0}],"Log":null,"Version":1,"CreatedAt":0,"UpdatedAt":0,"Requests":null}`
+	room := `{"Code":"ABCDE","Host":"h","Category":"custom","Difficulty":"","Custom":true,"Round":1,"Word":"hello","Guessed":null,"Wrong":null,"MaxLives":6,"LivesLeft":6,"Status":1,"Players":[{"Name":"h","Points":0}],"Log":null,"Version":1,"CreatedAt":0,"UpdatedAt":0}`
 	withRoom := func(old, new string) string {
-		return `{"format":1,"rooms":[` + strings.Replace(room, old, new, 1) + `]}`
+		return `{"format":2,"rooms":[` + strings.Replace(room, old, new, 1) + `]}`
 	}
 	tests := []struct {
 		name, data string
@@ -96,10 +96,11 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"not json", "hello"},
 		{"truncated", good[:len(good)/2]},
 		{"trailing data", good + "{}"},
-		{"wrong format", `{"format":2,"rooms":[]}`},
+		{"old format", `{"format":1,"rooms":[]}`},
+		{"future format", `{"format":3,"rooms":[]}`},
 		{"missing format", `{"rooms":[]}`},
-		{"unknown field", `{"format":1,"rooms":[],"extra":true}`},
-		{"null room", `{"format":1,"rooms":[null]}`},
+		{"unknown field", `{"format":2,"rooms":[],"extra":true}`},
+		{"null room", `{"format":2,"rooms":[null]}`},
 		{"bad code", withRoom(`"ABCDE"`, `"ABCD0"`)},
 		{"lower-case code", withRoom(`"ABCDE"`, `"abcde"`)},
 		{"bad status", withRoom(`"Status":1`, `"Status":4`)},
@@ -107,7 +108,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"zero round", withRoom(`"Round":1`, `"Round":0`)},
 		{"bad lives", withRoom(`"LivesLeft":6`, `"LivesLeft":7`)},
 		{"bad word", withRoom(`"hello"`, `"he llo "`)},
-		{"duplicate code", `{"format":1,"rooms":[` + room + `,` + room + `]}`},
+		{"duplicate code", `{"format":2,"rooms":[` + room + `,` + room + `]}`},
 		{"too many players", withRoom(`{"Name":"h","Points":0}`, strings.Repeat(`{"Name":"h","Points":0},`, game.MaxPlayersPerRoom)+`{"Name":"h","Points":0}`)},
 	}
 	for _, tt := range tests {
@@ -124,7 +125,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		})
 	}
 
-	// The minimal room itself is fine, and null Requests become usable.
+	// The minimal room itself is fine, and takes guesses with request ids.
 	s := game.NewState()
 	if err := s.Restore(strings.NewReader(withRoom("", ""))); err != nil {
 		t.Fatalf("Restore minimal room: %v", err)
