@@ -332,6 +332,8 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 			}
 		})
 	}
+	// Reads are local: wait until the follower has applied all the leader has.
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 	after, err := cl.GetRoom(ctx, &pb.GetRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("get room: %v", err)

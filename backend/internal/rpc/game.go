@@ -168,18 +168,22 @@ func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gues
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
-	if req.GetRound() == 0 {
-		// Pin the round now, so that retries below (here or on the leader
-		// this is forwarded to) cannot skip a second round.
-		room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId()))
-		if !ok {
-			return nil, toStatus(fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId()))
+	// Pin the round as soon as a node that knows the room sees the request
+	// (here, or on the leader if this node has not applied the room yet),
+	// so that retries, here or on the leader, cannot skip a second round.
+	pin := func() {
+		if req.GetRound() != 0 {
+			return
 		}
-		req = proto.CloneOf(req)
-		req.Round = int64(room.Round)
+		if room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId())); ok {
+			req = proto.CloneOf(req)
+			req.Round = int64(room.Round)
+		}
 	}
+	pin()
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {
+		pin()
 		cmd, err := g.nextRound(req)
 		if err != nil {
 			return err
