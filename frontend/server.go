@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/frontend/internal/handlers"
 )
 

@@ -53,6 +53,8 @@ if [ -d frontend ]; then
 fi
 bad=$(deps ./backend/... | grep -E "^$mod/(frontend|web)" || true)
 [ -z "$bad" ] || problem "backend imports frontend packages: $bad"
+bad=$(deps ./gameclient/... | grep "^$mod/" | grep -v -E "^$mod/(gameclient|proto)" || true)
+[ -z "$bad" ] || problem "gameclient must import only proto of ours: $bad"
 if [ -d web ]; then
   bad=$(deps ./web/... | grep -E "^($mod/proto|$mod/backend|google.golang.org/grpc)" || true)
   [ -z "$bad" ] || problem "web must take view models, not proto/gRPC/backend: $bad"

@@ -10,7 +10,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 

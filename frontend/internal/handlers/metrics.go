@@ -3,7 +3,7 @@ package handlers
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 )
 
 type metrics struct {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/frontend/internal/hub"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"

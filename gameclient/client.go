@@ -1,4 +1,5 @@
-// Package gameclient is how a Gallows frontend talks to the backend cluster.
+// Package gameclient is the Go client of a Gallows backend cluster: the
+// frontend talks to the cluster through it, and so do the benchmark and tests.
 //
 // A Client keeps one gRPC connection per backend address and learns the
 // members of the cluster and its Raft leader from a Cluster.WatchStatus
@@ -27,7 +28,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	grpcbackoff "google.golang.org/grpc/backoff"
 	"log/slog"
 	"net"
 	"slices"
@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/systemtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )

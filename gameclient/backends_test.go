@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gallows-game/gallows/frontend/internal/gameclient"
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/systemtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
