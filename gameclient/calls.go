@@ -46,14 +46,16 @@ func Reason(err error) pb.ErrorReason {
 // commit) creates a second room, so in rare cases an orphan room is left
 // behind. Nobody joins it; that is accepted.
 func (c *Client) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_CreateRoom_FullMethodName, leaderFirst, req, pb.GameClient.CreateRoom)
+	rep, _, err := retry(ctx, c, pb.Game_CreateRoom_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.CreateRoom))
 	if err != nil {
 		return nil, err
 	}
 	return rep.GetRoom(), nil
 }
 
-// Guess guesses one letter. Every retry carries the same request_id, so
+// Guess guesses one letter. Guesses made at the same time through the same
+// backend share GuessBatch calls (see guessBatcher), each answered on its
+// own exactly as by the Guess method. Every retry carries the same request_id, so
 // the guess is applied at most once; when req has no request_id, a random
 // one is set on a copy of req first. A reply with Duplicate set means the
 // request_id had been applied before: by an earlier call, or by an earlier
@@ -63,7 +65,7 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 		req = proto.CloneOf(req)
 		req.RequestId = newRequestID()
 	}
-	rep, _, err := retry(ctx, c, pb.Game_Guess_FullMethodName, leaderFirst, req, pb.GameClient.Guess)
+	rep, _, err := retry(ctx, c, pb.Game_Guess_FullMethodName, leaderFirst, req, batchedGuess)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 // lost reply may find the round already started and answer with an error
 // (ROUND_NOT_OVER) or, for the host, skip one more round.
 func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_NextRound_FullMethodName, leaderFirst, req, pb.GameClient.NextRound)
+	rep, _, err := retry(ctx, c, pb.Game_NextRound_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.NextRound))
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.R
 
 // Join makes a player a player of record of a room (idempotent).
 func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_Join_FullMethodName, leaderFirst, req, pb.GameClient.Join)
+	rep, _, err := retry(ctx, c, pb.Game_Join_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.Join))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error
 
 // Leave removes a player of record from a room (idempotent).
 func (c *Client) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_Leave_FullMethodName, leaderFirst, req, pb.GameClient.Leave)
+	rep, _, err := retry(ctx, c, pb.Game_Leave_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.Leave))
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +109,10 @@ func (c *Client) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, err
 // before it is returned.
 func (c *Client) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
 	req := &pb.GetRoomRequest{RoomId: id}
-	rep, addr, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, leaderFirst, req, pb.GameClient.GetRoom)
+	rep, addr, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.GetRoom))
 	if status.Code(err) == codes.NotFound {
 		if leader := c.leader(); leader != "" && leader != addr {
-			lrep, lerr := invoke(ctx, c, pb.Game_GetRoom_FullMethodName, leader, req, pb.GameClient.GetRoom)
+			lrep, lerr := invoke(ctx, c, pb.Game_GetRoom_FullMethodName, leader, req, gameCall(pb.GameClient.GetRoom))
 			switch {
 			case lerr == nil:
 				c.markOK(leader)
@@ -129,7 +131,7 @@ func (c *Client) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
 // ListRooms returns every room as the leader (or, failing it, another
 // backend) has applied them.
 func (c *Client) ListRooms(ctx context.Context) ([]*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, leaderFirst, &pb.ListRoomsRequest{}, pb.GameClient.ListRooms)
+	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, leaderFirst, &pb.ListRoomsRequest{}, gameCall(pb.GameClient.ListRooms))
 	if err != nil {
 		return nil, err
 	}
@@ -139,15 +141,28 @@ func (c *Client) ListRooms(ctx context.Context) ([]*pb.Room, error) {
 // Categories lists the word categories and difficulties rooms can use,
 // as any backend (preferably a follower) knows them.
 func (c *Client) Categories(ctx context.Context) (*pb.CategoriesReply, error) {
-	rep, _, err := retry(ctx, c, pb.Game_Categories_FullMethodName, followersFirst, &pb.CategoriesRequest{}, pb.GameClient.Categories)
+	rep, _, err := retry(ctx, c, pb.Game_Categories_FullMethodName, followersFirst, &pb.CategoriesRequest{}, gameCall(pb.GameClient.Categories))
 	if err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-// unaryCall is a method of pb.GameClient.
-type unaryCall[Req, Rep proto.Message] func(pb.GameClient, context.Context, Req, ...grpc.CallOption) (Rep, error)
+// unaryCall is one attempt of a call on one backend.
+type unaryCall[Req, Rep proto.Message] func(*backendConn, context.Context, Req) (Rep, error)
+
+// gameCall is the unaryCall of a method of pb.GameClient.
+func gameCall[Req, Rep proto.Message](method func(pb.GameClient, context.Context, Req, ...grpc.CallOption) (Rep, error)) unaryCall[Req, Rep] {
+	return func(bc *backendConn, ctx context.Context, req Req) (Rep, error) {
+		return method(bc.game, ctx, req)
+	}
+}
+
+// batchedGuess is the unaryCall of a guess: it goes out in a GuessBatch
+// call, with the other guesses made through the same backend meanwhile.
+func batchedGuess(bc *backendConn, ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
+	return bc.guesses.guess(ctx, req)
+}
 
 // retry runs call on backend after backend, in order o, until one gives an
 // answer that is not "unreachable or no quorum", or Config.WriteTimeout
@@ -202,7 +217,7 @@ func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr
 	actx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	op := Op{Method: method, Request: req, Start: time.Now(), Node: addr}
-	rep, err := call(bc.game, actx, req)
+	rep, err := call(bc, actx, req)
 	op.End, op.Err = time.Now(), err
 	if err == nil {
 		op.Reply = rep

@@ -101,6 +101,7 @@ type backendConn struct {
 	cc      *grpc.ClientConn
 	game    pb.GameClient
 	cluster pb.ClusterClient
+	guesses *guessBatcher
 }
 
 // Client talks to a Gallows backend cluster. It is safe for concurrent use.
@@ -237,7 +238,13 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}
 	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc)}
+	bc.guesses = newGuessBatcher(bc.game)
 	c.conns[addr] = bc
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		bc.guesses.run(c.ctx)
+	}()
 	return bc, nil
 }
 

@@ -18,8 +18,8 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// fakeGame answers Guess with "no quorum" a set number of times, then with
-// a hit; the letter "7" is refused as invalid.
+// fakeGame answers Guess (alone or in a GuessBatch) with "no quorum" a set
+// number of times, then with a hit; the letter "7" is refused as invalid.
 type fakeGame struct {
 	pb.UnimplementedGameServer
 	mu         sync.Mutex
@@ -41,6 +41,23 @@ func (f *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return &pb.GuessReply{Room: &pb.Room{Id: req.GetRoomId(), Version: 2}, Hit: true}, nil
 }
 
+// GuessBatch answers each guess as Guess does, as backends do.
+func (f *fakeGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
+	rep := &pb.GuessBatchReply{}
+	for _, g := range req.GetGuesses() {
+		r, err := f.Guess(ctx, g)
+		if err != nil {
+			st, _ := status.FromError(err)
+			rep.Outcomes = append(rep.Outcomes, &pb.GuessOutcome{Result: &pb.GuessOutcome_Error{Error: &pb.Error{
+				Code: uint32(st.Code()), Message: st.Message(), Reason: gameclient.Reason(err),
+			}}})
+			continue
+		}
+		rep.Outcomes = append(rep.Outcomes, &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: r}})
+	}
+	return rep, nil
+}
+
 func (f *fakeGame) seen() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -58,12 +75,18 @@ func reasonError(code codes.Code, reason pb.ErrorReason) error {
 // startFake serves f on a loopback port until the test ends.
 func startFake(t *testing.T, f *fakeGame) string {
 	t.Helper()
+	return startServer(t, f)
+}
+
+// startServer serves srv on a loopback port until the test ends.
+func startServer(t *testing.T, srv pb.GameServer) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer()
-	pb.RegisterGameServer(s, f)
+	pb.RegisterGameServer(s, srv)
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
 	return ln.Addr().String()

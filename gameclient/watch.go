@@ -212,7 +212,7 @@ func (w *roomWatch) final(ctx context.Context, addr string, err error) bool {
 		if leader == "" || leader == addr {
 			return leader == addr || w.notFound >= 2
 		}
-		_, lerr := invoke(ctx, w.c, pb.Game_GetRoom_FullMethodName, leader, &pb.GetRoomRequest{RoomId: w.id}, pb.GameClient.GetRoom)
+		_, lerr := invoke(ctx, w.c, pb.Game_GetRoom_FullMethodName, leader, &pb.GetRoomRequest{RoomId: w.id}, gameCall(pb.GameClient.GetRoom))
 		switch status.Code(lerr) {
 		case codes.NotFound:
 			return true

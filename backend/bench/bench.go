@@ -28,13 +28,11 @@ import (
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gallows-game/gallows/backend"
-	"github.com/gallows-game/gallows/backend/internal/rpc"
 	"github.com/gallows-game/gallows/backend/internal/slogbridge"
 	"github.com/gallows-game/gallows/backend/internal/store"
+	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -398,7 +396,7 @@ func Raft(ctx context.Context, cfg Config) (Result, error) {
 
 // gallowsClient is one client's view of its own room.
 type gallowsClient struct {
-	game    pb.GameClient
+	game    *gameclient.Client
 	n       int
 	player  string
 	room    string
@@ -435,16 +433,16 @@ func (c *gallowsClient) next() string {
 }
 
 func (c *gallowsClient) create(ctx context.Context) error {
-	reply, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, Word: pangram, MaxLives: 26})
+	room, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, Word: pangram, MaxLives: 26})
 	if err != nil {
 		return fmt.Errorf("client %d: create room: %w", c.n, err)
 	}
-	c.room = reply.GetRoom().GetId()
-	if err := c.track(reply.GetRoom()); err != nil {
+	c.room = room.GetId()
+	if err := c.track(room); err != nil {
 		return err
 	}
-	if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 {
-		return fmt.Errorf("client %d: new room %s is not a fresh round: %v", c.n, c.room, reply.GetRoom().GetStatus())
+	if !c.playing || len(room.GetGuessed()) != 0 {
+		return fmt.Errorf("client %d: new room %s is not a fresh round: %v", c.n, c.room, room.GetStatus())
 	}
 	return nil
 }
@@ -454,17 +452,17 @@ func (c *gallowsClient) create(ctx context.Context) error {
 func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	letter := c.next()
 	if !c.playing || letter == "" {
-		reply, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, Round: c.round})
+		room, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, Round: c.round})
 		if err != nil {
 			return false, fmt.Errorf("client %d: next round in room %s: %w", c.n, c.room, err)
 		}
 		prev := c.round
-		if err := c.track(reply.GetRoom()); err != nil {
+		if err := c.track(room); err != nil {
 			return false, err
 		}
 		// The request names the round it ends, so even a retried NextRound
 		// advances exactly one round.
-		if !c.playing || len(reply.GetRoom().GetGuessed()) != 0 || c.round != prev+1 {
+		if !c.playing || len(room.GetGuessed()) != 0 || c.round != prev+1 {
 			return false, fmt.Errorf("client %d: next round in room %s went from round %d to %d, want one fresh round",
 				c.n, c.room, prev, c.round)
 		}
@@ -475,7 +473,7 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 		RoomId: c.room, Player: c.player, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq),
 	})
 	if err != nil {
-		switch reason := rpc.Reason(err); reason {
+		switch reason := gameclient.Reason(err); reason {
 		case pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED, pb.ErrorReason_ERROR_REASON_ROUND_OVER:
 			return false, fmt.Errorf("client %d: guess %q in room %s refused with %v although the room's state said it was valid: %w",
 				c.n, letter, c.room, reason, err)
@@ -561,12 +559,21 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	leader := ns[li]
 	term := leader.Store().Raft().CurrentTerm()
 
-	conn, err := grpc.NewClient(leader.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return Result{}, fmt.Errorf("bench: gRPC client for %s: %w", leader.GRPCAddr(), err)
+	// The clients share one gameclient, as the players of a frontend do: it
+	// sends writes to the leader and puts concurrent guesses into shared
+	// GuessBatch calls. Measuring starts once it knows the leader.
+	addrs := make([]string, len(ns))
+	for i, n := range ns {
+		addrs[i] = n.GRPCAddr()
 	}
-	defer conn.Close()
-	gc := pb.NewGameClient(conn)
+	gc, err := gameclient.New(gameclient.Config{Backends: addrs, Logger: cfg.Logger})
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: game client: %w", err)
+	}
+	defer gc.Close()
+	if err := waitClientLeader(sctx, gc, leader.ID()); err != nil {
+		return Result{}, err
+	}
 
 	clients := make([]*gallowsClient, cfg.Clients)
 	res, err := drive(ctx, "gallows", cfg, func(ctx context.Context, i int) (step, error) {
@@ -632,6 +639,24 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// waitClientLeader waits until gc names leader as the leader.
+func waitClientLeader(ctx context.Context, gc *gameclient.Client, leader string) error {
+	statuses := gc.WatchCluster(ctx)
+	for {
+		if gc.Cluster().GetLeaderId() == leader {
+			return nil
+		}
+		select {
+		case _, ok := <-statuses:
+			if !ok {
+				return fmt.Errorf("bench: the game client did not learn the leader %s: %w", leader, ctx.Err())
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("bench: the game client did not learn the leader %s: %w", leader, ctx.Err())
+		}
+	}
 }
 
 // ---- Shared ----

@@ -88,3 +88,12 @@ func Reason(err error) pb.ErrorReason {
 	}
 	return pb.ErrorReason_ERROR_REASON_UNSPECIFIED
 }
+
+// errorOutcome is the answer, inside a batch, to a request that failed with
+// err: the code, message and reason toStatus gives err.
+func errorOutcome(err error) *pb.GuessOutcome {
+	st, _ := status.FromError(toStatus(err))
+	return &pb.GuessOutcome{Result: &pb.GuessOutcome_Error{Error: &pb.Error{
+		Code: uint32(st.Code()), Message: st.Message(), Reason: Reason(st.Err()),
+	}}}
+}

@@ -167,6 +167,83 @@ func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gues
 	return reply, err
 }
 
+// maxGuessBatch is the most guesses one GuessBatch call may carry.
+const maxGuessBatch = 1024
+
+func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
+	guesses := req.GetGuesses()
+	if len(guesses) == 0 || len(guesses) > maxGuessBatch {
+		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", maxGuessBatch, len(guesses)))
+	}
+	out := make([]*pb.GuessOutcome, len(guesses))
+	// pending are the positions not answered yet: all at first, then those
+	// that met a leader change while committing (retried, same request ids).
+	pending := make([]int, len(guesses))
+	for i := range pending {
+		pending[i] = i
+	}
+	err := g.write(ctx, func(ctx context.Context) error {
+		at := g.cfg.Now().UnixMilli()
+		cmds := make([]game.Command, len(pending))
+		for j, i := range pending {
+			r := guesses[i]
+			cmds[j] = game.Guess{
+				Room: game.NormalizeRoomCode(r.GetRoomId()), Player: r.GetPlayer(), Letter: r.GetLetter(),
+				RequestID: r.GetRequestId(), At: at,
+			}
+		}
+		res, errs := g.cfg.Store.ApplyAll(ctx, cmds)
+		var again []int
+		for j, i := range pending {
+			switch err := errs[j]; {
+			case errors.Is(err, store.ErrNotLeader), errors.Is(err, store.ErrLeadershipLost):
+				again = append(again, i)
+			case err != nil:
+				out[i] = errorOutcome(err)
+			default:
+				r := res[j]
+				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: &pb.GuessReply{
+					Room: RoomToProto(r.Room, r.Index), Hit: r.Hit, Duplicate: r.Duplicate,
+				}}}
+			}
+		}
+		pending = again
+		if len(pending) > 0 {
+			return store.ErrLeadershipLost
+		}
+		return nil
+	}, func(ctx context.Context, c pb.GameClient) error {
+		fwd := &pb.GuessBatchRequest{Guesses: make([]*pb.GuessRequest, len(pending))}
+		for j, i := range pending {
+			fwd.Guesses[j] = guesses[i]
+		}
+		rep, err := c.GuessBatch(ctx, fwd)
+		if err != nil {
+			return err
+		}
+		if len(rep.GetOutcomes()) != len(pending) {
+			return status.Errorf(codes.Internal, "leader answered %d guesses of %d", len(rep.GetOutcomes()), len(pending))
+		}
+		for j, i := range pending {
+			out[i] = rep.GetOutcomes()[j]
+		}
+		pending = nil
+		return nil
+	})
+	if err != nil {
+		if len(pending) == len(guesses) {
+			return nil, err
+		}
+		// Some guesses were answered before the rest ran out of time: they
+		// keep their answers, the rest get the error.
+		for _, i := range pending {
+			out[i] = errorOutcome(err)
+		}
+	}
+	return &pb.GuessBatchReply{Outcomes: out}, nil
+}
+
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
 	// Pin the round as soon as a node that knows the room sees the request
 	// (here, or on the leader if this node has not applied the room yet),

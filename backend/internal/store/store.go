@@ -137,7 +137,7 @@ type Store struct {
 	transport *raft.NetworkTransport
 	hasState  bool
 
-	proposals chan *proposal
+	proposals chan []*proposal // the proposals of one Apply or ApplyAll call
 	closing   chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -207,7 +207,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
-		proposals:     make(chan *proposal, 4096),
+		proposals:     make(chan []*proposal, 1024),
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
 		observations:  make(chan raft.Observation, 64),
@@ -382,54 +382,95 @@ func (s *Store) SubscribeWhenKnown(ctx context.Context, code string, buffer int)
 // ErrLeadershipLost and ErrTimeout (retry, with the same request id), game
 // errors (the command was refused and changed nothing), ErrClosed.
 func (s *Store) Apply(ctx context.Context, cmd game.Command) (Result, error) {
+	res, errs := s.ApplyAll(ctx, []game.Command{cmd})
+	return res[0], errs[0]
+}
+
+// ApplyAll is Apply for many commands at once: they are proposed together,
+// so they share log entries, and each gets its own result and error, in
+// the order of cmds. A command refused by validation is not proposed.
+func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []error) {
+	res, errs := make([]Result, len(cmds)), make([]error, len(cmds))
 	if !s.IsLeader() {
-		return Result{}, ErrNotLeader
+		for i := range errs {
+			errs[i] = ErrNotLeader
+		}
+		return res, errs
 	}
-	if err := s.Validate(cmd); err != nil {
-		return Result{}, err
+	ps := make([]*proposal, 0, len(cmds))
+	at := make([]int, 0, len(cmds)) // at[j] is the position in cmds of ps[j]
+	s.fsm.mu.RLock()
+	for i, cmd := range cmds {
+		if errs[i] = s.fsm.state.Validate(cmd); errs[i] == nil {
+			ps = append(ps, &proposal{cmd: cmd, done: make(chan outcome, 1)})
+			at = append(at, i)
+		}
 	}
-	p := &proposal{cmd: cmd, done: make(chan outcome, 1)}
+	s.fsm.mu.RUnlock()
+	if len(ps) == 0 {
+		return res, errs
+	}
+	var sendErr error
 	select {
-	case s.proposals <- p:
+	case s.proposals <- ps:
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		sendErr = fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	case <-s.closing:
-		return Result{}, ErrClosed
+		sendErr = ErrClosed
 	}
-	select {
-	case o := <-p.done:
-		return o.res, o.err
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
+	for j, p := range ps {
+		i := at[j]
+		if sendErr != nil {
+			errs[i] = sendErr
+			continue
+		}
+		select {
+		case o := <-p.done:
+			res[i], errs[i] = o.res, o.err
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
+		}
 	}
+	return res, errs
 }
 
 // batch turns queued proposals into log entries: while MaxInflight entries
-// are being committed, new proposals queue up and then go out together.
+// are being committed, new proposals queue up and then go out together, up
+// to MaxBatch commands per entry. The proposals of one call stay together
+// (a call with more than MaxBatch commands gets an entry of its own).
 func (s *Store) batch() {
 	defer s.wg.Done()
 	slots := make(chan struct{}, s.cfg.MaxInflight)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
+	var carry []*proposal // a call that did not fit into the last entry
 	for {
-		var first *proposal
-		select {
-		case first = <-s.proposals:
-		case <-s.closing:
-			return
+		batch := carry
+		carry = nil
+		if batch == nil {
+			select {
+			case batch = <-s.proposals:
+			case <-s.closing:
+				return
+			}
 		}
 		select {
 		case slots <- struct{}{}:
 		case <-s.closing:
-			first.done <- outcome{err: ErrClosed}
+			for _, p := range batch {
+				p.done <- outcome{err: ErrClosed}
+			}
 			return
 		}
-		batch := []*proposal{first}
 	drain:
 		for len(batch) < s.cfg.MaxBatch {
 			select {
-			case p := <-s.proposals:
-				batch = append(batch, p)
+			case ps := <-s.proposals:
+				if len(batch)+len(ps) > s.cfg.MaxBatch {
+					carry = ps
+					break drain
+				}
+				batch = append(batch, ps...)
 			default:
 				break drain
 			}
@@ -550,8 +591,10 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		for drained := false; !drained; {
 			select {
-			case p := <-s.proposals:
-				p.done <- outcome{err: ErrClosed}
+			case ps := <-s.proposals:
+				for _, p := range ps {
+					p.done <- outcome{err: ErrClosed}
+				}
 			default:
 				drained = true
 			}

@@ -890,6 +890,243 @@ func (x *GuessReply) GetDuplicate() bool {
 	return false
 }
 
+type GuessBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// guesses holds 1 to 1024 guesses, in any rooms.
+	Guesses       []*GuessRequest `protobuf:"bytes,1,rep,name=guesses,proto3" json:"guesses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuessBatchRequest) Reset() {
+	*x = GuessBatchRequest{}
+	mi := &file_game_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuessBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuessBatchRequest) ProtoMessage() {}
+
+func (x *GuessBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuessBatchRequest.ProtoReflect.Descriptor instead.
+func (*GuessBatchRequest) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GuessBatchRequest) GetGuesses() []*GuessRequest {
+	if x != nil {
+		return x.Guesses
+	}
+	return nil
+}
+
+type GuessBatchReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// outcomes[i] answers guesses[i] of the request.
+	Outcomes      []*GuessOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuessBatchReply) Reset() {
+	*x = GuessBatchReply{}
+	mi := &file_game_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuessBatchReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuessBatchReply) ProtoMessage() {}
+
+func (x *GuessBatchReply) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuessBatchReply.ProtoReflect.Descriptor instead.
+func (*GuessBatchReply) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GuessBatchReply) GetOutcomes() []*GuessOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+// GuessOutcome is the answer to one guess of a batch.
+type GuessOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*GuessOutcome_Reply
+	//	*GuessOutcome_Error
+	Result        isGuessOutcome_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuessOutcome) Reset() {
+	*x = GuessOutcome{}
+	mi := &file_game_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuessOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuessOutcome) ProtoMessage() {}
+
+func (x *GuessOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuessOutcome.ProtoReflect.Descriptor instead.
+func (*GuessOutcome) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GuessOutcome) GetResult() isGuessOutcome_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *GuessOutcome) GetReply() *GuessReply {
+	if x != nil {
+		if x, ok := x.Result.(*GuessOutcome_Reply); ok {
+			return x.Reply
+		}
+	}
+	return nil
+}
+
+func (x *GuessOutcome) GetError() *Error {
+	if x != nil {
+		if x, ok := x.Result.(*GuessOutcome_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isGuessOutcome_Result interface {
+	isGuessOutcome_Result()
+}
+
+type GuessOutcome_Reply struct {
+	Reply *GuessReply `protobuf:"bytes,1,opt,name=reply,proto3,oneof"`
+}
+
+type GuessOutcome_Error struct {
+	// error is what Guess would have failed with for this guess alone.
+	Error *Error `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*GuessOutcome_Reply) isGuessOutcome_Result() {}
+
+func (*GuessOutcome_Error) isGuessOutcome_Result() {}
+
+// Error is a failed request inside a batch: the gRPC status code, message
+// and reason the same request made alone would have got.
+type Error struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// code is a google.golang.org/grpc/codes value.
+	Code          uint32      `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string      `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Reason        ErrorReason `protobuf:"varint,3,opt,name=reason,proto3,enum=gallows.v1.ErrorReason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Error) Reset() {
+	*x = Error{}
+	mi := &file_game_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Error) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Error) ProtoMessage() {}
+
+func (x *Error) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Error.ProtoReflect.Descriptor instead.
+func (*Error) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Error) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *Error) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Error) GetReason() ErrorReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErrorReason_ERROR_REASON_UNSPECIFIED
+}
+
 type NextRoundRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -906,7 +1143,7 @@ type NextRoundRequest struct {
 
 func (x *NextRoundRequest) Reset() {
 	*x = NextRoundRequest{}
-	mi := &file_game_proto_msgTypes[11]
+	mi := &file_game_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1155,7 @@ func (x *NextRoundRequest) String() string {
 func (*NextRoundRequest) ProtoMessage() {}
 
 func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[11]
+	mi := &file_game_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1168,7 @@ func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRoundRequest.ProtoReflect.Descriptor instead.
 func (*NextRoundRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{11}
+	return file_game_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NextRoundRequest) GetRoomId() string {
@@ -972,7 +1209,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_game_proto_msgTypes[12]
+	mi := &file_game_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1221,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[12]
+	mi := &file_game_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1234,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{12}
+	return file_game_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JoinRequest) GetRoomId() string {
@@ -1024,7 +1261,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1273,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1286,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{13}
+	return file_game_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LeaveRequest) GetRoomId() string {
@@ -1075,7 +1312,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1324,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1337,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{14}
+	return file_game_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RoomReply) GetRoom() *Room {
@@ -1122,7 +1359,7 @@ type WatchRoomRequest struct {
 
 func (x *WatchRoomRequest) Reset() {
 	*x = WatchRoomRequest{}
-	mi := &file_game_proto_msgTypes[15]
+	mi := &file_game_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1371,7 @@ func (x *WatchRoomRequest) String() string {
 func (*WatchRoomRequest) ProtoMessage() {}
 
 func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[15]
+	mi := &file_game_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1384,7 @@ func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoomRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoomRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{15}
+	return file_game_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WatchRoomRequest) GetRoomId() string {
@@ -1176,7 +1413,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_game_proto_msgTypes[16]
+	mi := &file_game_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1425,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[16]
+	mi := &file_game_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1438,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{16}
+	return file_game_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RoomEvent) GetRoom() *Room {
@@ -1287,7 +1524,19 @@ const file_game_proto_rawDesc = "" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
 	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"m\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"G\n" +
+	"\x11GuessBatchRequest\x122\n" +
+	"\aguesses\x18\x01 \x03(\v2\x18.gallows.v1.GuessRequestR\aguesses\"G\n" +
+	"\x0fGuessBatchReply\x124\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x18.gallows.v1.GuessOutcomeR\boutcomes\"s\n" +
+	"\fGuessOutcome\x12.\n" +
+	"\x05reply\x18\x01 \x01(\v2\x16.gallows.v1.GuessReplyH\x00R\x05reply\x12)\n" +
+	"\x05error\x18\x02 \x01(\v2\x11.gallows.v1.ErrorH\x00R\x05errorB\b\n" +
+	"\x06result\"f\n" +
+	"\x05Error\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x17.gallows.v1.ErrorReasonR\x06reason\"m\n" +
 	"\x10NextRoundRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
@@ -1321,13 +1570,15 @@ const file_game_proto_rawDesc = "" +
 	"\x16ERROR_REASON_NO_QUORUM\x10\x05\x12\x1c\n" +
 	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1f\n" +
 	"\x1bERROR_REASON_ROUND_NOT_OVER\x10\a\x12\x1a\n" +
-	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xcc\x04\n" +
+	"\x16ERROR_REASON_ROOM_FULL\x10\b2\x96\x05\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
 	"\aGetRoom\x12\x1a.gallows.v1.GetRoomRequest\x1a\x15.gallows.v1.RoomReply\x12E\n" +
 	"\tListRooms\x12\x1c.gallows.v1.ListRoomsRequest\x1a\x1a.gallows.v1.ListRoomsReply\x129\n" +
-	"\x05Guess\x12\x18.gallows.v1.GuessRequest\x1a\x16.gallows.v1.GuessReply\x12@\n" +
+	"\x05Guess\x12\x18.gallows.v1.GuessRequest\x1a\x16.gallows.v1.GuessReply\x12H\n" +
+	"\n" +
+	"GuessBatch\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply\x12@\n" +
 	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
 	"\x04Join\x12\x17.gallows.v1.JoinRequest\x1a\x15.gallows.v1.RoomReply\x128\n" +
 	"\x05Leave\x12\x18.gallows.v1.LeaveRequest\x1a\x15.gallows.v1.RoomReply\x12H\n" +
@@ -1348,7 +1599,7 @@ func file_game_proto_rawDescGZIP() []byte {
 }
 
 var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_game_proto_goTypes = []any{
 	(RoundStatus)(0),          // 0: gallows.v1.RoundStatus
 	(ErrorReason)(0),          // 1: gallows.v1.ErrorReason
@@ -1363,12 +1614,16 @@ var file_game_proto_goTypes = []any{
 	(*ListRoomsReply)(nil),    // 10: gallows.v1.ListRoomsReply
 	(*GuessRequest)(nil),      // 11: gallows.v1.GuessRequest
 	(*GuessReply)(nil),        // 12: gallows.v1.GuessReply
-	(*NextRoundRequest)(nil),  // 13: gallows.v1.NextRoundRequest
-	(*JoinRequest)(nil),       // 14: gallows.v1.JoinRequest
-	(*LeaveRequest)(nil),      // 15: gallows.v1.LeaveRequest
-	(*RoomReply)(nil),         // 16: gallows.v1.RoomReply
-	(*WatchRoomRequest)(nil),  // 17: gallows.v1.WatchRoomRequest
-	(*RoomEvent)(nil),         // 18: gallows.v1.RoomEvent
+	(*GuessBatchRequest)(nil), // 13: gallows.v1.GuessBatchRequest
+	(*GuessBatchReply)(nil),   // 14: gallows.v1.GuessBatchReply
+	(*GuessOutcome)(nil),      // 15: gallows.v1.GuessOutcome
+	(*Error)(nil),             // 16: gallows.v1.Error
+	(*NextRoundRequest)(nil),  // 17: gallows.v1.NextRoundRequest
+	(*JoinRequest)(nil),       // 18: gallows.v1.JoinRequest
+	(*LeaveRequest)(nil),      // 19: gallows.v1.LeaveRequest
+	(*RoomReply)(nil),         // 20: gallows.v1.RoomReply
+	(*WatchRoomRequest)(nil),  // 21: gallows.v1.WatchRoomRequest
+	(*RoomEvent)(nil),         // 22: gallows.v1.RoomEvent
 }
 var file_game_proto_depIdxs = []int32{
 	0,  // 0: gallows.v1.Room.status:type_name -> gallows.v1.RoundStatus
@@ -1376,31 +1631,38 @@ var file_game_proto_depIdxs = []int32{
 	3,  // 2: gallows.v1.Room.log:type_name -> gallows.v1.LogEntry
 	4,  // 3: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
 	4,  // 4: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
-	4,  // 5: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
-	4,  // 6: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
-	5,  // 7: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
-	6,  // 8: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
-	7,  // 9: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
-	11, // 10: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
-	13, // 11: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	14, // 12: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	15, // 13: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	8,  // 14: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	17, // 15: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	16, // 16: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	16, // 17: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	10, // 18: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	12, // 19: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
-	16, // 20: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	16, // 21: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	16, // 22: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	9,  // 23: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	18, // 24: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 5: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
+	15, // 6: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
+	12, // 7: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
+	16, // 8: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
+	1,  // 9: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
+	4,  // 10: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
+	4,  // 11: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
+	5,  // 12: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
+	6,  // 13: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
+	7,  // 14: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
+	11, // 15: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
+	13, // 16: gallows.v1.Game.GuessBatch:input_type -> gallows.v1.GuessBatchRequest
+	17, // 17: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	18, // 18: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	19, // 19: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	8,  // 20: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	21, // 21: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	20, // 22: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	20, // 23: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	10, // 24: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	12, // 25: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
+	14, // 26: gallows.v1.Game.GuessBatch:output_type -> gallows.v1.GuessBatchReply
+	20, // 27: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	20, // 28: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	20, // 29: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	9,  // 30: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	22, // 31: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	22, // [22:32] is the sub-list for method output_type
+	12, // [12:22] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_game_proto_init() }
@@ -1408,13 +1670,17 @@ func file_game_proto_init() {
 	if File_game_proto != nil {
 		return
 	}
+	file_game_proto_msgTypes[13].OneofWrappers = []any{
+		(*GuessOutcome_Reply)(nil),
+		(*GuessOutcome_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_proto_rawDesc), len(file_game_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

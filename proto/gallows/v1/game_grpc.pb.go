@@ -26,6 +26,7 @@ const (
 	Game_GetRoom_FullMethodName    = "/gallows.v1.Game/GetRoom"
 	Game_ListRooms_FullMethodName  = "/gallows.v1.Game/ListRooms"
 	Game_Guess_FullMethodName      = "/gallows.v1.Game/Guess"
+	Game_GuessBatch_FullMethodName = "/gallows.v1.Game/GuessBatch"
 	Game_NextRound_FullMethodName  = "/gallows.v1.Game/NextRound"
 	Game_Join_FullMethodName       = "/gallows.v1.Game/Join"
 	Game_Leave_FullMethodName      = "/gallows.v1.Game/Leave"
@@ -49,6 +50,12 @@ type GameClient interface {
 	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsReply, error)
 	// Guess guesses one letter. Retries with the same request_id are applied once.
 	Guess(ctx context.Context, in *GuessRequest, opts ...grpc.CallOption) (*GuessReply, error)
+	// GuessBatch makes many guesses in one call. Each is applied or refused on
+	// its own, exactly as Guess would, and answered at the same position:
+	// clients put the guesses of many players that arrive while earlier calls
+	// are in flight into one call, and the leader commits them in one log
+	// entry. Retries with the same request_ids are applied once.
+	GuessBatch(ctx context.Context, in *GuessBatchRequest, opts ...grpc.CallOption) (*GuessBatchReply, error)
 	// NextRound starts the next round with a new word.
 	NextRound(ctx context.Context, in *NextRoundRequest, opts ...grpc.CallOption) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
@@ -104,6 +111,16 @@ func (c *gameClient) Guess(ctx context.Context, in *GuessRequest, opts ...grpc.C
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GuessReply)
 	err := c.cc.Invoke(ctx, Game_Guess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gameClient) GuessBatch(ctx context.Context, in *GuessBatchRequest, opts ...grpc.CallOption) (*GuessBatchReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GuessBatchReply)
+	err := c.cc.Invoke(ctx, Game_GuessBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +202,12 @@ type GameServer interface {
 	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsReply, error)
 	// Guess guesses one letter. Retries with the same request_id are applied once.
 	Guess(context.Context, *GuessRequest) (*GuessReply, error)
+	// GuessBatch makes many guesses in one call. Each is applied or refused on
+	// its own, exactly as Guess would, and answered at the same position:
+	// clients put the guesses of many players that arrive while earlier calls
+	// are in flight into one call, and the leader commits them in one log
+	// entry. Retries with the same request_ids are applied once.
+	GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error)
 	// NextRound starts the next round with a new word.
 	NextRound(context.Context, *NextRoundRequest) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
@@ -217,6 +240,9 @@ func (UnimplementedGameServer) ListRooms(context.Context, *ListRoomsRequest) (*L
 }
 func (UnimplementedGameServer) Guess(context.Context, *GuessRequest) (*GuessReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Guess not implemented")
+}
+func (UnimplementedGameServer) GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method GuessBatch not implemented")
 }
 func (UnimplementedGameServer) NextRound(context.Context, *NextRoundRequest) (*RoomReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method NextRound not implemented")
@@ -326,6 +352,24 @@ func _Game_Guess_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Game_GuessBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GuessBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GameServer).GuessBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Game_GuessBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GameServer).GuessBatch(ctx, req.(*GuessBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Game_NextRound_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(NextRoundRequest)
 	if err := dec(in); err != nil {
@@ -431,6 +475,10 @@ var Game_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Guess",
 			Handler:    _Game_Guess_Handler,
+		},
+		{
+			MethodName: "GuessBatch",
+			Handler:    _Game_GuessBatch_Handler,
 		},
 		{
 			MethodName: "NextRound",

@@ -1,0 +1,10 @@
+package gameclient
+
+// QueuedGuesses is how many guesses wait for a GuessBatch call to addr.
+func QueuedGuesses(c *Client, addr string) int {
+	bc, err := c.conn(addr)
+	if err != nil {
+		return 0
+	}
+	return len(bc.guesses.queue)
+}
