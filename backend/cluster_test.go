@@ -2,15 +2,20 @@ package backend_test
 
 import (
 	"context"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/clustertest"
+	"github.com/gallows-game/gallows/backend/internal/rpc"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -359,5 +364,246 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "retry") {
 		t.Errorf("error %q gives no retry advice", err)
+	}
+}
+
+// outcomeString describes a batch outcome for test failures.
+func outcomeString(o *pb.GuessOutcome) string {
+	if e := o.GetError(); e != nil {
+		return fmt.Sprintf("error %v %v %q", codes.Code(e.GetCode()), e.GetReason(), e.GetMessage())
+	}
+	r := o.GetReply()
+	return fmt.Sprintf("reply hit=%v duplicate=%v room %s v%d guessed %v",
+		r.GetHit(), r.GetDuplicate(), r.GetRoom().GetId(), r.GetRoom().GetVersion(), r.GetRoom().GetGuessed())
+}
+
+func TestGuessBatch(t *testing.T) {
+	c := clustertest.New(t, 3)
+	f := c.Followers()[0].ID()
+	cl := c.Client(f)
+	ctx := clustertest.Context(t, 30*time.Second)
+	a, b := createRoom(t, cl), createRoom(t, cl)
+	if _, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"}); err != nil {
+		t.Fatalf("guess: %v", err)
+	}
+	// A room whose round is lost, and a room with no seat left.
+	over, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "ox", MaxLives: 1})
+	if err != nil {
+		t.Fatalf("create room: %v", err)
+	}
+	if r, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
+		t.Fatalf("losing guess: %v, %v", r, err)
+	}
+	full := createRoom(t, cl)
+	var wg sync.WaitGroup
+	joinErrs := make(chan error, game.MaxPlayersPerRoom)
+	for i := range game.MaxPlayersPerRoom - 1 { // the host is the first player
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := cl.Join(ctx, &pb.JoinRequest{RoomId: full.GetId(), Player: fmt.Sprintf("p%d", i)}); err != nil {
+				joinErrs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(joinErrs)
+	for err := range joinErrs {
+		t.Fatalf("join: %v", err)
+	}
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	va, _ := roomOn(t, c.Leader(), a.GetId())
+	vb, _ := roomOn(t, c.Leader(), b.GetId())
+
+	// The word is "quick brown fox jumps lazy dog": "e" is a miss. Every
+	// applied guess is its player's only one in the room, so that a retry
+	// of the whole batch repeats each player's last request.
+	tests := []struct {
+		name  string
+		guess *pb.GuessRequest
+		// An applied guess: the letter the reply's room holds, hit, duplicate.
+		letter   string
+		hit, dup bool
+		// A refused guess: its code and reason.
+		code   codes.Code
+		reason pb.ErrorReason
+	}{
+		{name: "hit in room a", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "cy", Letter: "U", RequestId: "cy-1"},
+			letter: "u", hit: true},
+		{name: "miss in room b", guess: &pb.GuessRequest{RoomId: strings.ToLower(b.GetId()), Player: "cy", Letter: "e", RequestId: "cy-2"},
+			letter: "e"},
+		{name: "hit in room b", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "di", Letter: "o", RequestId: "di-1"},
+			letter: "o", hit: true},
+		{name: "invalid letter", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "7", RequestId: "ed-1"},
+			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_INVALID_LETTER},
+		{name: "two letters", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-2"},
+			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_INVALID_LETTER},
+		{name: "guessed before the batch", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-3"},
+			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED},
+		{name: "guessed earlier in the batch", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "fy", Letter: "O", RequestId: "fy-1"},
+			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED},
+		{name: "unknown room", guess: &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-4"},
+			code: codes.NotFound, reason: pb.ErrorReason_ERROR_REASON_NOT_FOUND},
+		{name: "round over", guess: &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "gus", Letter: "o", RequestId: "gus-1"},
+			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROUND_OVER},
+		{name: "room full", guess: &pb.GuessRequest{RoomId: full.GetId(), Player: "gus", Letter: "o", RequestId: "gus-2"},
+			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROOM_FULL},
+		{name: "no player name", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: " ", Letter: "i", RequestId: "x-1"},
+			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_BAD_REQUEST},
+		{name: "retry of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
+			letter: "q", hit: true, dup: true},
+		{name: "hit in room a after refusals", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "hal", Letter: "i", RequestId: "hal-1"},
+			letter: "i", hit: true},
+	}
+	req := &pb.GuessBatchRequest{}
+	for _, tt := range tests {
+		req.Guesses = append(req.Guesses, tt.guess)
+	}
+	applied := 0 // guesses that change a room
+	for _, tt := range tests {
+		if tt.letter != "" && !tt.dup {
+			applied++
+		}
+	}
+	if applied != 4 {
+		t.Fatalf("test table applies %d guesses, the version checks assume 4", applied)
+	}
+
+	for _, send := range []struct {
+		name  string
+		retry bool
+	}{{"first", false}, {"again", true}} {
+		t.Run(send.name, func(t *testing.T) {
+			reply, err := cl.GuessBatch(ctx, req)
+			if err != nil {
+				t.Fatalf("guess batch via follower %s: %v", f, err)
+			}
+			if len(reply.GetOutcomes()) != len(tests) {
+				t.Fatalf("%d outcomes for %d guesses", len(reply.GetOutcomes()), len(tests))
+			}
+			var index uint64 // the log entry that carried the batch's guesses
+			for i, tt := range tests {
+				o := reply.GetOutcomes()[i]
+				if tt.letter == "" {
+					e := o.GetError()
+					if e == nil || codes.Code(e.GetCode()) != tt.code || e.GetReason() != tt.reason || e.GetMessage() == "" {
+						t.Errorf("guess %d (%s): %s; want error %v %v with a message", i, tt.name, outcomeString(o), tt.code, tt.reason)
+					}
+					continue
+				}
+				r := o.GetReply()
+				if r == nil || r.GetHit() != tt.hit || r.GetDuplicate() != (tt.dup || send.retry) ||
+					!slices.Contains(r.GetRoom().GetGuessed(), tt.letter) {
+					t.Errorf("guess %d (%s): %s; want hit=%v duplicate=%v and %q guessed",
+						i, tt.name, outcomeString(o), tt.hit, tt.dup || send.retry, tt.letter)
+					continue
+				}
+				if index == 0 {
+					index = r.GetRoom().GetRaftIndex()
+				} else if r.GetRoom().GetRaftIndex() != index {
+					t.Errorf("guess %d (%s) carried by log entry %d, earlier guesses of the batch by %d",
+						i, tt.name, r.GetRoom().GetRaftIndex(), index)
+				}
+			}
+			// The applied guesses changed their rooms once, the refused ones not at all.
+			c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+			if v, _ := roomOn(t, c.Leader(), a.GetId()); v != va+2 {
+				t.Errorf("room a at version %d, want %d", v, va+2)
+			}
+			if v, _ := roomOn(t, c.Leader(), b.GetId()); v != vb+2 {
+				t.Errorf("room b at version %d, want %d", v, vb+2)
+			}
+		})
+	}
+
+	// Each refused guess gets what the unary Guess gets for it.
+	for i, tt := range tests {
+		if tt.letter != "" {
+			continue
+		}
+		_, err := cl.Guess(ctx, tt.guess)
+		st, _ := status.FromError(err)
+		again, berr := cl.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{tt.guess}})
+		if berr != nil || len(again.GetOutcomes()) != 1 {
+			t.Fatalf("guess %d (%s) alone in a batch: %v, %v", i, tt.name, again, berr)
+		}
+		e := again.GetOutcomes()[0].GetError()
+		if st.Code() != codes.Code(e.GetCode()) || rpc.Reason(err) != e.GetReason() || st.Message() != e.GetMessage() {
+			t.Errorf("guess %d (%s): Guess fails with %v %v %q, GuessBatch with %s",
+				i, tt.name, st.Code(), rpc.Reason(err), st.Message(), outcomeString(again.GetOutcomes()[0]))
+		}
+	}
+
+	// A batch holds 1 to rpc.MaxGuessBatch guesses.
+	many := func(n int) *pb.GuessBatchRequest {
+		r := &pb.GuessBatchRequest{}
+		for i := range n {
+			r.Guesses = append(r.Guesses, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: fmt.Sprint(i)})
+		}
+		return r
+	}
+	for _, n := range []int{0, rpc.MaxGuessBatch + 1} {
+		if _, err := cl.GuessBatch(ctx, many(n)); status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
+			t.Errorf("batch of %d guesses: %v, want InvalidArgument BAD_REQUEST", n, err)
+		}
+	}
+	if reply, err := cl.GuessBatch(ctx, many(rpc.MaxGuessBatch)); err != nil || len(reply.GetOutcomes()) != rpc.MaxGuessBatch {
+		t.Errorf("batch of %d guesses: %d outcomes, %v; want all answered", rpc.MaxGuessBatch, len(reply.GetOutcomes()), err)
+	} else if e := reply.GetOutcomes()[rpc.MaxGuessBatch-1].GetError(); codes.Code(e.GetCode()) != codes.NotFound {
+		t.Errorf("last guess of the batch: %s, want NotFound", outcomeString(reply.GetOutcomes()[rpc.MaxGuessBatch-1]))
+	}
+
+	// Every node agrees on the rooms.
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	for _, id := range []string{a.GetId(), b.GetId(), over.GetRoom().GetId(), full.GetId()} {
+		wantV, wantG := roomOn(t, c.Leader(), id)
+		for _, n := range c.Running() {
+			if v, g := roomOn(t, n, id); v != wantV || !slices.Equal(g, wantG) {
+				t.Errorf("room %s on node %s: version %d guessed %v; on the leader: version %d guessed %v",
+					id, n.ID(), v, g, wantV, wantG)
+			}
+		}
+	}
+	if _, g := roomOn(t, c.Leader(), a.GetId()); !slices.Equal(g, []string{"q", "u", "i"}) {
+		t.Errorf("room a guessed %v, want [q u i]", g)
+	}
+	if _, g := roomOn(t, c.Leader(), b.GetId()); !slices.Equal(g, []string{"e", "o"}) {
+		t.Errorf("room b guessed %v, want [e o]", g)
+	}
+}
+
+// TestGuessBatchOfLargestRoomsFitsOneMessage: a full batch whose every
+// reply carries the largest room there can be (every player of record,
+// each with the longest name) still fits gRPC's default message size, sent
+// to a follower (forwarded) and to the leader.
+func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
+	c := clustertest.New(t, 3)
+	ctx := clustertest.Context(t, 60*time.Second)
+	follower := c.Client(c.Followers()[0].ID())
+	room := createRoom(t, follower)
+	name := func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("名", game.MaxNameLen-2) }
+	for i := range game.MaxPlayersPerRoom - 1 {
+		if _, err := follower.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: name(i)}); err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+	}
+	g := &pb.GuessRequest{RoomId: room.GetId(), Player: name(0), Letter: "q", RequestId: "r1"}
+	if _, err := follower.Guess(ctx, g); err != nil {
+		t.Fatalf("guess: %v", err)
+	}
+	req := &pb.GuessBatchRequest{}
+	for range rpc.MaxGuessBatch {
+		req.Guesses = append(req.Guesses, g) // retries: each answered with the whole room
+	}
+	for _, cl := range []pb.GameClient{follower, c.Client(c.Leader().ID())} {
+		reply, err := cl.GuessBatch(ctx, req)
+		if err != nil {
+			t.Fatalf("batch of %d: %v", rpc.MaxGuessBatch, err)
+		}
+		for i, o := range reply.GetOutcomes() {
+			if !o.GetReply().GetDuplicate() || len(o.GetReply().GetRoom().GetPlayers()) != game.MaxPlayersPerRoom {
+				t.Fatalf("outcome %d: %s, want a duplicate with a full room", i, outcomeString(o))
+			}
+		}
 	}
 }

@@ -17,8 +17,9 @@ const (
 	// guessesInflight is how many GuessBatch calls may be out to one
 	// backend at once; guesses made meanwhile wait and go together.
 	guessesInflight = 2
-	// maxGuessesPerCall caps one GuessBatch call (backends take up to 1024).
-	maxGuessesPerCall = 512
+	// maxGuessesPerCall caps one GuessBatch call: backends take up to 256
+	// (rpc.MaxGuessBatch), so that a reply stays under 4 MiB.
+	maxGuessesPerCall = 256
 )
 
 // queuedGuess is one guess waiting for its GuessBatch call.

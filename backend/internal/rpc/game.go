@@ -167,14 +167,17 @@ func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gues
 	return reply, err
 }
 
-// maxGuessBatch is the most guesses one GuessBatch call may carry.
-const maxGuessBatch = 1024
+// MaxGuessBatch is the most guesses one GuessBatch call may carry. It keeps
+// the reply under gRPC's default 4 MiB message limit: a reply carries each
+// guess's room, and the largest room (64 players with the longest names)
+// encodes to under 10 KiB.
+const MaxGuessBatch = 256
 
 func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
 	guesses := req.GetGuesses()
-	if len(guesses) == 0 || len(guesses) > maxGuessBatch {
+	if len(guesses) == 0 || len(guesses) > MaxGuessBatch {
 		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
-			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", maxGuessBatch, len(guesses)))
+			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", MaxGuessBatch, len(guesses)))
 	}
 	out := make([]*pb.GuessOutcome, len(guesses))
 	// pending are the positions not answered yet: all at first, then those
@@ -225,10 +228,20 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 		if len(rep.GetOutcomes()) != len(pending) {
 			return status.Errorf(codes.Internal, "leader answered %d guesses of %d", len(rep.GetOutcomes()), len(pending))
 		}
+		// Guesses the leader could not get committed (it lost leadership
+		// while committing them) are retried, as a forwarded Guess is.
+		var again []int
 		for j, i := range pending {
-			out[i] = rep.GetOutcomes()[j]
+			o := rep.GetOutcomes()[j]
+			if codes.Code(o.GetError().GetCode()) == codes.Unavailable {
+				again = append(again, i)
+			}
+			out[i] = o
 		}
-		pending = nil
+		pending = again
+		if len(pending) > 0 {
+			return status.Error(codes.Unavailable, "the leader lost leadership while committing guesses")
+		}
 		return nil
 	})
 	if err != nil {

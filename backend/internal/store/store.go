@@ -429,6 +429,10 @@ func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []
 			res[i], errs[i] = o.res, o.err
 		case <-ctx.Done():
 			errs[i] = fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
+		case <-s.closing:
+			// A proposal queued as Close drained the queue is never
+			// answered; one already proposed may still commit elsewhere.
+			errs[i] = fmt.Errorf("%w: outcome unknown", ErrClosed)
 		}
 	}
 	return res, errs

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +16,15 @@ import (
 	"github.com/gallows-game/gallows/backend/game"
 )
 
-// mustNewStore opens a single-node store on loopback and waits until it leads.
-func mustNewStore(t *testing.T) *Store {
+// mustNewStore opens a single-node store on loopback and waits until it
+// leads. opts change the Config before it is opened.
+func mustNewStore(t *testing.T, opts ...func(*Config)) *Store {
 	t.Helper()
-	s, err := Open(Config{ID: "n1", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20})
+	cfg := Config{ID: "n1", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -27,8 +33,8 @@ func mustNewStore(t *testing.T) *Store {
 			t.Errorf("close: %v", err)
 		}
 	})
-	cfg := raft.Configuration{Servers: []raft.Server{{ID: "n1", Address: raft.ServerAddress(s.RaftAddr())}}}
-	if err := s.Raft().BootstrapCluster(cfg).Error(); err != nil {
+	rc := raft.Configuration{Servers: []raft.Server{{ID: raft.ServerID(cfg.ID), Address: raft.ServerAddress(s.RaftAddr())}}}
+	if err := s.Raft().BootstrapCluster(rc).Error(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -206,5 +212,313 @@ func TestApplyOnClosedStore(t *testing.T) {
 	}
 	if _, err := s.Apply(context.Background(), create("ABCDE")); !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrClosed) {
 		t.Errorf("apply after close: %v, want ErrNotLeader or ErrClosed", err)
+	}
+}
+
+func TestApplyAllAnswersEachCommandAtItsPosition(t *testing.T) {
+	s := mustNewStore(t)
+	mustApply(t, s, create("ABCDE"))
+	mustApply(t, s, create("FGHJK"))
+	earlier := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2})
+	a0, _ := s.Room("ABCDE")
+	f0, _ := s.Room("FGHJK")
+
+	// The word is "quick brown fox jumps lazy dog": "e" is a miss.
+	tests := []struct {
+		name string
+		cmd  game.Command
+		// For an accepted command: the result's room, version, hit and duplicate.
+		room     string
+		version  uint64
+		hit, dup bool
+		// For a refused command: the game error, and whether validation
+		// refused it (then it is not proposed at all).
+		err       error
+		validated bool
+	}{
+		{name: "hit in ABCDE", cmd: game.Guess{Room: "ABCDE", Player: "cy", Letter: "U", RequestID: "cy-1", At: 3},
+			room: "ABCDE", version: a0.Version + 1, hit: true},
+		{name: "invalid letter", cmd: game.Guess{Room: "ABCDE", Player: "ed", Letter: "7", RequestID: "ed-1", At: 3},
+			err: game.ErrInvalidLetter, validated: true},
+		{name: "hit in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "cy", Letter: "o", RequestID: "cy-2", At: 3},
+			room: "FGHJK", version: f0.Version + 1, hit: true},
+		{name: "unknown room", cmd: game.Guess{Room: "ZZZZZ", Player: "ed", Letter: "a", RequestID: "ed-2", At: 3},
+			err: game.ErrUnknownRoom, validated: true},
+		{name: "duplicate of an earlier request", cmd: game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 3},
+			room: "ABCDE", version: a0.Version + 1, hit: true, dup: true},
+		{name: "miss in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "di", Letter: "e", RequestID: "di-1", At: 3},
+			room: "FGHJK", version: f0.Version + 2},
+		{name: "guessed before the call", cmd: game.Guess{Room: "ABCDE", Player: "ed", Letter: "q", RequestID: "ed-3", At: 3},
+			err: game.ErrAlreadyGuessed, validated: true},
+		// Valid against the state before the call, refused when applied
+		// after the "hit in FGHJK" of the same call.
+		{name: "guessed earlier in the call", cmd: game.Guess{Room: "FGHJK", Player: "fy", Letter: "O", RequestID: "fy-1", At: 3},
+			err: game.ErrAlreadyGuessed},
+	}
+	cmds := make([]game.Command, len(tests))
+	for i, tt := range tests {
+		cmds[i] = tt.cmd
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, errs := s.ApplyAll(ctx, cmds)
+	if len(res) != len(cmds) || len(errs) != len(cmds) {
+		t.Fatalf("ApplyAll of %d commands: %d results, %d errors", len(cmds), len(res), len(errs))
+	}
+	var entry uint64 // the log entry that carried the accepted commands
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := res[i], errs[i]
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				if r.Changed {
+					t.Errorf("refused command reports a change")
+				}
+				if tt.validated && r.Index != 0 {
+					t.Errorf("command refused by validation was proposed: index %d", r.Index)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("err = %v, want none", err)
+			}
+			if r.Room == nil || r.Room.Code != tt.room || r.Room.Version != tt.version {
+				t.Fatalf("room = %+v, want %s at version %d", r.Room, tt.room, tt.version)
+			}
+			if r.Hit != tt.hit || r.Duplicate != tt.dup || r.Changed == tt.dup {
+				t.Errorf("hit=%v duplicate=%v changed=%v, want hit=%v duplicate=%v changed=%v",
+					r.Hit, r.Duplicate, r.Changed, tt.hit, tt.dup, !tt.dup)
+			}
+			if r.Index <= earlier.Index {
+				t.Errorf("index %d, want after the earlier guess's %d", r.Index, earlier.Index)
+			}
+			if entry == 0 {
+				entry = r.Index
+			} else if r.Index != entry {
+				t.Errorf("carried by log entry %d; the other accepted commands of the call by %d", r.Index, entry)
+			}
+		})
+	}
+	// Only the accepted guesses changed the rooms, in the order of the call.
+	for _, want := range []struct {
+		room    string
+		version uint64
+		letters []string
+	}{
+		{"ABCDE", a0.Version + 1, []string{"q", "u"}},
+		{"FGHJK", f0.Version + 2, []string{"o", "e"}},
+	} {
+		r, _ := s.Room(want.room)
+		if r.Version != want.version || !slices.Equal(r.Guessed, want.letters) {
+			t.Errorf("room %s: version %d guessed %v, want version %d guessed %v",
+				want.room, r.Version, r.Guessed, want.version, want.letters)
+		}
+	}
+	if _, ok := s.Room("ZZZZZ"); ok {
+		t.Errorf("a guess in an unknown room created it")
+	}
+}
+
+func TestApplyAllLargerThanMaxBatchGetsAnEntryOfItsOwn(t *testing.T) {
+	const maxBatch = 2
+	s := mustNewStore(t, func(c *Config) { c.MaxBatch = maxBatch })
+	mustApply(t, s, create("ABCDE"))
+	before, _ := s.Room("ABCDE")
+	letters := []string{"q", "u", "i", "c", "k"}
+	cmds := make([]game.Command, len(letters))
+	for i, l := range letters {
+		cmds[i] = game.Guess{Room: "ABCDE", Player: fmt.Sprintf("p%d", i), Letter: l, RequestID: "r" + l, At: 2}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, errs := s.ApplyAll(ctx, cmds)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("guess %d of the call: %v", i, err)
+		}
+		r := res[i]
+		if !r.Hit || !r.Changed || r.Room.Version != before.Version+uint64(i)+1 || !slices.Equal(r.Room.Guessed, letters[:i+1]) {
+			t.Errorf("guess %d: hit=%v changed=%v version %d guessed %v; want a hit at version %d guessed %v",
+				i, r.Hit, r.Changed, r.Room.Version, r.Room.Guessed, before.Version+uint64(i)+1, letters[:i+1])
+		}
+		if r.Index != res[0].Index {
+			t.Errorf("guess %d went into entry %d, guess 0 into %d: the call was split", i, r.Index, res[0].Index)
+		}
+	}
+	if after, _ := s.Room("ABCDE"); after.Version != before.Version+uint64(len(letters)) {
+		t.Errorf("room version %d, want %d", after.Version, before.Version+uint64(len(letters)))
+	}
+}
+
+// Under load the batcher has calls of many sizes queued at once: it may
+// put the calls of at most MaxBatch commands together, but never splits a
+// call and never adds anything to a call larger than MaxBatch.
+func TestApplyAllCallsStayWholeUnderLoad(t *testing.T) {
+	const maxBatch = 2
+	s := mustNewStore(t, func(c *Config) { c.MaxBatch = maxBatch })
+	const clients = 32
+	room := func(i int) string { return fmt.Sprintf("QD%c%cZ", 'A'+rune(i/8), 'A'+rune(i%8)) }
+	for i := range clients {
+		mustApply(t, s, create(room(i)))
+	}
+	// Client i makes calls of i%4+1 commands (1 and 2 fit into a shared
+	// entry; 3 and 4 exceed MaxBatch), 18 guesses in all: the round
+	// of "quick brown fox jumps lazy dog" does not end before.
+	const letters = "quickbrownfxjmpsla"
+	type call struct {
+		client int
+		res    []Result
+		errs   []error
+	}
+	calls := make([][]call, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			size := i%4 + 1
+			for from := 0; from < len(letters); from += size {
+				var cmds []game.Command
+				for _, l := range letters[from:min(from+size, len(letters))] {
+					cmds = append(cmds, game.Guess{Room: room(i), Player: "p" + string(l), Letter: string(l), RequestID: "r", At: 2})
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				res, errs := s.ApplyAll(ctx, cmds)
+				cancel()
+				calls[i] = append(calls[i], call{client: i, res: res, errs: errs})
+			}
+		}()
+	}
+	wg.Wait()
+	type entry struct{ calls, cmds int }
+	entries := map[uint64]*entry{}
+	for i := range clients {
+		for _, c := range calls[i] {
+			for j, err := range c.errs {
+				if err != nil {
+					t.Fatalf("client %d: guess %d of a call of %d: %v", i, j, len(c.errs), err)
+				}
+				if c.res[j].Index != c.res[0].Index {
+					t.Errorf("client %d: a call of %d was split over entries %d and %d", i, len(c.res), c.res[0].Index, c.res[j].Index)
+				}
+			}
+			e := entries[c.res[0].Index]
+			if e == nil {
+				e = &entry{}
+				entries[c.res[0].Index] = e
+			}
+			e.calls++
+			e.cmds += len(c.res)
+		}
+		if r, _ := s.Room(room(i)); r.Version != 1+uint64(len(letters)) {
+			t.Errorf("room %s: version %d, want %d", room(i), r.Version, 1+len(letters))
+		}
+	}
+	shared := 0
+	for ix, e := range entries {
+		if e.calls > 1 {
+			shared++
+			if e.cmds > maxBatch {
+				t.Errorf("log entry %d carries %d calls with %d commands in all, MaxBatch is %d", ix, e.calls, e.cmds, maxBatch)
+			}
+		}
+	}
+	t.Logf("the calls went into %d log entries, %d of them shared by several calls", len(entries), shared)
+}
+
+func TestApplyAllWhenNotLeader(t *testing.T) {
+	// Opened but never bootstrapped: a node waiting to join a cluster.
+	s, err := Open(Config{ID: "n2", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if s.IsLeader() {
+		t.Fatal("a store that was never bootstrapped is leader")
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cmds := []game.Command{
+		create("ABCDE"),
+		game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", Letter: "7", At: 2},
+		game.Guess{Room: "ZZZZZ", Player: "bo", Letter: "a", At: 2},
+	}
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"live context", context.Background()},
+		{"cancelled context", cancelled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, errs := s.ApplyAll(tt.ctx, cmds)
+			if len(res) != len(cmds) || len(errs) != len(cmds) {
+				t.Fatalf("ApplyAll of %d commands: %d results, %d errors", len(cmds), len(res), len(errs))
+			}
+			for i, err := range errs {
+				if !errors.Is(err, ErrNotLeader) {
+					t.Errorf("command %d: err = %v, want ErrNotLeader", i, err)
+				}
+				if res[i].Room != nil || res[i].Index != 0 {
+					t.Errorf("command %d: result %+v, want none", i, res[i])
+				}
+			}
+		})
+	}
+	if rooms := s.Rooms(); len(rooms) != 0 {
+		t.Errorf("rooms = %v after refused writes, want none", rooms)
+	}
+	if last := s.Stats().LastIndex; last != 0 {
+		t.Errorf("last log index %d, want 0: something was proposed", last)
+	}
+}
+
+// A call whose context is already cancelled may or may not have been
+// proposed (both select cases are ready), so only what is certain is
+// checked: validation still answers first, every valid command gets either
+// its result or ErrTimeout, and a retry with a live context applies each
+// guess exactly once.
+func TestApplyAllCancelledThenRetried(t *testing.T) {
+	s := mustNewStore(t)
+	mustApply(t, s, create("ABCDE"))
+	before, _ := s.Room("ABCDE")
+	cmds := []game.Command{
+		game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", Letter: "7", RequestID: "bo-2", At: 2},
+		game.Guess{Room: "ABCDE", Player: "cy", Letter: "u", RequestID: "cy-1", At: 2},
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, errs := s.ApplyAll(cancelled, cmds)
+	if !errors.Is(errs[1], game.ErrInvalidLetter) {
+		t.Errorf("invalid letter with a cancelled context: err = %v, want ErrInvalidLetter", errs[1])
+	}
+	for _, i := range []int{0, 2} {
+		if errs[i] != nil && !errors.Is(errs[i], ErrTimeout) {
+			t.Errorf("command %d with a cancelled context: err = %v, want ErrTimeout or none", i, errs[i])
+		}
+		if errs[i] == nil && !res[i].Changed {
+			t.Errorf("command %d: no error but not applied: %+v", i, res[i])
+		}
+	}
+	ctx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	_, errs = s.ApplyAll(ctx, []game.Command{cmds[0], cmds[2]})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+	}
+	after, _ := s.Room("ABCDE")
+	if after.Version != before.Version+2 || !slices.Equal(after.Guessed, []string{"q", "u"}) {
+		t.Errorf("after the retry: version %d guessed %v, want version %d guessed [q u]",
+			after.Version, after.Guessed, before.Version+2)
 	}
 }
