@@ -607,3 +607,86 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestGuessStream: batches sent on one stream without waiting are each
+// answered, tagged with their ids, as GuessBatch answers them; a batch the
+// backend cannot take gets its error for every guess, and the stream goes on.
+func TestGuessStream(t *testing.T) {
+	c := clustertest.New(t, 3)
+	cl := c.Client(c.Followers()[0].ID())
+	ctx := clustertest.Context(t, 20*time.Second)
+	a, b := createRoom(t, cl), createRoom(t, cl)
+	stream, err := cl.GuessStream(ctx)
+	if err != nil {
+		t.Fatalf("open stream: %v", err)
+	}
+	g := func(room *pb.Room, letter, id string) *pb.GuessRequest {
+		return &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: letter, RequestId: id}
+	}
+	tooMany := &pb.GuessBatchRequest{Id: 3}
+	for i := range rpc.MaxGuessBatch + 1 {
+		tooMany.Guesses = append(tooMany.Guesses, g(a, "z", fmt.Sprint("many-", i)))
+	}
+	batches := []*pb.GuessBatchRequest{
+		{Id: 1, Guesses: []*pb.GuessRequest{g(a, "e", "a-e"), g(b, "7", "b-7")}},
+		{Id: 2, Guesses: []*pb.GuessRequest{g(b, "e", "b-e")}, TimeoutMs: 5000},
+		tooMany,
+		{Id: 4, Guesses: []*pb.GuessRequest{g(a, "e", "a-e")}}, // a retry of batch 1's first guess
+	}
+	for _, req := range batches[:3] {
+		if err := stream.Send(req); err != nil {
+			t.Fatalf("send batch %d: %v", req.GetId(), err)
+		}
+	}
+	got := map[uint64]*pb.GuessBatchReply{}
+	recv := func() {
+		rep, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("receive: %v", err)
+		}
+		if got[rep.GetId()] != nil {
+			t.Fatalf("batch %d answered twice", rep.GetId())
+		}
+		got[rep.GetId()] = rep
+	}
+	for range 3 {
+		recv()
+	}
+	// Batch 4 goes after batch 1 is answered, so it is a retry.
+	if err := stream.Send(batches[3]); err != nil {
+		t.Fatalf("send batch 4: %v", err)
+	}
+	recv()
+	if err := stream.CloseSend(); err != nil {
+		t.Fatalf("close send: %v", err)
+	}
+
+	if r := got[1].GetOutcomes()[0].GetReply(); !slices.Equal(r.GetRoom().GetGuessed(), []string{"e"}) || r.GetDuplicate() {
+		t.Errorf("batch 1, guess 0: %s, want applied", outcomeString(got[1].GetOutcomes()[0]))
+	}
+	if e := got[1].GetOutcomes()[1].GetError(); codes.Code(e.GetCode()) != codes.InvalidArgument || e.GetReason() != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
+		t.Errorf("batch 1, guess 1: %s, want InvalidArgument INVALID_LETTER", outcomeString(got[1].GetOutcomes()[1]))
+	}
+	if r := got[2].GetOutcomes()[0].GetReply(); r == nil || r.GetDuplicate() {
+		t.Errorf("batch 2: %s, want applied", outcomeString(got[2].GetOutcomes()[0]))
+	}
+	if n := len(got[3].GetOutcomes()); n != rpc.MaxGuessBatch+1 {
+		t.Fatalf("batch 3: %d outcomes, want %d", n, rpc.MaxGuessBatch+1)
+	}
+	for i, o := range got[3].GetOutcomes() {
+		if codes.Code(o.GetError().GetCode()) != codes.InvalidArgument {
+			t.Fatalf("batch 3, guess %d: %s, want InvalidArgument", i, outcomeString(o))
+		}
+	}
+	if r := got[4].GetOutcomes()[0].GetReply(); !r.GetDuplicate() {
+		t.Errorf("batch 4: %s, want a duplicate of batch 1's guess", outcomeString(got[4].GetOutcomes()[0]))
+	}
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	for _, room := range []*pb.Room{a, b} {
+		for _, n := range c.Running() {
+			if v, guessed := roomOn(t, n, room.GetId()); v != room.GetVersion()+1 || !slices.Equal(guessed, []string{"e"}) {
+				t.Errorf("node %s, room %s: version %d, guessed %v; want %d, [e]", n.ID(), room.GetId(), v, guessed, room.GetVersion()+1)
+			}
+		}
+	}
+}

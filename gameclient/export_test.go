@@ -8,3 +8,6 @@ func QueuedGuesses(c *Client, addr string) int {
 	}
 	return len(bc.guesses.queue)
 }
+
+// MaxBatchesInflight is maxBatchesInflight, for tests.
+const MaxBatchesInflight = maxBatchesInflight

@@ -3,6 +3,7 @@ package gameclient_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -56,6 +57,38 @@ func (f *fakeGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*
 		rep.Outcomes = append(rep.Outcomes, &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: r}})
 	}
 	return rep, nil
+}
+
+// GuessStream answers each batch as GuessBatch does, as backends do.
+func (f *fakeGame) GuessStream(stream pb.Game_GuessStreamServer) error {
+	return serveGuessStream(stream, f.GuessBatch)
+}
+
+// serveGuessStream answers every batch received on stream with batch, each
+// in its own goroutine, tagged with the batch's id.
+func serveGuessStream(stream pb.Game_GuessStreamServer, batch func(context.Context, *pb.GuessBatchRequest) (*pb.GuessBatchReply, error)) error {
+	var mu sync.Mutex // serializes Send
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			rep, err := batch(stream.Context(), req)
+			if err != nil {
+				return // the stream is ending
+			}
+			rep.Id = req.GetId()
+			mu.Lock()
+			defer mu.Unlock()
+			_ = stream.Send(rep)
+		})
+	}
 }
 
 func (f *fakeGame) seen() []string {

@@ -3,6 +3,7 @@ package gameclient
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,9 +15,9 @@ import (
 )
 
 const (
-	// guessesInflight is how many GuessBatch calls may be out to one
-	// backend at once; guesses made meanwhile wait and go together.
-	guessesInflight = 2
+	// maxBatchesInflight is how many batches may be out on one backend's
+	// guess stream at once; guesses made meanwhile wait and go together.
+	maxBatchesInflight = 4
 	// maxGuessesPerCall caps one GuessBatch call: backends take up to 256
 	// (rpc.MaxGuessBatch), so that a reply stays under 4 MiB.
 	maxGuessesPerCall = 256
@@ -31,24 +32,25 @@ type queuedGuess struct {
 	done  chan struct{} // closed once reply or err is set
 }
 
-// guessBatcher sends the guesses made through one backend connection in
-// GuessBatch calls. A guess made while no call is out goes at once; guesses
-// made while guessesInflight calls are out wait, and the next call takes
-// all of them. Under load many guesses thus share one call, and the leader
-// commits them in one log entry; alone, a guess costs one call, as Guess.
+// guessBatcher sends the guesses made through one backend connection on
+// one GuessStream. A guess made while the stream is idle goes at once, in
+// a batch of its own; guesses made while maxBatchesInflight batches are
+// out wait, and the next batch takes all of them. So under load many
+// guesses share one message and one log entry, and no guess waits for an
+// earlier answer while fewer batches are out.
 type guessBatcher struct {
-	call  func(context.Context, *pb.GuessBatchRequest, ...grpc.CallOption) (*pb.GuessBatchReply, error)
+	open  func(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply], error)
 	queue chan *queuedGuess
 }
 
 func newGuessBatcher(game pb.GameClient) *guessBatcher {
-	return &guessBatcher{call: game.GuessBatch, queue: make(chan *queuedGuess, 1024)}
+	return &guessBatcher{open: game.GuessStream, queue: make(chan *queuedGuess, 1024)}
 }
 
 // guess queues req and waits for its answer: a reply, or the error the
-// backend gave this guess (as a status, like Guess's), or the error of the
-// whole call. ctx bounds the wait; a guess whose ctx ends before its call
-// is sent is not sent.
+// backend gave this guess (as a status, like Guess's), or Unavailable when
+// the stream broke. ctx bounds the wait; a guess whose ctx ends before its
+// batch is sent is not sent.
 func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
 	q := &queuedGuess{ctx: ctx, req: req, done: make(chan struct{})}
 	select {
@@ -65,12 +67,13 @@ func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gue
 }
 
 // run sends the queued guesses until ctx ends; then it fails those still
-// queued with ErrClosed and waits for the calls out.
+// queued with ErrClosed, ends the stream and waits for its reader.
 func (b *guessBatcher) run(ctx context.Context) {
-	slots := make(chan struct{}, guessesInflight)
+	slots := make(chan struct{}, maxBatchesInflight)
+	var gs *guessStream
 	defer func() {
-		for range guessesInflight {
-			slots <- struct{}{}
+		if gs != nil {
+			gs.close()
 		}
 		for {
 			select {
@@ -81,9 +84,10 @@ func (b *guessBatcher) run(ctx context.Context) {
 			}
 		}
 	}()
+	var id uint64
 	for {
-		// Take a free call first: the guesses that wait meanwhile stay in
-		// the queue, and all go out together.
+		// Take a free slot first: the guesses made meanwhile stay in the
+		// queue, and all go out together.
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -93,7 +97,6 @@ func (b *guessBatcher) run(ctx context.Context) {
 		select {
 		case first = <-b.queue:
 		case <-ctx.Done():
-			<-slots
 			return
 		}
 		batch := []*queuedGuess{first}
@@ -106,18 +109,35 @@ func (b *guessBatcher) run(ctx context.Context) {
 				break drain
 			}
 		}
-		go func() {
-			defer func() { <-slots }()
-			b.send(ctx, batch)
-		}()
+		req, batch := newBatchRequest(batch)
+		if len(batch) == 0 {
+			<-slots
+			continue
+		}
+		if gs == nil || gs.broken() {
+			if gs != nil {
+				gs.close()
+			}
+			var err error
+			if gs, err = openGuessStream(ctx, b.open, slots); err != nil {
+				gs = nil
+				finishAll(batch, nil, err)
+				<-slots
+				continue
+			}
+		}
+		id++
+		req.Id = id
+		gs.send(req, batch)
 	}
 }
 
-// send makes one GuessBatch call for the guesses of batch still wanted,
-// bounded by the latest of their deadlines, and hands out the answers.
-func (b *guessBatcher) send(ctx context.Context, batch []*queuedGuess) {
+// newBatchRequest builds the request for the guesses of batch still
+// wanted, with the timeout of the latest of their deadlines, and returns
+// them.
+func newBatchRequest(batch []*queuedGuess) (*pb.GuessBatchRequest, []*queuedGuess) {
 	req := &pb.GuessBatchRequest{Guesses: make([]*pb.GuessRequest, 0, len(batch))}
-	sent := batch[:0]
+	wanted := batch[:0]
 	var deadline time.Time
 	for _, q := range batch {
 		if q.ctx.Err() != nil {
@@ -130,22 +150,116 @@ func (b *guessBatcher) send(ctx context.Context, batch []*queuedGuess) {
 		}
 		deadline = maxTime(deadline, d)
 		req.Guesses = append(req.Guesses, q.req)
-		sent = append(sent, q)
+		wanted = append(wanted, q)
 	}
-	if len(sent) == 0 {
+	req.TimeoutMs = uint32(max(time.Until(deadline), time.Millisecond) / time.Millisecond)
+	return req, wanted
+}
+
+// guessStream is one open GuessStream and the batches sent on it that
+// wait for their answers.
+type guessStream struct {
+	stream grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply]
+	cancel context.CancelFunc
+	slots  chan struct{} // one taken per batch out; given back when it is answered
+	done   chan struct{} // closed when the reader has ended
+
+	mu      sync.Mutex
+	pending map[uint64][]*queuedGuess
+	err     error // why the stream broke; nil while it works
+}
+
+func openGuessStream(ctx context.Context, open func(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply], error), slots chan struct{}) (*guessStream, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := open(sctx)
+	if err != nil {
+		cancel()
+		return nil, streamBroke(err)
+	}
+	gs := &guessStream{stream: stream, cancel: cancel, slots: slots, done: make(chan struct{}), pending: map[uint64][]*queuedGuess{}}
+	go gs.read()
+	return gs, nil
+}
+
+// send sends req for batch; the reader hands out the answers.
+func (gs *guessStream) send(req *pb.GuessBatchRequest, batch []*queuedGuess) {
+	gs.mu.Lock()
+	if gs.err != nil {
+		err := gs.err
+		gs.mu.Unlock()
+		finishAll(batch, nil, err)
+		<-gs.slots
 		return
 	}
-	cctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	rep, err := b.call(cctx, req)
-	if err == nil && len(rep.GetOutcomes()) != len(sent) {
-		err = status.Errorf(codes.Internal, "gameclient: GuessBatch answered %d guesses of %d", len(rep.GetOutcomes()), len(sent))
+	gs.pending[req.GetId()] = batch
+	gs.mu.Unlock()
+	if err := gs.stream.Send(req); err != nil {
+		// The reader learns why from Recv; make sure it does.
+		gs.cancel()
 	}
-	for i, q := range sent {
+}
+
+// read hands out answers until the stream ends, then fails what is left.
+func (gs *guessStream) read() {
+	defer close(gs.done)
+	for {
+		rep, err := gs.stream.Recv()
 		if err != nil {
-			q.finish(nil, err)
+			gs.fail(streamBroke(err))
+			return
+		}
+		gs.mu.Lock()
+		batch, ok := gs.pending[rep.GetId()]
+		delete(gs.pending, rep.GetId())
+		gs.mu.Unlock()
+		if !ok {
 			continue
 		}
+		deliver(batch, rep)
+		<-gs.slots
+	}
+}
+
+// fail marks the stream broken and fails every batch still waiting.
+func (gs *guessStream) fail(err error) {
+	gs.mu.Lock()
+	gs.err = err
+	pending := gs.pending
+	gs.pending = map[uint64][]*queuedGuess{}
+	gs.mu.Unlock()
+	for _, batch := range pending {
+		finishAll(batch, nil, err)
+		<-gs.slots
+	}
+}
+
+func (gs *guessStream) broken() bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	return gs.err != nil
+}
+
+// close ends the stream and waits for its reader, which fails the batches
+// still waiting.
+func (gs *guessStream) close() {
+	_ = gs.stream.CloseSend()
+	gs.cancel()
+	<-gs.done
+}
+
+// streamBroke is the error of the guesses of a stream that broke: always
+// Unavailable, so that they are retried on another backend.
+func streamBroke(err error) error {
+	return status.Error(codes.Unavailable, fmt.Sprintf("gameclient: guess stream broke: %v", err))
+}
+
+// deliver hands each guess of batch its outcome in rep.
+func deliver(batch []*queuedGuess, rep *pb.GuessBatchReply) {
+	if len(rep.GetOutcomes()) != len(batch) {
+		finishAll(batch, nil, status.Errorf(codes.Internal, "gameclient: GuessStream answered %d guesses of %d", len(rep.GetOutcomes()), len(batch)))
+		return
+	}
+	for i, q := range batch {
 		o := rep.GetOutcomes()[i]
 		switch {
 		case o.GetReply() != nil:
@@ -153,8 +267,14 @@ func (b *guessBatcher) send(ctx context.Context, batch []*queuedGuess) {
 		case o.GetError() != nil:
 			q.finish(nil, outcomeError(o.GetError()))
 		default:
-			q.finish(nil, status.Error(codes.Internal, fmt.Sprintf("gameclient: GuessBatch left guess %d unanswered", i)))
+			q.finish(nil, status.Error(codes.Internal, fmt.Sprintf("gameclient: GuessStream left guess %d unanswered", i)))
 		}
+	}
+}
+
+func finishAll(batch []*queuedGuess, reply *pb.GuessReply, err error) {
+	for _, q := range batch {
+		q.finish(reply, err)
 	}
 }
 

@@ -3,10 +3,12 @@ package gameclient_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -15,15 +17,19 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// gatedGame holds every GuessBatch call until the test releases it, and
-// records the request ids of each call.
+// gatedGame holds every batch until the test releases it, and records the
+// request ids of each batch.
 type gatedGame struct {
 	fakeGame
 	arrived chan []string // the request ids of each call, as it arrives
 	release chan struct{} // one receive lets one call answer
 }
 
-func (g *gatedGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
+func (g *gatedGame) GuessStream(stream pb.Game_GuessStreamServer) error {
+	return serveGuessStream(stream, g.batch)
+}
+
+func (g *gatedGame) batch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
 	var ids []string
 	for _, r := range req.GetGuesses() {
 		ids = append(ids, r.GetRequestId())
@@ -37,10 +43,10 @@ func (g *gatedGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (
 	return g.fakeGame.GuessBatch(ctx, req)
 }
 
-// TestGuessesMadeMeanwhileShareOneCall: while two GuessBatch calls are out
-// to a backend, further guesses wait and then go out together in one call,
-// and each caller gets its own answer.
-func TestGuessesMadeMeanwhileShareOneCall(t *testing.T) {
+// TestGuessesMadeMeanwhileShareOneBatch: while MaxBatchesInflight batches
+// are out on a backend's guess stream, further guesses wait and then go
+// out together in one batch, and each caller gets its own answer.
+func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
 	g := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{})}
 	addr := startServer(t, g)
 	rec := &recorder{}
@@ -52,17 +58,19 @@ func TestGuessesMadeMeanwhileShareOneCall(t *testing.T) {
 		rep *pb.GuessReply
 		err error
 	}
-	answers := make(chan answer, 16)
+	out := gameclient.MaxBatchesInflight
+	answers := make(chan answer, out+10)
 	guess := func(id, letter string) {
 		rep, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ROOM" + id, Player: "p" + id, Letter: letter, RequestId: id})
 		answers <- answer{id, rep, err}
 	}
-	// Two calls go out at once, one guess each, and are held.
-	go guess("a", "e")
-	first := <-g.arrived
-	go guess("b", "e")
-	second := <-g.arrived
-	// Ten more guesses (one of them invalid) wait for a free call.
+	// The first guesses go out at once, one batch each, and are held.
+	var held [][]string
+	for i := range out {
+		go guess(fmt.Sprintf("h%d", i), "e")
+		held = append(held, <-g.arrived)
+	}
+	// Ten more guesses (one of them invalid) wait for a free batch.
 	var wg sync.WaitGroup
 	for i := range 10 {
 		letter := "e"
@@ -72,16 +80,22 @@ func TestGuessesMadeMeanwhileShareOneCall(t *testing.T) {
 		wg.Go(func() { guess(fmt.Sprintf("w%d", i), letter) })
 	}
 	systemtest.Eventually(t, 5*time.Second, "ten guesses queued", func() bool { return gameclient.QueuedGuesses(c, addr) == 10 })
-	g.release <- struct{}{} // the first call answers; the next one takes all ten
-	third := <-g.arrived
-	g.release <- struct{}{}
-	g.release <- struct{}{}
+	g.release <- struct{}{} // one held batch answers; the next one takes all ten
+	next := <-g.arrived
+	for range out {
+		g.release <- struct{}{}
+	}
 	wg.Wait()
 
-	if len(first) != 1 || len(second) != 1 || len(third) != 10 {
-		t.Fatalf("calls carried %v, %v, %v; want 1, 1 and 10 guesses", first, second, third)
+	for i, ids := range held {
+		if len(ids) != 1 {
+			t.Errorf("held batch %d carried %v, want one guess", i, ids)
+		}
 	}
-	for range 12 {
+	if len(next) != 10 {
+		t.Fatalf("the batch after them carried %v, want the ten guesses that waited", next)
+	}
+	for range out + 10 {
 		a := <-answers
 		switch {
 		case a.id == "w3":
@@ -96,5 +110,48 @@ func TestGuessesMadeMeanwhileShareOneCall(t *testing.T) {
 	}
 	if n := len(rec.guessAttempts("w0")); n != 1 {
 		t.Errorf("guess w0 recorded %d attempts, want 1", n)
+	}
+}
+
+// TestGuessOnBrokenStreamIsRetriedElsewhere: when the backend holding a
+// batch goes away, its guesses fail as Unavailable and are retried, with
+// the same request ids, on another backend.
+func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
+	g := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	pb.RegisterGameServer(s, g)
+	go func() { _ = s.Serve(ln) }()
+	defer s.Stop()
+	// The other backend says "no quorum" once, so whichever backend the
+	// client tries first, the guess reaches the gated one.
+	other := &fakeGame{noQuorum: 1}
+	rec := &recorder{}
+	c := fakeClient(t, rec, 5*time.Second, ln.Addr().String(), startFake(t, other))
+	ctx := systemtest.Context(t, 10*time.Second)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+		done <- err
+	}()
+	if ids := <-g.arrived; len(ids) != 1 || ids[0] != "bo-e" {
+		t.Fatalf("the gated backend got %v, want [bo-e]", ids)
+	}
+	s.Stop() // it dies holding the guess
+	if err := <-done; err != nil {
+		t.Fatalf("guess: %v", err)
+	}
+	ids := other.seen()
+	for _, id := range ids {
+		if id != "bo-e" {
+			t.Fatalf("the surviving backend saw request ids %v, want bo-e only", ids)
+		}
+	}
+	if len(ids) < 2 {
+		t.Fatalf("the surviving backend saw %v, want the refused attempt and the retry", ids)
 	}
 }

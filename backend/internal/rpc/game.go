@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -255,6 +257,70 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 		}
 	}
 	return &pb.GuessBatchReply{Outcomes: out}, nil
+}
+
+// Bounds of a GuessStream.
+const (
+	// streamBatchTimeout bounds one batch of a GuessStream, and is its
+	// timeout when the batch names none.
+	streamBatchTimeout = 10 * time.Second
+	// streamBatchesInflight is how many batches of one stream are handled
+	// at once; the stream is not read further until one is done.
+	streamBatchesInflight = 64
+)
+
+// GuessStream handles every batch received on the stream as GuessBatch
+// does, concurrently, and sends each answer as soon as it is ready.
+func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
+	ctx := stream.Context()
+	replies := make(chan *pb.GuessBatchReply, streamBatchesInflight)
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for r := range replies {
+			if err == nil {
+				err = stream.Send(r)
+			}
+		}
+		sent <- err
+	}()
+	slots := make(chan struct{}, streamBatchesInflight)
+	var wg sync.WaitGroup
+	var recvErr error
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				recvErr = err
+			}
+			break
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			timeout := streamBatchTimeout
+			if t := time.Duration(req.GetTimeoutMs()) * time.Millisecond; t > 0 && t < timeout {
+				timeout = t
+			}
+			bctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			rep, err := g.GuessBatch(bctx, req)
+			if err != nil {
+				rep = &pb.GuessBatchReply{Outcomes: make([]*pb.GuessOutcome, len(req.GetGuesses()))}
+				for i := range rep.Outcomes {
+					rep.Outcomes[i] = errorOutcome(err)
+				}
+			}
+			rep.Id = req.GetId()
+			replies <- rep
+		})
+	}
+	wg.Wait()
+	close(replies)
+	if err := <-sent; err != nil {
+		return err
+	}
+	return recvErr
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {

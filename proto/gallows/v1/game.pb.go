@@ -892,8 +892,13 @@ func (x *GuessReply) GetDuplicate() bool {
 
 type GuessBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// guesses holds 1 to 1024 guesses, in any rooms.
-	Guesses       []*GuessRequest `protobuf:"bytes,1,rep,name=guesses,proto3" json:"guesses,omitempty"`
+	// guesses holds 1 to 256 guesses, in any rooms.
+	Guesses []*GuessRequest `protobuf:"bytes,1,rep,name=guesses,proto3" json:"guesses,omitempty"`
+	// id names the batch on a GuessStream; its reply carries it back.
+	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	// timeout_ms bounds how long a batch on a GuessStream may take (at most
+	// and by default 10 s); GuessBatch uses the call's deadline instead.
+	TimeoutMs     uint32 `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -935,10 +940,26 @@ func (x *GuessBatchRequest) GetGuesses() []*GuessRequest {
 	return nil
 }
 
+func (x *GuessBatchRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *GuessBatchRequest) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
 type GuessBatchReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// outcomes[i] answers guesses[i] of the request.
-	Outcomes      []*GuessOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	Outcomes []*GuessOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	// id is the id of the request this answers.
+	Id            uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -978,6 +999,13 @@ func (x *GuessBatchReply) GetOutcomes() []*GuessOutcome {
 		return x.Outcomes
 	}
 	return nil
+}
+
+func (x *GuessBatchReply) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
 }
 
 // GuessOutcome is the answer to one guess of a batch.
@@ -1524,11 +1552,15 @@ const file_game_proto_rawDesc = "" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
 	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"G\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"v\n" +
 	"\x11GuessBatchRequest\x122\n" +
-	"\aguesses\x18\x01 \x03(\v2\x18.gallows.v1.GuessRequestR\aguesses\"G\n" +
+	"\aguesses\x18\x01 \x03(\v2\x18.gallows.v1.GuessRequestR\aguesses\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x03 \x01(\rR\ttimeoutMs\"W\n" +
 	"\x0fGuessBatchReply\x124\n" +
-	"\boutcomes\x18\x01 \x03(\v2\x18.gallows.v1.GuessOutcomeR\boutcomes\"s\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x18.gallows.v1.GuessOutcomeR\boutcomes\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"s\n" +
 	"\fGuessOutcome\x12.\n" +
 	"\x05reply\x18\x01 \x01(\v2\x16.gallows.v1.GuessReplyH\x00R\x05reply\x12)\n" +
 	"\x05error\x18\x02 \x01(\v2\x11.gallows.v1.ErrorH\x00R\x05errorB\b\n" +
@@ -1570,7 +1602,7 @@ const file_game_proto_rawDesc = "" +
 	"\x16ERROR_REASON_NO_QUORUM\x10\x05\x12\x1c\n" +
 	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1f\n" +
 	"\x1bERROR_REASON_ROUND_NOT_OVER\x10\a\x12\x1a\n" +
-	"\x16ERROR_REASON_ROOM_FULL\x10\b2\x96\x05\n" +
+	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xe5\x05\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
@@ -1578,7 +1610,8 @@ const file_game_proto_rawDesc = "" +
 	"\tListRooms\x12\x1c.gallows.v1.ListRoomsRequest\x1a\x1a.gallows.v1.ListRoomsReply\x129\n" +
 	"\x05Guess\x12\x18.gallows.v1.GuessRequest\x1a\x16.gallows.v1.GuessReply\x12H\n" +
 	"\n" +
-	"GuessBatch\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply\x12@\n" +
+	"GuessBatch\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply\x12M\n" +
+	"\vGuessStream\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply(\x010\x01\x12@\n" +
 	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
 	"\x04Join\x12\x17.gallows.v1.JoinRequest\x1a\x15.gallows.v1.RoomReply\x128\n" +
 	"\x05Leave\x12\x18.gallows.v1.LeaveRequest\x1a\x15.gallows.v1.RoomReply\x12H\n" +
@@ -1643,23 +1676,25 @@ var file_game_proto_depIdxs = []int32{
 	7,  // 14: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
 	11, // 15: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
 	13, // 16: gallows.v1.Game.GuessBatch:input_type -> gallows.v1.GuessBatchRequest
-	17, // 17: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	18, // 18: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	19, // 19: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	8,  // 20: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	21, // 21: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	20, // 22: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	20, // 23: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	10, // 24: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	12, // 25: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
-	14, // 26: gallows.v1.Game.GuessBatch:output_type -> gallows.v1.GuessBatchReply
-	20, // 27: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	20, // 28: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	20, // 29: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	9,  // 30: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	22, // 31: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
+	13, // 17: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
+	17, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	18, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	19, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	8,  // 21: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	21, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	20, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	20, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	10, // 25: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	12, // 26: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
+	14, // 27: gallows.v1.Game.GuessBatch:output_type -> gallows.v1.GuessBatchReply
+	14, // 28: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
+	20, // 29: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	20, // 30: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	20, // 31: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	9,  // 32: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	22, // 33: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	23, // [23:34] is the sub-list for method output_type
+	12, // [12:23] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name

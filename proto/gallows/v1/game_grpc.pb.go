@@ -22,16 +22,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Game_CreateRoom_FullMethodName = "/gallows.v1.Game/CreateRoom"
-	Game_GetRoom_FullMethodName    = "/gallows.v1.Game/GetRoom"
-	Game_ListRooms_FullMethodName  = "/gallows.v1.Game/ListRooms"
-	Game_Guess_FullMethodName      = "/gallows.v1.Game/Guess"
-	Game_GuessBatch_FullMethodName = "/gallows.v1.Game/GuessBatch"
-	Game_NextRound_FullMethodName  = "/gallows.v1.Game/NextRound"
-	Game_Join_FullMethodName       = "/gallows.v1.Game/Join"
-	Game_Leave_FullMethodName      = "/gallows.v1.Game/Leave"
-	Game_Categories_FullMethodName = "/gallows.v1.Game/Categories"
-	Game_WatchRoom_FullMethodName  = "/gallows.v1.Game/WatchRoom"
+	Game_CreateRoom_FullMethodName  = "/gallows.v1.Game/CreateRoom"
+	Game_GetRoom_FullMethodName     = "/gallows.v1.Game/GetRoom"
+	Game_ListRooms_FullMethodName   = "/gallows.v1.Game/ListRooms"
+	Game_Guess_FullMethodName       = "/gallows.v1.Game/Guess"
+	Game_GuessBatch_FullMethodName  = "/gallows.v1.Game/GuessBatch"
+	Game_GuessStream_FullMethodName = "/gallows.v1.Game/GuessStream"
+	Game_NextRound_FullMethodName   = "/gallows.v1.Game/NextRound"
+	Game_Join_FullMethodName        = "/gallows.v1.Game/Join"
+	Game_Leave_FullMethodName       = "/gallows.v1.Game/Leave"
+	Game_Categories_FullMethodName  = "/gallows.v1.Game/Categories"
+	Game_WatchRoom_FullMethodName   = "/gallows.v1.Game/WatchRoom"
 )
 
 // GameClient is the client API for Game service.
@@ -56,6 +57,13 @@ type GameClient interface {
 	// are in flight into one call, and the leader commits them in one log
 	// entry. Retries with the same request_ids are applied once.
 	GuessBatch(ctx context.Context, in *GuessBatchRequest, opts ...grpc.CallOption) (*GuessBatchReply, error)
+	// GuessStream is GuessBatch on one long-lived stream: a client sends each
+	// batch as soon as it has one, without waiting for the answers to earlier
+	// ones, and the backend answers every batch, tagged with its id, as soon
+	// as it is done, in any order. A batch's guesses are handled exactly as
+	// by GuessBatch; a batch the backend cannot take at all (too many guesses,
+	// no leader in time) is answered with the same error for every guess.
+	GuessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GuessBatchRequest, GuessBatchReply], error)
 	// NextRound starts the next round with a new word.
 	NextRound(ctx context.Context, in *NextRoundRequest, opts ...grpc.CallOption) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
@@ -127,6 +135,19 @@ func (c *gameClient) GuessBatch(ctx context.Context, in *GuessBatchRequest, opts
 	return out, nil
 }
 
+func (c *gameClient) GuessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GuessBatchRequest, GuessBatchReply], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Game_ServiceDesc.Streams[0], Game_GuessStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GuessBatchRequest, GuessBatchReply]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Game_GuessStreamClient = grpc.BidiStreamingClient[GuessBatchRequest, GuessBatchReply]
+
 func (c *gameClient) NextRound(ctx context.Context, in *NextRoundRequest, opts ...grpc.CallOption) (*RoomReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RoomReply)
@@ -169,7 +190,7 @@ func (c *gameClient) Categories(ctx context.Context, in *CategoriesRequest, opts
 
 func (c *gameClient) WatchRoom(ctx context.Context, in *WatchRoomRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RoomEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Game_ServiceDesc.Streams[0], Game_WatchRoom_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Game_ServiceDesc.Streams[1], Game_WatchRoom_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +229,13 @@ type GameServer interface {
 	// are in flight into one call, and the leader commits them in one log
 	// entry. Retries with the same request_ids are applied once.
 	GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error)
+	// GuessStream is GuessBatch on one long-lived stream: a client sends each
+	// batch as soon as it has one, without waiting for the answers to earlier
+	// ones, and the backend answers every batch, tagged with its id, as soon
+	// as it is done, in any order. A batch's guesses are handled exactly as
+	// by GuessBatch; a batch the backend cannot take at all (too many guesses,
+	// no leader in time) is answered with the same error for every guess.
+	GuessStream(grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]) error
 	// NextRound starts the next round with a new word.
 	NextRound(context.Context, *NextRoundRequest) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
@@ -243,6 +271,9 @@ func (UnimplementedGameServer) Guess(context.Context, *GuessRequest) (*GuessRepl
 }
 func (UnimplementedGameServer) GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method GuessBatch not implemented")
+}
+func (UnimplementedGameServer) GuessStream(grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]) error {
+	return status.Error(codes.Unimplemented, "method GuessStream not implemented")
 }
 func (UnimplementedGameServer) NextRound(context.Context, *NextRoundRequest) (*RoomReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method NextRound not implemented")
@@ -369,6 +400,13 @@ func _Game_GuessBatch_Handler(srv interface{}, ctx context.Context, dec func(int
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _Game_GuessStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GameServer).GuessStream(&grpc.GenericServerStream[GuessBatchRequest, GuessBatchReply]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Game_GuessStreamServer = grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]
 
 func _Game_NextRound_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(NextRoundRequest)
@@ -498,6 +536,12 @@ var Game_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "GuessStream",
+			Handler:       _Game_GuessStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "WatchRoom",
 			Handler:       _Game_WatchRoom_Handler,
