@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/frontend/internal/handlers"
+	"github.com/gallows-game/gallows/gameclient"
 )
 
 // Config configures a frontend.

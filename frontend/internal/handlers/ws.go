@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/frontend/internal/hub"
+	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
 )
