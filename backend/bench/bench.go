@@ -57,6 +57,8 @@ const (
 	setupTimeout = 30 * time.Second
 	// checkTimeout bounds the checks after a run.
 	checkTimeout = 15 * time.Second
+	// maxTurn is the longest a side is measured at a stretch.
+	maxTurn = 500 * time.Millisecond
 )
 
 // Config configures a benchmark run. Zero values take the defaults.
@@ -102,7 +104,8 @@ type Result struct {
 	Name string
 	// Ops is the number of acknowledged operations: applies or guesses.
 	Ops int
-	// Elapsed is the wall time from the start until the last client stopped.
+	// Elapsed is the side's measured wall time: the sum of its turns, each
+	// from its start until the last client stopped.
 	Elapsed time.Duration
 	// P50 and P99 are the median and 99th percentile operation latencies.
 	P50, P99 time.Duration
@@ -122,6 +125,15 @@ type Report struct {
 	Raft Result
 	// Gallows is guesses through gRPC on the Gallows leader.
 	Gallows Result
+	// Turns is how the two were measured in turns.
+	Turns Turns
+}
+
+// Turns describes how the sides took turns: each was measured PerSide
+// times, for Length at a time.
+type Turns struct {
+	Length  time.Duration
+	PerSide int
 }
 
 // Ratio is Gallows guesses per second divided by Raft applies per second
@@ -144,7 +156,8 @@ func (r Report) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: write report: %w", err)
 	}
-	if _, err := fmt.Fprintf(w, "ratio gallows/raft: %.2f (target >= 1.00)\n", r.Ratio()); err != nil {
+	if _, err := fmt.Fprintf(w, "ratio gallows/raft: %.2f (target >= 1.00); measured in turns, %d of %v per side\n",
+		r.Ratio(), r.Turns.PerSide, r.Turns.Length); err != nil {
 		return fmt.Errorf("bench: write report: %w", err)
 	}
 	return nil
@@ -161,7 +174,9 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + "ms"
 }
 
-// Run measures the Raft baseline, then Gallows, with the same settings.
+// Run starts a raw Raft cluster and a Gallows cluster side by side, then
+// measures them in turns (see alternate) with the same number of clients,
+// and checks afterwards that every acknowledged operation was applied.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -172,15 +187,39 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer cleanup()
-	cfg.Dir = dir
-	var rep Report
-	if rep.Raft, err = Raft(ctx, cfg); err != nil {
-		return rep, err
+	raftSide, err := startRaft(ctx, cfg, dir)
+	if err != nil {
+		return Report{}, err
 	}
-	if rep.Gallows, err = Gallows(ctx, cfg); err != nil {
-		return rep, err
+	defer raftSide.stop()
+	gallowsSide, err := startGallows(ctx, cfg, dir)
+	if err != nil {
+		return Report{}, err
 	}
-	return rep, nil
+	defer gallowsSide.stop()
+	sides := []*side{raftSide, gallowsSide}
+	results, turns, err := alternate(ctx, cfg, sides)
+	if err != nil {
+		return Report{}, err
+	}
+	for i, sd := range sides {
+		if err := sd.check(ctx, results[i]); err != nil {
+			return Report{}, err
+		}
+	}
+	return Report{Raft: results[0], Gallows: results[1], Turns: turns}, nil
+}
+
+// side is one half of the comparison: a started cluster and its clients.
+type side struct {
+	name string
+	// setup prepares client i, unmeasured, and returns its step.
+	setup func(ctx context.Context, i int) (step, error)
+	// check verifies, after the measurement, that the cluster applied
+	// exactly what res counted.
+	check func(ctx context.Context, res Result) error
+	// stop stops the cluster.
+	stop func()
 }
 
 // runDir returns dir, or a new temporary directory and a function that
@@ -315,26 +354,15 @@ func startRaftNode(dir, id string, log *slog.Logger) (_ *raftNode, err error) {
 	return n, nil
 }
 
-// Raft measures the baseline: cfg.Clients goroutines each apply ~40-byte
-// entries on the leader of a 3-node raw Raft cluster, one at a time, for
-// cfg.Duration.
-func Raft(ctx context.Context, cfg Config) (Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return Result{}, err
-	}
-	base, cleanup, err := runDir(cfg.Dir)
-	if err != nil {
-		return Result{}, err
-	}
-	defer cleanup()
+// startRaft starts the baseline: a 3-node raw Raft cluster whose clients
+// each apply ~40-byte entries on the leader, one at a time.
+func startRaft(ctx context.Context, cfg Config, base string) (_ *side, err error) {
 	dir, err := freshDir(base, "raft")
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-
 	var ns []*raftNode
-	defer func() {
+	stop := func() {
 		// The leader goes first, before the others can notice and call an election.
 		slices.SortStableFunc(ns, func(a, b *raftNode) int {
 			return cmpBool(b.raft.State() == raft.Leader, a.raft.State() == raft.Leader)
@@ -344,12 +372,17 @@ func Raft(ctx context.Context, cfg Config) (Result, error) {
 				cfg.Logger.Warn("stop raft node", "err", err)
 			}
 		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
 	}()
 	var servers []raft.Server
 	for i := range nodes {
 		n, err := startRaftNode(dir, "r"+strconv.Itoa(i+1), cfg.Logger)
 		if err != nil {
-			return Result{}, err
+			return nil, err
 		}
 		ns = append(ns, n)
 		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(n.id), Address: n.transport.LocalAddr()})
@@ -357,7 +390,7 @@ func Raft(ctx context.Context, cfg Config) (Result, error) {
 	members := make([]member, len(ns))
 	for i, n := range ns {
 		if err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
-			return Result{}, fmt.Errorf("bench: bootstrap %s: %w", n.id, err)
+			return nil, fmt.Errorf("bench: bootstrap %s: %w", n.id, err)
 		}
 		members[i] = member{id: n.id, raft: n.raft}
 	}
@@ -365,7 +398,7 @@ func Raft(ctx context.Context, cfg Config) (Result, error) {
 	defer cancel()
 	li, err := waitLeader(sctx, members)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	leader := ns[li]
 	before := leader.fsm.n.Load()
@@ -374,22 +407,24 @@ func Raft(ctx context.Context, cfg Config) (Result, error) {
 	for i := range payload {
 		payload[i] = 'a' + byte(i%26)
 	}
-	res, err := drive(ctx, "raft", cfg, func(context.Context, int) (step, error) {
-		return func(context.Context) (bool, error) {
-			if err := leader.raft.Apply(payload, 0).Error(); err != nil {
-				return false, fmt.Errorf("apply on leader %s: %w", leader.id, err)
+	apply := func(context.Context) (bool, error) {
+		if err := leader.raft.Apply(payload, 0).Error(); err != nil {
+			return false, fmt.Errorf("bench: raft: apply on leader %s: %w", leader.id, err)
+		}
+		return true, nil
+	}
+	return &side{
+		name:  "raft",
+		setup: func(context.Context, int) (step, error) { return apply, nil },
+		check: func(_ context.Context, res Result) error {
+			// Every acknowledged apply ran the leader's FSM exactly once.
+			if got := leader.fsm.n.Load() - before; got != uint64(res.Ops) {
+				return fmt.Errorf("bench: raft: %d applies acknowledged but the leader's FSM applied %d", res.Ops, got)
 			}
-			return true, nil
-		}, nil
-	})
-	if err != nil {
-		return res, err
-	}
-	// Every acknowledged apply ran the leader's FSM exactly once.
-	if got := leader.fsm.n.Load() - before; got != uint64(res.Ops) {
-		return res, fmt.Errorf("bench: raft: %d applies acknowledged but the leader's FSM applied %d", res.Ops, got)
-	}
-	return res, nil
+			return nil
+		},
+		stop: stop,
+	}, nil
 }
 
 // ---- Gallows ----
@@ -498,27 +533,21 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Gallows measures guesses: cfg.Clients goroutines, each owning a room,
-// send Guess over one shared gRPC connection to the leader of a 3-node
-// Gallows cluster, one at a time, for cfg.Duration. A client whose round is
-// over starts the next one; those calls are not measured.
-func Gallows(ctx context.Context, cfg Config) (Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return Result{}, err
-	}
-	base, cleanup, err := runDir(cfg.Dir)
-	if err != nil {
-		return Result{}, err
-	}
-	defer cleanup()
+// startGallows starts three real backends and one gameclient shared by
+// the clients, as a frontend's players share one. Each client owns a room
+// and guesses there, one guess at a time; a client whose round is over
+// starts the next one, unmeasured.
+func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err error) {
 	dir, err := freshDir(base, "gallows")
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-
 	var ns []*backend.Node
-	defer func() {
+	var gc *gameclient.Client
+	stop := func() {
+		if gc != nil {
+			_ = gc.Close()
+		}
 		// The data is thrown away, so a crash stop will do. The leader goes
 		// first, before the others can notice and call an election.
 		slices.SortStableFunc(ns, func(a, b *backend.Node) int {
@@ -528,6 +557,11 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 			if err := n.Kill(); err != nil {
 				cfg.Logger.Warn("stop gallows node", "node", n.ID(), "err", err)
 			}
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
 		}
 	}()
 	var join []string
@@ -539,7 +573,7 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 			Join: join, BootstrapExpect: nodes, SegmentSize: segmentSize, Logger: cfg.Logger,
 		})
 		if err != nil {
-			return Result{}, fmt.Errorf("bench: start gallows node %s: %w", id, err)
+			return nil, fmt.Errorf("bench: start gallows node %s: %w", id, err)
 		}
 		ns = append(ns, n)
 		if join == nil {
@@ -554,59 +588,60 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	defer cancel()
 	li, err := waitLeader(sctx, members)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	leader := ns[li]
-	term := leader.Store().Raft().CurrentTerm()
+	term := ns[li].Store().Raft().CurrentTerm()
 
-	// The clients share one gameclient, as the players of a frontend do: it
-	// sends writes to the leader and puts concurrent guesses into shared
-	// GuessBatch calls. Measuring starts once it knows the leader.
+	// Measuring starts once the gameclient knows the leader.
 	addrs := make([]string, len(ns))
 	for i, n := range ns {
 		addrs[i] = n.GRPCAddr()
 	}
-	gc, err := gameclient.New(gameclient.Config{Backends: addrs, Logger: cfg.Logger})
-	if err != nil {
-		return Result{}, fmt.Errorf("bench: game client: %w", err)
+	if gc, err = gameclient.New(gameclient.Config{Backends: addrs, Logger: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("bench: game client: %w", err)
 	}
-	defer gc.Close()
-	if err := waitClientLeader(sctx, gc, leader.ID()); err != nil {
-		return Result{}, err
+	if err := waitClientLeader(sctx, gc, ns[li].ID()); err != nil {
+		return nil, err
 	}
 
 	clients := make([]*gallowsClient, cfg.Clients)
-	res, err := drive(ctx, "gallows", cfg, func(ctx context.Context, i int) (step, error) {
-		c := &gallowsClient{game: gc, n: i, player: "p" + strconv.Itoa(i)}
-		clients[i] = c
-		if err := c.create(ctx); err != nil {
-			return nil, err
-		}
-		return c.step, nil
-	})
-	if err != nil {
-		return res, err
-	}
+	return &side{
+		name: "gallows",
+		setup: func(ctx context.Context, i int) (step, error) {
+			c := &gallowsClient{game: gc, n: i, player: "p" + strconv.Itoa(i)}
+			clients[i] = c
+			if err := c.create(ctx); err != nil {
+				return nil, err
+			}
+			return c.step, nil
+		},
+		check: func(ctx context.Context, res Result) error {
+			return checkGallows(ctx, cfg, ns, members, term, clients, res)
+		},
+		stop: stop,
+	}, nil
+}
 
-	// Check on whichever node leads now, once it has applied everything.
+// checkGallows checks, on whichever node leads now once it has applied
+// everything, that nothing changed a room after its client's last reply
+// and that every acknowledged guess was applied exactly once: a room's
+// version counts its creation and every change, its round the creation and
+// every applied NextRound, so version - round counts the applied guesses.
+func checkGallows(ctx context.Context, cfg Config, ns []*backend.Node, members []member, term uint64, clients []*gallowsClient, res Result) error {
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if li, err = waitLeader(cctx, members); err != nil {
-		return res, err
+	li, err := waitLeader(cctx, members)
+	if err != nil {
+		return err
 	}
-	leader = ns[li]
+	leader := ns[li]
 	if err := leader.Store().Raft().Barrier(checkTimeout).Error(); err != nil {
-		return res, fmt.Errorf("bench: gallows: barrier on leader %s: %w", leader.ID(), err)
+		return fmt.Errorf("bench: gallows: barrier on leader %s: %w", leader.ID(), err)
 	}
 	if now := leader.Store().Raft().CurrentTerm(); now != term {
 		cfg.Logger.Warn("a leader election happened during the measured run: the numbers include a failover",
 			"term_before", term, "term_after", now, "leader", leader.ID())
 	}
-
-	// Nothing changed a room after its client's last reply, and every
-	// acknowledged guess was applied exactly once: a room's version counts
-	// its creation and every change, its round the creation and every
-	// applied NextRound, so version - round counts the applied guesses.
 	total, retried := 0, 0
 	rooms := make([]string, len(clients))
 	for i, c := range clients {
@@ -615,19 +650,19 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 		retried += c.retried
 		r, ok := leader.Store().Room(c.room)
 		if !ok {
-			return res, fmt.Errorf("bench: gallows: room %s of client %d is missing on the leader", c.room, i)
+			return fmt.Errorf("bench: gallows: room %s of client %d is missing on the leader", c.room, i)
 		}
 		if r.Version != c.version {
-			return res, fmt.Errorf("bench: gallows: room %s of client %d is at version %d, the client's last reply showed %d",
+			return fmt.Errorf("bench: gallows: room %s of client %d is at version %d, the client's last reply showed %d",
 				c.room, i, r.Version, c.version)
 		}
 		if applied := int(r.Version) - r.Round; applied != c.guesses {
-			return res, fmt.Errorf("bench: gallows: room %s of client %d holds %d guesses, the client had %d acknowledged",
+			return fmt.Errorf("bench: gallows: room %s of client %d holds %d guesses, the client had %d acknowledged",
 				c.room, i, applied, c.guesses)
 		}
 	}
 	if total != res.Ops {
-		return res, fmt.Errorf("bench: gallows: clients counted %d guesses, the run measured %d", total, res.Ops)
+		return fmt.Errorf("bench: gallows: clients counted %d guesses, the run measured %d", total, res.Ops)
 	}
 	if retried > 0 {
 		cfg.Logger.Warn("guesses were retried by the server after leadership was lost while committing (applied once)",
@@ -635,10 +670,10 @@ func Gallows(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.inspect != nil {
 		if err := cfg.inspect(cctx, ns, leader.ID(), rooms); err != nil {
-			return res, fmt.Errorf("bench: gallows: inspect: %w", err)
+			return fmt.Errorf("bench: gallows: inspect: %w", err)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // waitClientLeader waits until gc names leader as the leader.
@@ -736,62 +771,109 @@ func agreedLeader(ms []member) (int, bool) {
 // step makes one operation and reports whether it is to be measured.
 type step func(ctx context.Context) (measured bool, err error)
 
-// drive runs cfg.Clients clients. Each first sets up (not measured), then
-// all start together and repeat their step until cfg.Duration has passed
-// since the start; an operation under way then finishes and counts. The
-// first error stops every client and is returned.
-func drive(ctx context.Context, name string, cfg Config, setup func(ctx context.Context, client int) (step, error)) (Result, error) {
+// alternate sets up cfg.Clients clients on every side (unmeasured), then
+// measures the sides in turns of up to maxTurn each, in the order ABBA
+// ABBA..., until each side has been measured for cfg.Duration. In a turn,
+// all clients of the side repeat their step until the turn's time is up;
+// an operation under way then finishes and counts, and the turn lasts until
+// the last one has. The other side's clients wait meanwhile. Taking turns
+// this way, both sides see the same machine: a drift in disk or CPU speed
+// during the run hits both alike. The first error stops every client and
+// is returned.
+func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var failOnce sync.Once
 	fail := func(err error) { failOnce.Do(func() { cancel(err) }) }
 
-	var ready, done sync.WaitGroup
-	ready.Add(cfg.Clients)
-	start := make(chan struct{})
-	var deadline time.Time // written before start is closed
-	lat := make([][]time.Duration, cfg.Clients)
-	for i := range cfg.Clients {
-		done.Go(func() {
-			st, err := setup(ctx, i)
-			ready.Done()
-			if err != nil {
-				fail(err)
-				return
-			}
-			select {
-			case <-start:
-			case <-ctx.Done():
-				return
-			}
-			l := make([]time.Duration, 0, 1024)
-			defer func() { lat[i] = l }()
-			for time.Now().Before(deadline) {
-				t := time.Now()
-				measured, err := st(ctx)
+	type client struct {
+		st   step
+		turn chan time.Time // the end of each turn the client takes part in
+		lat  []time.Duration
+	}
+	clients := make([][]*client, len(sides))
+	var setup sync.WaitGroup
+	for s, sd := range sides {
+		clients[s] = make([]*client, cfg.Clients)
+		for i := range cfg.Clients {
+			setup.Go(func() {
+				st, err := sd.setup(ctx, i)
 				if err != nil {
 					fail(err)
 					return
 				}
-				if measured {
-					l = append(l, time.Since(t))
-				}
-			}
-		})
+				clients[s][i] = &client{st: st, turn: make(chan time.Time), lat: make([]time.Duration, 0, 1024)}
+			})
+		}
 	}
-	ready.Wait()
-	t0 := time.Now()
-	deadline = t0.Add(cfg.Duration)
-	close(start)
-	done.Wait()
-	elapsed := time.Since(t0)
+	setup.Wait()
 	if ctx.Err() != nil {
-		return Result{Name: name}, fmt.Errorf("bench: %s: %w", name, context.Cause(ctx))
+		return nil, Turns{}, fmt.Errorf("bench: set up clients: %w", context.Cause(ctx))
 	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	cfg.Logger.Info("bench side done", "name", name, "ops", len(all), "elapsed", elapsed)
-	return Result{Name: name, Ops: len(all), Elapsed: elapsed, P50: percentile(all, 50), P99: percentile(all, 99)}, nil
+
+	var running, turnDone sync.WaitGroup
+	for _, cs := range clients {
+		for _, c := range cs {
+			running.Go(func() {
+				for end := range c.turn {
+					for ctx.Err() == nil && time.Now().Before(end) {
+						t := time.Now()
+						measured, err := c.st(ctx)
+						if err != nil {
+							fail(err)
+							break
+						}
+						if measured {
+							c.lat = append(c.lat, time.Since(t))
+						}
+					}
+					turnDone.Done()
+				}
+			})
+		}
+	}
+	turnLen := min(maxTurn, cfg.Duration)
+	turns := Turns{Length: turnLen, PerSide: int((cfg.Duration + turnLen - 1) / turnLen)}
+	elapsed := make([]time.Duration, len(sides))
+	for t := 0; t < turns.PerSide && ctx.Err() == nil; t++ {
+		order := []int{0, 1}
+		if t%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, s := range order {
+			if ctx.Err() != nil {
+				break
+			}
+			start := time.Now()
+			end := start.Add(turnLen)
+			turnDone.Add(len(clients[s]))
+			for _, c := range clients[s] {
+				c.turn <- end
+			}
+			turnDone.Wait()
+			elapsed[s] += time.Since(start)
+		}
+	}
+	for _, cs := range clients {
+		for _, c := range cs {
+			close(c.turn)
+		}
+	}
+	running.Wait()
+	if ctx.Err() != nil {
+		return nil, turns, fmt.Errorf("bench: %w", context.Cause(ctx))
+	}
+	results := make([]Result, len(sides))
+	for s, sd := range sides {
+		var all []time.Duration
+		for _, c := range clients[s] {
+			all = append(all, c.lat...)
+		}
+		slices.Sort(all)
+		results[s] = Result{Name: sd.name, Ops: len(all), Elapsed: elapsed[s], P50: percentile(all, 50), P99: percentile(all, 99)}
+		cfg.Logger.Info("bench side done", "name", sd.name, "ops", len(all), "elapsed", elapsed[s])
+	}
+	return results, turns, nil
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted.
