@@ -836,9 +836,12 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 	turns := Turns{Length: turnLen, PerSide: int((cfg.Duration + turnLen - 1) / turnLen)}
 	elapsed := make([]time.Duration, len(sides))
 	for t := 0; t < turns.PerSide && ctx.Err() == nil; t++ {
-		order := []int{0, 1}
+		order := make([]int, len(sides))
+		for i := range order {
+			order[i] = i
+		}
 		if t%2 == 1 {
-			order = []int{1, 0}
+			slices.Reverse(order)
 		}
 		for _, s := range order {
 			if ctx.Err() != nil {

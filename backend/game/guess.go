@@ -75,7 +75,7 @@ func (s *State) planGuess(g Guess) (step, error) {
 		return step{cur: c.cur, hit: c.hit, dup: c.dup}, err
 	}
 	cur, name, letter, known := c.cur, c.name, c.letter, c.known
-	next := cur.Clone()
+	next := cur.successor()
 	i := next.playerIndex(name)
 	if !known {
 		i = next.addPlayer(name)

@@ -227,3 +227,23 @@ func TestGuessEmptyRequestIDIsNotRecorded(t *testing.T) {
 		t.Errorf("second guess without request id: %v, want ErrAlreadyGuessed", err)
 	}
 }
+
+// TestEarlierRoomsStayAsTheyWere: a room returned by Apply is not changed
+// by the guesses applied after it (successive rooms share arrays).
+func TestEarlierRoomsStayAsTheyWere(t *testing.T) {
+	s := newState(t, custom("ABCDE", "hello world"))
+	var rooms []*game.Room
+	var want [][]string
+	for i, l := range []string{"h", "x", "e", "q", "l"} {
+		rooms = append(rooms, mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: l, At: t0 + int64(i)}).Room)
+		want = append(want, slices.Clone(rooms[i].Guessed))
+	}
+	for i, r := range rooms {
+		if !slices.Equal(r.Guessed, want[i]) || len(r.Log) != i+1 || r.Log[i].Letter != want[i][i] {
+			t.Errorf("room after guess %d: guessed %v, log %v; want guessed %v", i+1, r.Guessed, r.Log, want[i])
+		}
+	}
+	if wrong := rooms[len(rooms)-1].Wrong; !slices.Equal(wrong, []string{"x", "q"}) {
+		t.Errorf("wrong = %v, want [x q]", wrong)
+	}
+}

@@ -112,6 +112,18 @@ func (r *Room) Clone() *Room {
 	return &c
 }
 
+// successor returns a copy of r to apply one more guess to: the players
+// are copied, while Guessed, Wrong and Log share their arrays with r, so
+// that appending a guess copies nothing. That is safe because appends only
+// ever write past the end of r's slices, where r does not look, and a
+// stored room has at most one successor: State.Apply stores it in r's
+// place at once, and every later command starts from it.
+func (r *Room) successor() *Room {
+	c := *r
+	c.Players = slices.Clone(r.Players)
+	return &c
+}
+
 // Player returns the player of record with the given name, compared after
 // trimming surrounding white space.
 func (r *Room) Player(name string) (Player, bool) {

@@ -59,11 +59,19 @@ func RoomToProto(r *game.Room, index uint64) *pb.Room {
 	if r.Over() {
 		out.Word = r.Word
 	}
-	for _, p := range r.Players {
-		out.Players = append(out.Players, &pb.Player{Name: p.Name, Points: int64(p.Points)})
+	// One allocation for all players and one for all log entries: a reply
+	// to every guess carries the room.
+	players := make([]pb.Player, len(r.Players))
+	out.Players = make([]*pb.Player, len(r.Players))
+	for i, p := range r.Players {
+		players[i].Name, players[i].Points = p.Name, int64(p.Points)
+		out.Players[i] = &players[i]
 	}
-	for _, e := range r.Log {
-		out.Log = append(out.Log, &pb.LogEntry{Player: e.Player, Letter: e.Letter, Hit: e.Hit, Version: e.Version})
+	entries := make([]pb.LogEntry, len(r.Log))
+	out.Log = make([]*pb.LogEntry, len(r.Log))
+	for i, e := range r.Log {
+		entries[i].Player, entries[i].Letter, entries[i].Hit, entries[i].Version = e.Player, e.Letter, e.Hit, e.Version
+		out.Log[i] = &entries[i]
 	}
 	return out
 }
