@@ -238,7 +238,7 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}
 	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc)}
-	bc.guesses = newGuessBatcher(bc.game)
+	bc.guesses = newGuessBatcher(cc)
 	c.conns[addr] = bc
 	c.wg.Add(1)
 	go func() {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -25,11 +26,11 @@ const (
 
 // queuedGuess is one guess waiting for its GuessBatch call.
 type queuedGuess struct {
-	ctx   context.Context
-	req   *pb.GuessRequest
-	reply *pb.GuessReply
-	err   error
-	done  chan struct{} // closed once reply or err is set
+	ctx     context.Context
+	req     *pb.GuessRequest
+	outcome []byte // the encoded pb.GuessOutcome, or nil when err is set
+	err     error
+	done    chan struct{} // closed once outcome or err is set
 }
 
 // guessBatcher sends the guesses made through one backend connection on
@@ -39,12 +40,33 @@ type queuedGuess struct {
 // guesses share one message and one log entry, and no guess waits for an
 // earlier answer while fewer batches are out.
 type guessBatcher struct {
-	open  func(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply], error)
+	open  openStream
 	queue chan *queuedGuess
 }
 
-func newGuessBatcher(game pb.GameClient) *guessBatcher {
-	return &guessBatcher{open: game.GuessStream, queue: make(chan *queuedGuess, 1024)}
+// guessStreamClient is the client side of a GuessStream whose replies are
+// read as pb.GuessBatchReplyEncoded: each outcome is decoded by the caller
+// waiting for it.
+type guessStreamClient = grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReplyEncoded]
+
+// openStream opens a GuessStream.
+type openStream func(context.Context) (guessStreamClient, error)
+
+func newGuessBatcher(cc grpc.ClientConnInterface) *guessBatcher {
+	var desc *grpc.StreamDesc
+	for i, d := range pb.Game_ServiceDesc.Streams {
+		if d.StreamName == "GuessStream" {
+			desc = &pb.Game_ServiceDesc.Streams[i]
+		}
+	}
+	open := func(ctx context.Context) (guessStreamClient, error) {
+		cs, err := cc.NewStream(ctx, desc, pb.Game_GuessStream_FullMethodName)
+		if err != nil {
+			return nil, err
+		}
+		return &grpc.GenericClientStream[pb.GuessBatchRequest, pb.GuessBatchReplyEncoded]{ClientStream: cs}, nil
+	}
+	return &guessBatcher{open: open, queue: make(chan *queuedGuess, 1024)}
 }
 
 // guess queues req and waits for its answer: a reply, or the error the
@@ -60,9 +82,23 @@ func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gue
 	}
 	select {
 	case <-q.done:
-		return q.reply, q.err
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if q.err != nil {
+		return nil, q.err
+	}
+	var o pb.GuessOutcome
+	if err := proto.Unmarshal(q.outcome, &o); err != nil {
+		return nil, status.Errorf(codes.Internal, "gameclient: decode the outcome of a guess: %v", err)
+	}
+	switch {
+	case o.GetReply() != nil:
+		return o.GetReply(), nil
+	case o.GetError() != nil:
+		return nil, outcomeError(o.GetError())
+	default:
+		return nil, status.Error(codes.Internal, "gameclient: GuessStream left a guess unanswered")
 	}
 }
 
@@ -159,7 +195,7 @@ func newBatchRequest(batch []*queuedGuess) (*pb.GuessBatchRequest, []*queuedGues
 // guessStream is one open GuessStream and the batches sent on it that
 // wait for their answers.
 type guessStream struct {
-	stream grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply]
+	stream guessStreamClient
 	cancel context.CancelFunc
 	slots  chan struct{} // one taken per batch out; given back when it is answered
 	done   chan struct{} // closed when the reader has ended
@@ -169,7 +205,7 @@ type guessStream struct {
 	err     error // why the stream broke; nil while it works
 }
 
-func openGuessStream(ctx context.Context, open func(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.GuessBatchReply], error), slots chan struct{}) (*guessStream, error) {
+func openGuessStream(ctx context.Context, open openStream, slots chan struct{}) (*guessStream, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	stream, err := open(sctx)
 	if err != nil {
@@ -253,33 +289,25 @@ func streamBroke(err error) error {
 	return status.Error(codes.Unavailable, fmt.Sprintf("gameclient: guess stream broke: %v", err))
 }
 
-// deliver hands each guess of batch its outcome in rep.
-func deliver(batch []*queuedGuess, rep *pb.GuessBatchReply) {
+// deliver hands each guess of batch its encoded outcome in rep.
+func deliver(batch []*queuedGuess, rep *pb.GuessBatchReplyEncoded) {
 	if len(rep.GetOutcomes()) != len(batch) {
 		finishAll(batch, nil, status.Errorf(codes.Internal, "gameclient: GuessStream answered %d guesses of %d", len(rep.GetOutcomes()), len(batch)))
 		return
 	}
 	for i, q := range batch {
-		o := rep.GetOutcomes()[i]
-		switch {
-		case o.GetReply() != nil:
-			q.finish(o.GetReply(), nil)
-		case o.GetError() != nil:
-			q.finish(nil, outcomeError(o.GetError()))
-		default:
-			q.finish(nil, status.Error(codes.Internal, fmt.Sprintf("gameclient: GuessStream left guess %d unanswered", i)))
-		}
+		q.finish(rep.GetOutcomes()[i], nil)
 	}
 }
 
-func finishAll(batch []*queuedGuess, reply *pb.GuessReply, err error) {
+func finishAll(batch []*queuedGuess, outcome []byte, err error) {
 	for _, q := range batch {
-		q.finish(reply, err)
+		q.finish(outcome, err)
 	}
 }
 
-func (q *queuedGuess) finish(reply *pb.GuessReply, err error) {
-	q.reply, q.err = reply, err
+func (q *queuedGuess) finish(outcome []byte, err error) {
+	q.outcome, q.err = outcome, err
 	close(q.done)
 }
 

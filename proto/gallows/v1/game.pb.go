@@ -1008,6 +1008,62 @@ func (x *GuessBatchReply) GetId() uint64 {
 	return 0
 }
 
+// GuessBatchReplyEncoded is GuessBatchReply as a client may decode it: the
+// same bytes on the wire, with each outcome left encoded (a GuessOutcome),
+// so that each can be decoded by whoever waits for it, in parallel, rather
+// than all by the one reader of the stream.
+type GuessBatchReplyEncoded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outcomes      [][]byte               `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GuessBatchReplyEncoded) Reset() {
+	*x = GuessBatchReplyEncoded{}
+	mi := &file_game_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GuessBatchReplyEncoded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GuessBatchReplyEncoded) ProtoMessage() {}
+
+func (x *GuessBatchReplyEncoded) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GuessBatchReplyEncoded.ProtoReflect.Descriptor instead.
+func (*GuessBatchReplyEncoded) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GuessBatchReplyEncoded) GetOutcomes() [][]byte {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *GuessBatchReplyEncoded) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 // GuessOutcome is the answer to one guess of a batch.
 type GuessOutcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1022,7 +1078,7 @@ type GuessOutcome struct {
 
 func (x *GuessOutcome) Reset() {
 	*x = GuessOutcome{}
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1090,7 @@ func (x *GuessOutcome) String() string {
 func (*GuessOutcome) ProtoMessage() {}
 
 func (x *GuessOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[13]
+	mi := &file_game_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1103,7 @@ func (x *GuessOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GuessOutcome.ProtoReflect.Descriptor instead.
 func (*GuessOutcome) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{13}
+	return file_game_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GuessOutcome) GetResult() isGuessOutcome_Result {
@@ -1106,7 +1162,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1174,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[14]
+	mi := &file_game_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1187,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{14}
+	return file_game_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Error) GetCode() uint32 {
@@ -1171,7 +1227,7 @@ type NextRoundRequest struct {
 
 func (x *NextRoundRequest) Reset() {
 	*x = NextRoundRequest{}
-	mi := &file_game_proto_msgTypes[15]
+	mi := &file_game_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1239,7 @@ func (x *NextRoundRequest) String() string {
 func (*NextRoundRequest) ProtoMessage() {}
 
 func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[15]
+	mi := &file_game_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1252,7 @@ func (x *NextRoundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRoundRequest.ProtoReflect.Descriptor instead.
 func (*NextRoundRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{15}
+	return file_game_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NextRoundRequest) GetRoomId() string {
@@ -1237,7 +1293,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_game_proto_msgTypes[16]
+	mi := &file_game_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1305,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[16]
+	mi := &file_game_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1318,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{16}
+	return file_game_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JoinRequest) GetRoomId() string {
@@ -1289,7 +1345,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_game_proto_msgTypes[17]
+	mi := &file_game_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1357,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[17]
+	mi := &file_game_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1370,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{17}
+	return file_game_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LeaveRequest) GetRoomId() string {
@@ -1340,7 +1396,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_game_proto_msgTypes[18]
+	mi := &file_game_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1408,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[18]
+	mi := &file_game_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1421,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{18}
+	return file_game_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoomReply) GetRoom() *Room {
@@ -1387,7 +1443,7 @@ type WatchRoomRequest struct {
 
 func (x *WatchRoomRequest) Reset() {
 	*x = WatchRoomRequest{}
-	mi := &file_game_proto_msgTypes[19]
+	mi := &file_game_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1455,7 @@ func (x *WatchRoomRequest) String() string {
 func (*WatchRoomRequest) ProtoMessage() {}
 
 func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[19]
+	mi := &file_game_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1468,7 @@ func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoomRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoomRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{19}
+	return file_game_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchRoomRequest) GetRoomId() string {
@@ -1441,7 +1497,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_game_proto_msgTypes[20]
+	mi := &file_game_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1509,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[20]
+	mi := &file_game_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1522,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{20}
+	return file_game_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RoomEvent) GetRoom() *Room {
@@ -1560,6 +1616,9 @@ const file_game_proto_rawDesc = "" +
 	"timeout_ms\x18\x03 \x01(\rR\ttimeoutMs\"W\n" +
 	"\x0fGuessBatchReply\x124\n" +
 	"\boutcomes\x18\x01 \x03(\v2\x18.gallows.v1.GuessOutcomeR\boutcomes\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"D\n" +
+	"\x16GuessBatchReplyEncoded\x12\x1a\n" +
+	"\boutcomes\x18\x01 \x03(\fR\boutcomes\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\"s\n" +
 	"\fGuessOutcome\x12.\n" +
 	"\x05reply\x18\x01 \x01(\v2\x16.gallows.v1.GuessReplyH\x00R\x05reply\x12)\n" +
@@ -1632,31 +1691,32 @@ func file_game_proto_rawDescGZIP() []byte {
 }
 
 var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_game_proto_goTypes = []any{
-	(RoundStatus)(0),          // 0: gallows.v1.RoundStatus
-	(ErrorReason)(0),          // 1: gallows.v1.ErrorReason
-	(*Player)(nil),            // 2: gallows.v1.Player
-	(*LogEntry)(nil),          // 3: gallows.v1.LogEntry
-	(*Room)(nil),              // 4: gallows.v1.Room
-	(*CreateRoomRequest)(nil), // 5: gallows.v1.CreateRoomRequest
-	(*GetRoomRequest)(nil),    // 6: gallows.v1.GetRoomRequest
-	(*ListRoomsRequest)(nil),  // 7: gallows.v1.ListRoomsRequest
-	(*CategoriesRequest)(nil), // 8: gallows.v1.CategoriesRequest
-	(*CategoriesReply)(nil),   // 9: gallows.v1.CategoriesReply
-	(*ListRoomsReply)(nil),    // 10: gallows.v1.ListRoomsReply
-	(*GuessRequest)(nil),      // 11: gallows.v1.GuessRequest
-	(*GuessReply)(nil),        // 12: gallows.v1.GuessReply
-	(*GuessBatchRequest)(nil), // 13: gallows.v1.GuessBatchRequest
-	(*GuessBatchReply)(nil),   // 14: gallows.v1.GuessBatchReply
-	(*GuessOutcome)(nil),      // 15: gallows.v1.GuessOutcome
-	(*Error)(nil),             // 16: gallows.v1.Error
-	(*NextRoundRequest)(nil),  // 17: gallows.v1.NextRoundRequest
-	(*JoinRequest)(nil),       // 18: gallows.v1.JoinRequest
-	(*LeaveRequest)(nil),      // 19: gallows.v1.LeaveRequest
-	(*RoomReply)(nil),         // 20: gallows.v1.RoomReply
-	(*WatchRoomRequest)(nil),  // 21: gallows.v1.WatchRoomRequest
-	(*RoomEvent)(nil),         // 22: gallows.v1.RoomEvent
+	(RoundStatus)(0),               // 0: gallows.v1.RoundStatus
+	(ErrorReason)(0),               // 1: gallows.v1.ErrorReason
+	(*Player)(nil),                 // 2: gallows.v1.Player
+	(*LogEntry)(nil),               // 3: gallows.v1.LogEntry
+	(*Room)(nil),                   // 4: gallows.v1.Room
+	(*CreateRoomRequest)(nil),      // 5: gallows.v1.CreateRoomRequest
+	(*GetRoomRequest)(nil),         // 6: gallows.v1.GetRoomRequest
+	(*ListRoomsRequest)(nil),       // 7: gallows.v1.ListRoomsRequest
+	(*CategoriesRequest)(nil),      // 8: gallows.v1.CategoriesRequest
+	(*CategoriesReply)(nil),        // 9: gallows.v1.CategoriesReply
+	(*ListRoomsReply)(nil),         // 10: gallows.v1.ListRoomsReply
+	(*GuessRequest)(nil),           // 11: gallows.v1.GuessRequest
+	(*GuessReply)(nil),             // 12: gallows.v1.GuessReply
+	(*GuessBatchRequest)(nil),      // 13: gallows.v1.GuessBatchRequest
+	(*GuessBatchReply)(nil),        // 14: gallows.v1.GuessBatchReply
+	(*GuessBatchReplyEncoded)(nil), // 15: gallows.v1.GuessBatchReplyEncoded
+	(*GuessOutcome)(nil),           // 16: gallows.v1.GuessOutcome
+	(*Error)(nil),                  // 17: gallows.v1.Error
+	(*NextRoundRequest)(nil),       // 18: gallows.v1.NextRoundRequest
+	(*JoinRequest)(nil),            // 19: gallows.v1.JoinRequest
+	(*LeaveRequest)(nil),           // 20: gallows.v1.LeaveRequest
+	(*RoomReply)(nil),              // 21: gallows.v1.RoomReply
+	(*WatchRoomRequest)(nil),       // 22: gallows.v1.WatchRoomRequest
+	(*RoomEvent)(nil),              // 23: gallows.v1.RoomEvent
 }
 var file_game_proto_depIdxs = []int32{
 	0,  // 0: gallows.v1.Room.status:type_name -> gallows.v1.RoundStatus
@@ -1665,9 +1725,9 @@ var file_game_proto_depIdxs = []int32{
 	4,  // 3: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
 	4,  // 4: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
 	11, // 5: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
-	15, // 6: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
+	16, // 6: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
 	12, // 7: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
-	16, // 8: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
+	17, // 8: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
 	1,  // 9: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
 	4,  // 10: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
 	4,  // 11: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
@@ -1677,22 +1737,22 @@ var file_game_proto_depIdxs = []int32{
 	11, // 15: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
 	13, // 16: gallows.v1.Game.GuessBatch:input_type -> gallows.v1.GuessBatchRequest
 	13, // 17: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
-	17, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	18, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	19, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	18, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	19, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	20, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
 	8,  // 21: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	21, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	20, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	20, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	22, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	21, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	21, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
 	10, // 25: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
 	12, // 26: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
 	14, // 27: gallows.v1.Game.GuessBatch:output_type -> gallows.v1.GuessBatchReply
 	14, // 28: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
-	20, // 29: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	20, // 30: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	20, // 31: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	21, // 29: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	21, // 30: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	21, // 31: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
 	9,  // 32: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	22, // 33: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	23, // 33: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
 	23, // [23:34] is the sub-list for method output_type
 	12, // [12:23] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
@@ -1705,7 +1765,7 @@ func file_game_proto_init() {
 	if File_game_proto != nil {
 		return
 	}
-	file_game_proto_msgTypes[13].OneofWrappers = []any{
+	file_game_proto_msgTypes[14].OneofWrappers = []any{
 		(*GuessOutcome_Reply)(nil),
 		(*GuessOutcome_Error)(nil),
 	}
@@ -1715,7 +1775,7 @@ func file_game_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_proto_rawDesc), len(file_game_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
