@@ -172,7 +172,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 	name := path.Base(method)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.WriteTimeout)
 	defer cancel()
-	skip := map[string]bool{}
+	var skip map[string]bool // allocated at the first retry
 	bo := backoff{min: 10 * time.Millisecond, max: 500 * time.Millisecond}
 	var last error
 	for attempt := 1; ; attempt++ {
@@ -196,6 +196,9 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		}
 		if transportFailure(err) {
 			c.markFailed(addr)
+		}
+		if skip == nil {
+			skip = map[string]bool{}
 		}
 		skip[addr] = true
 		last = err

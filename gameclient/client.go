@@ -335,6 +335,11 @@ func (c *Client) candidates(o order) []string {
 // pick returns the first candidate not in skip; when every candidate is
 // in skip, skip is cleared and the first candidate is returned.
 func (c *Client) pick(o order, skip map[string]bool) (string, bool) {
+	if o == leaderFirst {
+		if addr := c.healthyLeader(); addr != "" && !skip[addr] {
+			return addr, true
+		}
+	}
 	cands := c.candidates(o)
 	if len(cands) == 0 {
 		return "", false
@@ -346,6 +351,22 @@ func (c *Client) pick(o order, skip map[string]bool) (string, bool) {
 	}
 	clear(skip)
 	return cands[0], true
+}
+
+// healthyLeader returns the leader's address when it is known, not down
+// and not suspect: the first candidate of a write, the common case, found
+// without listing the others.
+func (c *Client) healthyLeader() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	addr := c.leaderAddr
+	if addr == "" || c.down[addr] {
+		return ""
+	}
+	if _, ok := c.suspect[addr]; ok {
+		return ""
+	}
+	return addr
 }
 
 // markFailed deprioritizes addr for a while after a transport failure.
