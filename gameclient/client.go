@@ -10,6 +10,8 @@
 //     when it is known, retried on the next backend when a backend is
 //     unreachable or has no quorum, until Config.WriteTimeout. Every other
 //     error is an answer and is returned at once; Reason tells which one.
+//     Guesses made at the same time through one backend share a message of
+//     its GuessStream, and so a log entry.
 //   - Reads of rooms (GetRoom, ListRooms) served by the leader, so they see
 //     every acknowledged write; Categories and room watches by a follower.
 //   - Room watches (WatchRoom) that survive the death of the backend serving
@@ -77,7 +79,8 @@ type Config struct {
 // Op is one recorded attempt of a call on one backend.
 //
 // Method is the full gRPC method name (pb.Game_Guess_FullMethodName, ...).
-// For streams (WatchRoom, WatchStatus) every received message is one Op
+// A guess is recorded as a Guess with its own request and reply, although
+// it travels in a batch on a GuessStream. For streams (WatchRoom, WatchStatus) every received message is one Op
 // whose Start is when the stream was opened and whose End is when the
 // message arrived; a stream that fails is one Op with Err set and no Reply.
 type Op struct {
