@@ -281,27 +281,30 @@ const (
 // does, concurrently, and sends each answer as soon as it is ready.
 func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 	ctx := stream.Context()
-	replies := make(chan *pb.GuessBatchReply, streamBatchesInflight)
-	sent := make(chan error, 1)
-	go func() {
-		var err error
-		for r := range replies {
-			if err == nil {
-				err = stream.Send(r)
-			}
+	// Each batch sends its own answer; sendMu keeps Sends one at a time,
+	// and after the first failed Send the others are skipped.
+	var sendMu sync.Mutex
+	var sendErr error
+	send := func(rep *pb.GuessBatchReply) {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		if sendErr == nil {
+			sendErr = stream.Send(rep)
 		}
-		sent <- err
-	}()
+	}
 	slots := make(chan struct{}, streamBatchesInflight)
 	var wg sync.WaitGroup
-	var recvErr error
+	defer wg.Wait()
 	for {
 		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			wg.Wait()
+			sendMu.Lock()
+			defer sendMu.Unlock()
+			return sendErr
+		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				recvErr = err
-			}
-			break
+			return err
 		}
 		slots <- struct{}{}
 		wg.Go(func() {
@@ -320,15 +323,9 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 				}
 			}
 			rep.Id = req.GetId()
-			replies <- rep
+			send(rep)
 		})
 	}
-	wg.Wait()
-	close(replies)
-	if err := <-sent; err != nil {
-		return err
-	}
-	return recvErr
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
