@@ -3,10 +3,12 @@
 // raft-wal on the same machine: three Raft nodes in one process, the same
 // timeouts, a trivial FSM, and as many concurrent clients.
 //
-// Both sides run on loopback with fresh data directories. Every measured
-// operation is a real write: an Apply that was committed and applied, or a
-// Guess that changed a room. The report gives operations per second, the
-// median and 99th percentile latency of each side, and the ratio of the two.
+// Both sides run on loopback with fresh data directories, side by side, and
+// are measured in turns. Every measured operation is a real write: an Apply
+// that was committed and applied, or a Guess, sent through the gameclient
+// the frontends use, that changed a room. The report gives operations per
+// second, the median and 99th percentile latency of each side, and the
+// ratio of the two.
 package bench
 
 import (
