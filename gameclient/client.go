@@ -241,7 +241,7 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}
 	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc)}
-	bc.guesses = newGuessBatcher(cc)
+	bc.guesses = newGuessBatcher(cc, c.ctx.Done())
 	c.conns[addr] = bc
 	c.wg.Add(1)
 	go func() {

@@ -19,12 +19,12 @@ const (
 	// maxBatchesInflight is how many batches may be out on one backend's
 	// guess stream at once; guesses made meanwhile wait and go together.
 	maxBatchesInflight = 4
-	// maxGuessesPerCall caps one GuessBatch call: backends take up to 256
-	// (rpc.MaxGuessBatch), so that a reply stays under 4 MiB.
-	maxGuessesPerCall = 256
+	// maxGuessesPerBatch caps one batch: backends take up to 256
+	// (rpc.MaxGuessBatch), so that an answer stays under 4 MiB.
+	maxGuessesPerBatch = 256
 )
 
-// queuedGuess is one guess waiting for its GuessBatch call.
+// queuedGuess is one guess waiting to go out in a batch, then for its outcome.
 type queuedGuess struct {
 	ctx     context.Context
 	req     *pb.GuessRequest
@@ -40,8 +40,9 @@ type queuedGuess struct {
 // guesses share one message and one log entry, and no guess waits for an
 // earlier answer while fewer batches are out.
 type guessBatcher struct {
-	open  openStream
-	queue chan *queuedGuess
+	open    openStream
+	queue   chan *queuedGuess
+	stopped <-chan struct{} // closed when the client closes
 }
 
 // guessStreamClient is the client side of a GuessStream whose replies are
@@ -52,7 +53,7 @@ type guessStreamClient = grpc.BidiStreamingClient[pb.GuessBatchRequest, pb.Guess
 // openStream opens a GuessStream.
 type openStream func(context.Context) (guessStreamClient, error)
 
-func newGuessBatcher(cc grpc.ClientConnInterface) *guessBatcher {
+func newGuessBatcher(cc grpc.ClientConnInterface, stopped <-chan struct{}) *guessBatcher {
 	var desc *grpc.StreamDesc
 	for i, d := range pb.Game_ServiceDesc.Streams {
 		if d.StreamName == "GuessStream" {
@@ -66,7 +67,7 @@ func newGuessBatcher(cc grpc.ClientConnInterface) *guessBatcher {
 		}
 		return &grpc.GenericClientStream[pb.GuessBatchRequest, pb.GuessBatchReplyEncoded]{ClientStream: cs}, nil
 	}
-	return &guessBatcher{open: open, queue: make(chan *queuedGuess, 1024)}
+	return &guessBatcher{open: open, queue: make(chan *queuedGuess, 1024), stopped: stopped}
 }
 
 // guess queues req and waits for its answer: a reply, or the error the
@@ -79,11 +80,15 @@ func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gue
 	case b.queue <- q:
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
+	case <-b.stopped:
+		return nil, ErrClosed
 	}
 	select {
 	case <-q.done:
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
+	case <-b.stopped:
+		return nil, ErrClosed
 	}
 	if q.err != nil {
 		return nil, q.err
@@ -137,7 +142,7 @@ func (b *guessBatcher) run(ctx context.Context) {
 		}
 		batch := []*queuedGuess{first}
 	drain:
-		for len(batch) < maxGuessesPerCall {
+		for len(batch) < maxGuessesPerBatch {
 			select {
 			case q := <-b.queue:
 				batch = append(batch, q)

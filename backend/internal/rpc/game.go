@@ -298,9 +298,7 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			wg.Wait()
-			sendMu.Lock()
-			defer sendMu.Unlock()
+			wg.Wait() // every batch has sent its answer (or failed to)
 			return sendErr
 		}
 		if err != nil {

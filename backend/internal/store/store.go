@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -458,6 +459,8 @@ func (s *Store) batch() {
 				return
 			}
 		}
+		// The slice is the caller's: appending must not write into its array.
+		batch = slices.Clip(batch)
 		select {
 		case slots <- struct{}{}:
 		case <-s.closing:
