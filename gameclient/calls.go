@@ -209,15 +209,20 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 	}
 }
 
-// invoke runs one attempt of call on addr, bounded by Config.CallTimeout,
-// and records it.
+// invoke runs one attempt of call on addr, bounded by
+// Config.RepeatableTimeout for writes that are safe to repeat and by
+// Config.CallTimeout for the others, and records it.
 func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr string, req Req, call unaryCall[Req, Rep]) (Rep, error) {
 	var zero Rep
 	bc, err := c.conn(addr)
 	if err != nil {
 		return zero, err
 	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	timeout := c.cfg.CallTimeout
+	if repeatable(method) {
+		timeout = c.cfg.RepeatableTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	op := Op{Method: method, Request: req, Start: time.Now(), Node: addr}
 	rep, err := call(bc, actx, req)
@@ -227,6 +232,18 @@ func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr
 	}
 	c.record(op)
 	return rep, err
+}
+
+// repeatable reports whether method is a write that is applied at most
+// once however often it is sent: guesses carry request ids, a NextRound
+// names the round it ends, joining and leaving twice changes nothing.
+// CreateRoom is not: a repeat may create a second room.
+func repeatable(method string) bool {
+	switch method {
+	case pb.Game_Guess_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName:
+		return true
+	}
+	return false
 }
 
 // retryable reports whether err says "try another backend": it was not

@@ -50,6 +50,11 @@ const (
 	DefaultWriteTimeout = 8 * time.Second
 	// DefaultCallTimeout bounds one attempt on one backend.
 	DefaultCallTimeout = 3 * time.Second
+	// DefaultRepeatableTimeout bounds one attempt of a write that is safe to
+	// repeat. A commit takes milliseconds and an election well under a
+	// second, so a backend that has not answered by then is cut off or
+	// stalled: the write goes to the next one.
+	DefaultRepeatableTimeout = time.Second
 )
 
 // suspectFor is how long a backend that failed at the transport level is
@@ -72,6 +77,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// CallTimeout is the deadline of one attempt on one backend (default 3s).
 	CallTimeout time.Duration
+	// RepeatableTimeout is the deadline of one attempt of a write that is
+	// applied at most once however often it is sent (Guess, NextRound,
+	// Join, Leave), at most CallTimeout (default 1s).
+	RepeatableTimeout time.Duration
 	// Recorder, when set, receives every attempt and its outcome.
 	Recorder Recorder
 }
@@ -147,6 +156,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	if cfg.RepeatableTimeout <= 0 {
+		cfg.RepeatableTimeout = DefaultRepeatableTimeout
+	}
+	cfg.RepeatableTimeout = min(cfg.RepeatableTimeout, cfg.CallTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		cfg:      cfg,

@@ -19,6 +19,9 @@ const (
 	// maxBatchesInflight is how many batches may be out on one backend's
 	// guess stream at once; guesses made meanwhile wait and go together.
 	maxBatchesInflight = 4
+	// overdueGrace is how much longer than a batch's timeout its stream
+	// waits for the answer before it gives the stream up as broken.
+	overdueGrace = time.Second
 	// maxGuessesPerBatch caps one batch: backends take up to 256
 	// (rpc.MaxGuessBatch), so that an answer stays under 4 MiB.
 	maxGuessesPerBatch = 256
@@ -206,8 +209,17 @@ type guessStream struct {
 	done   chan struct{} // closed when the reader has ended
 
 	mu      sync.Mutex
-	pending map[uint64][]*queuedGuess
+	pending map[uint64]*sentBatch
 	err     error // why the stream broke; nil while it works
+}
+
+// sentBatch is a batch out on a stream, waiting for its answer.
+type sentBatch struct {
+	guesses []*queuedGuess
+	// overdue ends the stream if no answer came by the batch's timeout: a
+	// backend cut off from the network or stalled answers nothing, and its
+	// TCP connection may take minutes to break.
+	overdue *time.Timer
 }
 
 func openGuessStream(ctx context.Context, open openStream, slots chan struct{}) (*guessStream, error) {
@@ -217,7 +229,7 @@ func openGuessStream(ctx context.Context, open openStream, slots chan struct{}) 
 		cancel()
 		return nil, streamBroke(err)
 	}
-	gs := &guessStream{stream: stream, cancel: cancel, slots: slots, done: make(chan struct{}), pending: map[uint64][]*queuedGuess{}}
+	gs := &guessStream{stream: stream, cancel: cancel, slots: slots, done: make(chan struct{}), pending: map[uint64]*sentBatch{}}
 	go gs.read()
 	return gs, nil
 }
@@ -232,7 +244,8 @@ func (gs *guessStream) send(req *pb.GuessBatchRequest, batch []*queuedGuess) {
 		<-gs.slots
 		return
 	}
-	gs.pending[req.GetId()] = batch
+	timeout := time.Duration(req.GetTimeoutMs())*time.Millisecond + overdueGrace
+	gs.pending[req.GetId()] = &sentBatch{guesses: batch, overdue: time.AfterFunc(timeout, gs.cancel)}
 	gs.mu.Unlock()
 	if err := gs.stream.Send(req); err != nil {
 		// The reader learns why from Recv; make sure it does.
@@ -250,13 +263,14 @@ func (gs *guessStream) read() {
 			return
 		}
 		gs.mu.Lock()
-		batch, ok := gs.pending[rep.GetId()]
+		sent, ok := gs.pending[rep.GetId()]
 		delete(gs.pending, rep.GetId())
 		gs.mu.Unlock()
 		if !ok {
 			continue
 		}
-		deliver(batch, rep)
+		sent.overdue.Stop()
+		deliver(sent.guesses, rep)
 		<-gs.slots
 	}
 }
@@ -266,10 +280,11 @@ func (gs *guessStream) fail(err error) {
 	gs.mu.Lock()
 	gs.err = err
 	pending := gs.pending
-	gs.pending = map[uint64][]*queuedGuess{}
+	gs.pending = map[uint64]*sentBatch{}
 	gs.mu.Unlock()
-	for _, batch := range pending {
-		finishAll(batch, nil, err)
+	for _, sent := range pending {
+		sent.overdue.Stop()
+		finishAll(sent.guesses, nil, err)
 		<-gs.slots
 	}
 }

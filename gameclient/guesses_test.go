@@ -21,8 +21,9 @@ import (
 // request ids of each batch.
 type gatedGame struct {
 	fakeGame
-	arrived chan []string // the request ids of each call, as it arrives
-	release chan struct{} // one receive lets one call answer
+	arrived chan []string // the request ids of each batch, as it arrives
+	release chan struct{} // one receive lets one batch answer
+	ended   chan error    // receives why a held batch ended unanswered, if it has room
 }
 
 func (g *gatedGame) GuessStream(stream pb.Game_GuessStreamServer) error {
@@ -38,6 +39,10 @@ func (g *gatedGame) batch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.G
 	select {
 	case <-g.release:
 	case <-ctx.Done():
+		select {
+		case g.ended <- ctx.Err():
+		default:
+		}
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	return g.fakeGame.GuessBatch(ctx, req)
@@ -153,5 +158,45 @@ func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 	}
 	if len(ids) < 2 {
 		t.Fatalf("the surviving backend saw %v, want the refused attempt and the retry", ids)
+	}
+}
+
+// TestStalledBackendIsLeftAfterRepeatableTimeout: a guess (safe to repeat)
+// that a backend takes but does not answer is sent to the next backend
+// after RepeatableTimeout, long before CallTimeout.
+func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
+	stalled := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{}), ended: make(chan error, 1)} // never released
+	// The other backend says "no quorum" once, so whichever backend the
+	// client tries first, the guess reaches the stalled one.
+	other := &fakeGame{noQuorum: 1}
+	rec := &recorder{}
+	c, err := gameclient.New(gameclient.Config{
+		Backends: []string{startServer(t, stalled), startFake(t, other)}, Logger: systemtest.Logger(), Recorder: rec,
+		WriteTimeout: 20 * time.Second, CallTimeout: 20 * time.Second, RepeatableTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := systemtest.Context(t, 5*time.Second) // far below CallTimeout
+	if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"}); err != nil {
+		t.Fatalf("guess: %v", err)
+	}
+	if ids := <-stalled.arrived; len(ids) != 1 || ids[0] != "bo-e" {
+		t.Fatalf("the stalled backend got %v, want [bo-e]", ids)
+	}
+	var timedOut bool
+	for _, op := range rec.guessAttempts("bo-e") {
+		timedOut = timedOut || status.Code(op.Err) == codes.DeadlineExceeded
+	}
+	if !timedOut {
+		t.Fatalf("no attempt ended with DeadlineExceeded: %+v", rec.guessAttempts("bo-e"))
+	}
+	// The client gives the stream with the unanswered batch up, so that the
+	// stalled backend holds none of its batch slots.
+	select {
+	case <-stalled.ended:
+	case <-ctx.Done():
+		t.Fatal("the client kept the stream to the stalled backend open")
 	}
 }
