@@ -11,3 +11,6 @@ func QueuedGuesses(c *Client, addr string) int {
 
 // MaxBatchesInflight is maxBatchesInflight, for tests.
 const MaxBatchesInflight = maxBatchesInflight
+
+// BigBatch is bigBatch, for tests.
+const BigBatch = bigBatch

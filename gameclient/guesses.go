@@ -19,6 +19,10 @@ const (
 	// maxBatchesInflight is how many batches may be out on one backend's
 	// guess stream at once; guesses made meanwhile wait and go together.
 	maxBatchesInflight = 4
+	// bigBatch is how many waiting guesses go out at once even when
+	// maxBatchesInflight batches are out: waiting longer would not make
+	// the message much cheaper per guess.
+	bigBatch = 8
 	// overdueGrace is how much longer than a batch's timeout its stream
 	// waits for the answer before it gives the stream up as broken.
 	overdueGrace = time.Second
@@ -39,12 +43,15 @@ type queuedGuess struct {
 // guessBatcher sends the guesses made through one backend connection on
 // one GuessStream. A guess made while the stream is idle goes at once, in
 // a batch of its own; guesses made while maxBatchesInflight batches are
-// out wait, and the next batch takes all of them. So under load many
-// guesses share one message and one log entry, and no guess waits for an
-// earlier answer while fewer batches are out.
+// out wait, and the next batch takes all of them: when one of those
+// batches is answered, or as soon as bigBatch guesses wait. So under load
+// many guesses share one message and one log entry, no guess waits for an
+// earlier answer while fewer batches are out, and a crowd of guesses does
+// not wait at all.
 type guessBatcher struct {
 	open    openStream
 	queue   chan *queuedGuess
+	full    chan struct{}   // signalled when bigBatch guesses wait, at most one signal pending
 	stopped <-chan struct{} // closed when the client closes
 }
 
@@ -70,7 +77,7 @@ func newGuessBatcher(cc grpc.ClientConnInterface, stopped <-chan struct{}) *gues
 		}
 		return &grpc.GenericClientStream[pb.GuessBatchRequest, pb.GuessBatchReplyEncoded]{ClientStream: cs}, nil
 	}
-	return &guessBatcher{open: open, queue: make(chan *queuedGuess, 1024), stopped: stopped}
+	return &guessBatcher{open: open, queue: make(chan *queuedGuess, 1024), full: make(chan struct{}, 1), stopped: stopped}
 }
 
 // guess queues req and waits for its answer: a reply, or the error the
@@ -81,6 +88,12 @@ func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gue
 	q := &queuedGuess{ctx: ctx, req: req, done: make(chan struct{})}
 	select {
 	case b.queue <- q:
+		if len(b.queue) >= bigBatch {
+			select {
+			case b.full <- struct{}{}:
+			default:
+			}
+		}
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
 	case <-b.stopped:
@@ -131,9 +144,16 @@ func (b *guessBatcher) run(ctx context.Context) {
 	var id uint64
 	for {
 		// Take a free slot first: the guesses made meanwhile stay in the
-		// queue, and all go out together.
+		// queue, and all go out together. A big enough crowd of them goes
+		// without a slot (extra).
+		extra := false
 		select {
 		case slots <- struct{}{}:
+		case <-b.full:
+			if len(b.queue) < bigBatch {
+				continue // they went out with the last batch
+			}
+			extra = true
 		case <-ctx.Done():
 			return
 		}
@@ -153,9 +173,14 @@ func (b *guessBatcher) run(ctx context.Context) {
 				break drain
 			}
 		}
+		release := func() {
+			if !extra {
+				<-slots
+			}
+		}
 		req, batch := newBatchRequest(batch)
 		if len(batch) == 0 {
-			<-slots
+			release()
 			continue
 		}
 		if gs == nil || gs.broken() {
@@ -166,13 +191,13 @@ func (b *guessBatcher) run(ctx context.Context) {
 			if gs, err = openGuessStream(ctx, b.open, slots); err != nil {
 				gs = nil
 				finishAll(batch, nil, err)
-				<-slots
+				release()
 				continue
 			}
 		}
 		id++
 		req.Id = id
-		gs.send(req, batch)
+		gs.send(req, batch, !extra)
 	}
 }
 
@@ -216,6 +241,7 @@ type guessStream struct {
 // sentBatch is a batch out on a stream, waiting for its answer.
 type sentBatch struct {
 	guesses []*queuedGuess
+	slot    bool // the batch holds one of the slots
 	// overdue ends the stream if no answer came by the batch's timeout: a
 	// backend cut off from the network or stalled answers nothing, and its
 	// TCP connection may take minutes to break.
@@ -235,17 +261,19 @@ func openGuessStream(ctx context.Context, open openStream, slots chan struct{}) 
 }
 
 // send sends req for batch; the reader hands out the answers.
-func (gs *guessStream) send(req *pb.GuessBatchRequest, batch []*queuedGuess) {
+func (gs *guessStream) send(req *pb.GuessBatchRequest, batch []*queuedGuess, slot bool) {
 	gs.mu.Lock()
 	if gs.err != nil {
 		err := gs.err
 		gs.mu.Unlock()
 		finishAll(batch, nil, err)
-		<-gs.slots
+		if slot {
+			<-gs.slots
+		}
 		return
 	}
 	timeout := time.Duration(req.GetTimeoutMs())*time.Millisecond + overdueGrace
-	gs.pending[req.GetId()] = &sentBatch{guesses: batch, overdue: time.AfterFunc(timeout, gs.cancel)}
+	gs.pending[req.GetId()] = &sentBatch{guesses: batch, slot: slot, overdue: time.AfterFunc(timeout, gs.cancel)}
 	gs.mu.Unlock()
 	if err := gs.stream.Send(req); err != nil {
 		// The reader learns why from Recv; make sure it does.
@@ -271,7 +299,9 @@ func (gs *guessStream) read() {
 		}
 		sent.overdue.Stop()
 		deliver(sent.guesses, rep)
-		<-gs.slots
+		if sent.slot {
+			<-gs.slots
+		}
 	}
 }
 
@@ -285,7 +315,9 @@ func (gs *guessStream) fail(err error) {
 	for _, sent := range pending {
 		sent.overdue.Stop()
 		finishAll(sent.guesses, nil, err)
-		<-gs.slots
+		if sent.slot {
+			<-gs.slots
+		}
 	}
 }
 

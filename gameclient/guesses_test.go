@@ -50,71 +50,93 @@ func (g *gatedGame) batch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.G
 
 // TestGuessesMadeMeanwhileShareOneBatch: while MaxBatchesInflight batches
 // are out on a backend's guess stream, further guesses wait and then go
-// out together in one batch, and each caller gets its own answer.
+// out together in one batch, either when a batch is answered or, without
+// waiting for that, as soon as BigBatch of them wait. Each caller gets its
+// own answer.
 func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
-	g := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{})}
-	addr := startServer(t, g)
-	rec := &recorder{}
-	c := fakeClient(t, rec, 5*time.Second, addr)
-	ctx := systemtest.Context(t, 10*time.Second)
+	tests := []struct {
+		name    string
+		waiting int
+		release bool // whether a held batch must be answered before they go
+	}{
+		{"a few wait for an answer", gameclient.BigBatch - 1, true},
+		{"a crowd goes at once", gameclient.BigBatch, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{})}
+			addr := startServer(t, g)
+			rec := &recorder{}
+			c := fakeClient(t, rec, 5*time.Second, addr)
+			ctx := systemtest.Context(t, 10*time.Second)
 
-	type answer struct {
-		id  string
-		rep *pb.GuessReply
-		err error
-	}
-	out := gameclient.MaxBatchesInflight
-	answers := make(chan answer, out+10)
-	guess := func(id, letter string) {
-		rep, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ROOM" + id, Player: "p" + id, Letter: letter, RequestId: id})
-		answers <- answer{id, rep, err}
-	}
-	// The first guesses go out at once, one batch each, and are held.
-	var held [][]string
-	for i := range out {
-		go guess(fmt.Sprintf("h%d", i), "e")
-		held = append(held, <-g.arrived)
-	}
-	// Ten more guesses (one of them invalid) wait for a free batch.
-	var wg sync.WaitGroup
-	for i := range 10 {
-		letter := "e"
-		if i == 3 {
-			letter = "7"
-		}
-		wg.Go(func() { guess(fmt.Sprintf("w%d", i), letter) })
-	}
-	systemtest.Eventually(t, 5*time.Second, "ten guesses queued", func() bool { return gameclient.QueuedGuesses(c, addr) == 10 })
-	g.release <- struct{}{} // one held batch answers; the next one takes all ten
-	next := <-g.arrived
-	for range out {
-		g.release <- struct{}{}
-	}
-	wg.Wait()
-
-	for i, ids := range held {
-		if len(ids) != 1 {
-			t.Errorf("held batch %d carried %v, want one guess", i, ids)
-		}
-	}
-	if len(next) != 10 {
-		t.Fatalf("the batch after them carried %v, want the ten guesses that waited", next)
-	}
-	for range out + 10 {
-		a := <-answers
-		switch {
-		case a.id == "w3":
-			if status.Code(a.err) != codes.InvalidArgument || gameclient.Reason(a.err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
-				t.Errorf("guess %s: err = %v, want InvalidArgument INVALID_LETTER", a.id, a.err)
+			type answer struct {
+				id  string
+				rep *pb.GuessReply
+				err error
 			}
-		case a.err != nil:
-			t.Errorf("guess %s: %v", a.id, a.err)
-		case a.rep.GetRoom().GetId() != "ROOM"+a.id:
-			t.Errorf("guess %s got the answer for room %s", a.id, a.rep.GetRoom().GetId())
-		}
-	}
-	if n := len(rec.guessAttempts("w0")); n != 1 {
-		t.Errorf("guess w0 recorded %d attempts, want 1", n)
+			out := gameclient.MaxBatchesInflight
+			answers := make(chan answer, out+tt.waiting)
+			guess := func(id, letter string) {
+				rep, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ROOM" + id, Player: "p" + id, Letter: letter, RequestId: id})
+				answers <- answer{id, rep, err}
+			}
+			// The first guesses go out at once, one batch each, and are held.
+			var held [][]string
+			for i := range out {
+				go guess(fmt.Sprintf("h%d", i), "e")
+				held = append(held, <-g.arrived)
+			}
+			// More guesses (one of them invalid) come while all are held.
+			var wg sync.WaitGroup
+			for i := range tt.waiting {
+				letter := "e"
+				if i == 3 {
+					letter = "7"
+				}
+				wg.Go(func() { guess(fmt.Sprintf("w%d", i), letter) })
+			}
+			var next []string
+			if tt.release {
+				systemtest.Eventually(t, 5*time.Second, "the guesses queued", func() bool {
+					return gameclient.QueuedGuesses(c, addr) == tt.waiting
+				})
+				g.release <- struct{}{} // one held batch answers; the next batch takes them all
+				next = <-g.arrived
+				out-- // answered already
+			} else {
+				next = <-g.arrived // nothing answered: the crowd went on its own
+			}
+			for range out + 1 {
+				g.release <- struct{}{}
+			}
+			wg.Wait()
+
+			for i, ids := range held {
+				if len(ids) != 1 {
+					t.Errorf("held batch %d carried %v, want one guess", i, ids)
+				}
+			}
+			if len(next) != tt.waiting {
+				t.Fatalf("the next batch carried %v, want the %d guesses that came meanwhile", next, tt.waiting)
+			}
+			for range gameclient.MaxBatchesInflight + tt.waiting {
+				a := <-answers
+				switch {
+				case a.id == "w3":
+					if status.Code(a.err) != codes.InvalidArgument || gameclient.Reason(a.err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
+						t.Errorf("guess %s: err = %v, want InvalidArgument INVALID_LETTER", a.id, a.err)
+					}
+				case a.err != nil:
+					t.Errorf("guess %s: %v", a.id, a.err)
+				case a.rep.GetRoom().GetId() != "ROOM"+a.id:
+					t.Errorf("guess %s got the answer for room %s", a.id, a.rep.GetRoom().GetId())
+				}
+			}
+			if n := len(rec.guessAttempts("w0")); n != 1 {
+				t.Errorf("guess w0 recorded %d attempts, want 1", n)
+			}
+		})
 	}
 }
 
