@@ -404,8 +404,9 @@ func TestSourceRestartsAfterError(t *testing.T) {
 		return ctx.Err()
 	}
 	s := newTestServer(t, Config{Source: src.Source})
-	ws := s.dial(t, "room", 0)
+	// The source starts as the socket connects: time from before the dial.
 	start := time.Now()
+	ws := s.dial(t, "room", 0)
 	for v := uint64(0); v != 3; {
 		v = frameVersion(read(t, ws))
 	}
