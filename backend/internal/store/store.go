@@ -335,13 +335,6 @@ func (s *Store) Rooms() []*game.Room {
 	return s.fsm.state.Rooms()
 }
 
-// Validate reports the error cmd would get if applied to this node's state now.
-func (s *Store) Validate(cmd game.Command) error {
-	s.fsm.mu.RLock()
-	defer s.fsm.mu.RUnlock()
-	return s.fsm.state.Validate(cmd)
-}
-
 // Subscribe returns the room's current state and a subscription to every
 // change after it, with no gap between the two. buffer is how many changes
 // may wait unread before the subscription is dropped with ErrLagging.
