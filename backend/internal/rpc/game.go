@@ -158,17 +158,33 @@ func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error
 	return cmd, errors.New("rpc: could not find a free room code")
 }
 
+// guessCommand is the command of a guess request, stamped with at (unix ms).
+func guessCommand(req *pb.GuessRequest, at int64) game.Guess {
+	return game.Guess{
+		Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), Letter: req.GetLetter(),
+		RequestID: req.GetRequestId(), At: at,
+	}
+}
+
+// guessReply is the answer to an applied guess.
+func guessReply(res store.Result) *pb.GuessReply {
+	return &pb.GuessReply{Room: RoomToProto(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
+}
+
+// leaderGone reports whether err says this node is no longer the leader it
+// was: the write is to be tried again, on the leader (same request ids).
+func leaderGone(err error) bool {
+	return errors.Is(err, store.ErrNotLeader) || errors.Is(err, store.ErrLeadershipLost)
+}
+
 func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
 	var reply *pb.GuessReply
 	err := g.write(ctx, func(ctx context.Context) error {
-		res, err := g.cfg.Store.Apply(ctx, game.Guess{
-			Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), Letter: req.GetLetter(),
-			RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli(),
-		})
+		res, err := g.cfg.Store.Apply(ctx, guessCommand(req, g.cfg.Now().UnixMilli()))
 		if err != nil {
 			return err
 		}
-		reply = &pb.GuessReply{Room: RoomToProto(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
+		reply = guessReply(res)
 		return nil
 	}, func(ctx context.Context, c pb.GameClient) (err error) {
 		reply, err = c.Guess(ctx, req)
@@ -200,25 +216,18 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 		at := g.cfg.Now().UnixMilli()
 		cmds := make([]game.Command, len(pending))
 		for j, i := range pending {
-			r := guesses[i]
-			cmds[j] = game.Guess{
-				Room: game.NormalizeRoomCode(r.GetRoomId()), Player: r.GetPlayer(), Letter: r.GetLetter(),
-				RequestID: r.GetRequestId(), At: at,
-			}
+			cmds[j] = guessCommand(guesses[i], at)
 		}
 		res, errs := g.cfg.Store.ApplyAll(ctx, cmds)
 		var again []int
 		for j, i := range pending {
 			switch err := errs[j]; {
-			case errors.Is(err, store.ErrNotLeader), errors.Is(err, store.ErrLeadershipLost):
+			case leaderGone(err):
 				again = append(again, i)
 			case err != nil:
 				out[i] = errorOutcome(err)
 			default:
-				r := res[j]
-				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: &pb.GuessReply{
-					Room: RoomToProto(r.Room, r.Index), Hit: r.Hit, Duplicate: r.Duplicate,
-				}}}
+				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: guessReply(res[j])}}
 			}
 		}
 		pending = again
@@ -447,7 +456,7 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 		switch {
 		case g.cfg.Store.IsLeader():
 			err := local(ctx)
-			if !errors.Is(err, store.ErrNotLeader) && !errors.Is(err, store.ErrLeadershipLost) {
+			if !leaderGone(err) {
 				return toStatus(err)
 			}
 			last = err
