@@ -310,9 +310,17 @@ func newRequestID() string {
 // later with the same request.
 func gaveUp(name string, attempts int, last error) error {
 	msg := fmt.Sprintf("gameclient: %s: gave up after %d attempts: %v", name, attempts, last)
-	st := status.New(codes.Unavailable, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: pb.ErrorReason_ERROR_REASON_NO_QUORUM.String(), Domain: "gallows"}); err == nil {
-		st = d
+	return reasonStatus(codes.Unavailable, msg, pb.ErrorReason_ERROR_REASON_NO_QUORUM)
+}
+
+// reasonStatus is a status error as backends make them: with reason, unless
+// unspecified, as a google.rpc.ErrorInfo of domain "gallows" (see Reason).
+func reasonStatus(code codes.Code, msg string, reason pb.ErrorReason) error {
+	st := status.New(code, msg)
+	if reason != pb.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: errorDomain}); err == nil {
+			st = d
+		}
 	}
 	return st.Err()
 }

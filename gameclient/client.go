@@ -307,14 +307,7 @@ func (c *Client) candidates(o order) []string {
 	leaderGood, leaderBad := false, false
 	for i := range n {
 		addr := c.addrs[(start+i)%n]
-		isBad := c.down[addr]
-		if at, ok := c.suspect[addr]; ok {
-			if now.Sub(at) < suspectFor {
-				isBad = true
-			} else {
-				delete(c.suspect, addr)
-			}
-		}
+		isBad := c.unhealthyLocked(addr, now)
 		switch {
 		case addr == c.leaderAddr && isBad:
 			leaderBad = true
@@ -375,14 +368,23 @@ func (c *Client) pick(o order, skip map[string]bool) (string, bool) {
 func (c *Client) healthyLeader() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	addr := c.leaderAddr
-	if addr == "" || c.down[addr] {
+	if c.leaderAddr == "" || c.unhealthyLocked(c.leaderAddr, time.Now()) {
 		return ""
 	}
-	if _, ok := c.suspect[addr]; ok {
-		return ""
+	return c.leaderAddr
+}
+
+// unhealthyLocked reports whether addr is down according to the cluster
+// status or failed at the transport level less than suspectFor ago; an
+// older failure is forgotten. c.mu is held.
+func (c *Client) unhealthyLocked(addr string, now time.Time) bool {
+	if at, ok := c.suspect[addr]; ok {
+		if now.Sub(at) < suspectFor {
+			return true
+		}
+		delete(c.suspect, addr)
 	}
-	return addr
+	return c.down[addr]
 }
 
 // markFailed deprioritizes addr for a while after a transport failure.

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -366,13 +365,7 @@ func (q *queuedGuess) finish(outcome []byte, err error) {
 // outcomeError turns the error a backend gave one guess of a batch into the
 // status error Guess would have returned: same code, message and reason.
 func outcomeError(e *pb.Error) error {
-	st := status.New(codes.Code(e.GetCode()), e.GetMessage())
-	if e.GetReason() != pb.ErrorReason_ERROR_REASON_UNSPECIFIED {
-		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: e.GetReason().String(), Domain: errorDomain}); err == nil {
-			st = d
-		}
-	}
-	return st.Err()
+	return reasonStatus(codes.Code(e.GetCode()), e.GetMessage(), e.GetReason())
 }
 
 func maxTime(a, b time.Time) time.Time {
