@@ -548,7 +548,9 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 	var gc *gameclient.Client
 	stop := func() {
 		if gc != nil {
-			_ = gc.Close()
+			if err := gc.Close(); err != nil {
+				cfg.Logger.Warn("close game client", "err", err)
+			}
 		}
 		// The data is thrown away, so a crash stop will do. The leader goes
 		// first, before the others can notice and call an election.
