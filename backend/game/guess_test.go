@@ -234,13 +234,22 @@ func TestEarlierRoomsStayAsTheyWere(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello world"))
 	var rooms []*game.Room
 	var want [][]string
+	var points []int
 	for i, l := range []string{"h", "x", "e", "q", "l"} {
-		rooms = append(rooms, mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: l, At: t0 + int64(i)}).Room)
+		rooms = append(rooms, mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: l, RequestID: l, At: t0 + int64(i)}).Room)
 		want = append(want, slices.Clone(rooms[i].Guessed))
+		amy, _ := rooms[i].Player("amy")
+		points = append(points, amy.Points)
 	}
 	for i, r := range rooms {
 		if !slices.Equal(r.Guessed, want[i]) || len(r.Log) != i+1 || r.Log[i].Letter != want[i][i] {
 			t.Errorf("room after guess %d: guessed %v, log %v; want guessed %v", i+1, r.Guessed, r.Log, want[i])
+		}
+		// Players are copied for every successor: points and the last
+		// request of an earlier room stay as they were.
+		if amy, _ := r.Player("amy"); amy.Points != points[i] || amy.LastRequest.ID != want[i][i] {
+			t.Errorf("room after guess %d: amy has %d points, last request %q; want %d, %q",
+				i+1, amy.Points, amy.LastRequest.ID, points[i], want[i][i])
 		}
 	}
 	if wrong := rooms[len(rooms)-1].Wrong; !slices.Equal(wrong, []string{"x", "q"}) {
