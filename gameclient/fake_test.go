@@ -114,6 +114,14 @@ func startFake(t *testing.T, f *fakeGame) string {
 // startServer serves srv on a loopback port until the test ends.
 func startServer(t *testing.T, srv pb.GameServer) string {
 	t.Helper()
+	addr, _ := serveGame(t, srv)
+	return addr
+}
+
+// serveGame serves srv on a loopback port until stop is called or the test
+// ends, and returns its address.
+func serveGame(t *testing.T, srv pb.GameServer) (addr string, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +130,7 @@ func startServer(t *testing.T, srv pb.GameServer) string {
 	pb.RegisterGameServer(s, srv)
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
-	return ln.Addr().String()
+	return ln.Addr().String(), s.Stop
 }
 
 func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs ...string) *gameclient.Client {

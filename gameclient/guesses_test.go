@@ -3,12 +3,10 @@ package gameclient_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -145,19 +143,12 @@ func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
 // the same request ids, on another backend.
 func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 	g := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	pb.RegisterGameServer(s, g)
-	go func() { _ = s.Serve(ln) }()
-	defer s.Stop()
+	gated, stop := serveGame(t, g)
 	// The other backend says "no quorum" once, so whichever backend the
 	// client tries first, the guess reaches the gated one.
 	other := &fakeGame{noQuorum: 1}
 	rec := &recorder{}
-	c := fakeClient(t, rec, 5*time.Second, ln.Addr().String(), startFake(t, other))
+	c := fakeClient(t, rec, 5*time.Second, gated, startFake(t, other))
 	ctx := systemtest.Context(t, 10*time.Second)
 
 	done := make(chan error, 1)
@@ -168,7 +159,7 @@ func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 	if ids := <-g.arrived; len(ids) != 1 || ids[0] != "bo-e" {
 		t.Fatalf("the gated backend got %v, want [bo-e]", ids)
 	}
-	s.Stop() // it dies holding the guess
+	stop() // it dies holding the guess
 	if err := <-done; err != nil {
 		t.Fatalf("guess: %v", err)
 	}
