@@ -111,6 +111,9 @@ type Result struct {
 	Elapsed time.Duration
 	// P50 and P99 are the median and 99th percentile operation latencies.
 	P50, P99 time.Duration
+	// TurnOpsPerSec is the rate of each of the side's turns, in order: how
+	// much the side's own speed moved during the run.
+	TurnOpsPerSec []float64
 }
 
 // OpsPerSec is Ops per second of Elapsed (0 when nothing was measured).
@@ -151,9 +154,13 @@ func (r Report) Ratio() float64 {
 // Write prints the report as a small table followed by the ratio.
 func (r Report) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tops\tops/s\tp50\tp99\t")
+	fmt.Fprintln(tw, "\tops\tops/s\tp50\tp99\tslowest turn\tfastest turn\t")
 	for _, res := range []Result{r.Raft, r.Gallows} {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", res.Name, res.Ops, res.OpsPerSec(), ms(res.P50), ms(res.P99))
+		slow, fast := 0.0, 0.0
+		if len(res.TurnOpsPerSec) > 0 {
+			slow, fast = slices.Min(res.TurnOpsPerSec), slices.Max(res.TurnOpsPerSec)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%.0f\t\n", res.Name, res.Ops, res.OpsPerSec(), ms(res.P50), ms(res.P99), slow, fast)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: write report: %w", err)
@@ -839,6 +846,14 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 	turnLen := min(maxTurn, cfg.Duration)
 	turns := Turns{Length: turnLen, PerSide: int((cfg.Duration + turnLen - 1) / turnLen)}
 	elapsed := make([]time.Duration, len(sides))
+	turnRates := make([][]float64, len(sides))
+	measured := func(s int) int {
+		n := 0
+		for _, c := range clients[s] {
+			n += len(c.lat)
+		}
+		return n
+	}
 	for t := 0; t < turns.PerSide && ctx.Err() == nil; t++ {
 		order := make([]int, len(sides))
 		for i := range order {
@@ -851,6 +866,9 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 			if ctx.Err() != nil {
 				break
 			}
+			// The clients of side s only record during their turns, and
+			// turnDone orders their records before what is read here.
+			before := measured(s)
 			start := time.Now()
 			end := start.Add(turnLen)
 			turnDone.Add(len(clients[s]))
@@ -858,7 +876,9 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 				c.turn <- end
 			}
 			turnDone.Wait()
-			elapsed[s] += time.Since(start)
+			took := time.Since(start)
+			elapsed[s] += took
+			turnRates[s] = append(turnRates[s], float64(measured(s)-before)/took.Seconds())
 		}
 	}
 	for _, cs := range clients {
@@ -877,7 +897,7 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 			all = append(all, c.lat...)
 		}
 		slices.Sort(all)
-		results[s] = Result{Name: sd.name, Ops: len(all), Elapsed: elapsed[s], P50: percentile(all, 50), P99: percentile(all, 99)}
+		results[s] = Result{Name: sd.name, Ops: len(all), Elapsed: elapsed[s], P50: percentile(all, 50), P99: percentile(all, 99), TurnOpsPerSec: turnRates[s]}
 		cfg.Logger.Info("bench side done", "name", sd.name, "ops", len(all), "elapsed", elapsed[s])
 	}
 	return results, turns, nil

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ func TestRunSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inRooms := -1
-	cfg := Config{Clients: 4, Duration: 300 * time.Millisecond, Dir: t.TempDir(), Logger: clustertest.Logger()}
+	cfg := Config{Clients: 4, Duration: 600 * time.Millisecond, // two turns per side
+		Dir: t.TempDir(), Logger: clustertest.Logger()}
 	cfg.inspect = func(_ context.Context, nodes []*backend.Node, leader string, rooms []string) error {
 		var want uint64
 		for _, n := range nodes {
@@ -81,6 +83,15 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if inRooms != rep.Gallows.Ops {
 		t.Fatalf("the rooms hold %d guesses, the benchmark acknowledged %d", inRooms, rep.Gallows.Ops)
+	}
+	for _, res := range []Result{rep.Raft, rep.Gallows} {
+		if len(res.TurnOpsPerSec) != rep.Turns.PerSide {
+			t.Fatalf("%s: %d turn rates for %d turns", res.Name, len(res.TurnOpsPerSec), rep.Turns.PerSide)
+		}
+		// The side's rate is its turns' rates weighted by their lengths.
+		if lo, hi, all := slices.Min(res.TurnOpsPerSec), slices.Max(res.TurnOpsPerSec), res.OpsPerSec(); lo <= 0 || all < lo*0.999 || all > hi*1.001 {
+			t.Fatalf("%s: %.0f ops/s overall is not within its turns' %.0f to %.0f", res.Name, all, lo, hi)
+		}
 	}
 	if rep.Raft.P50 <= 0 || rep.Raft.P99 < rep.Raft.P50 || rep.Gallows.P50 <= 0 || rep.Gallows.P99 < rep.Gallows.P50 {
 		t.Fatalf("implausible latencies: %+v", rep)
