@@ -49,8 +49,10 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
 	SegmentSize       int
-	// RaftNetwork opens Raft's connections (nil: TCP). Tests inject faults here.
-	RaftNetwork store.Network
+	// Network opens the node's Raft and gRPC connections, the ones it
+	// accepts and the ones it makes to other nodes (nil: TCP). Tests that
+	// cut, delay or heal links between nodes plug in here.
+	Network store.Network
 	// ReconcileInterval is the period of the leader's full membership pass.
 	ReconcileInterval time.Duration
 	// Logger receives every log of the node.
@@ -122,7 +124,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		}
 	}()
 
-	grpcLn, err := net.Listen("tcp", cfg.GRPCAddr)
+	network := cfg.Network
+	if network == nil {
+		network = store.TCP{}
+	}
+	grpcLn, err := network.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for gRPC on %s: %w", cfg.GRPCAddr, err)
 	}
@@ -152,7 +158,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	n.store, err = store.Open(store.Config{
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
-		Network: cfg.RaftNetwork, TimeoutScale: cfg.TimeoutScale,
+		Network: network, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger,
 	})
@@ -171,7 +177,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.conns = rpc.NewConns(grpc.WithConnectParams(grpc.ConnectParams{
 		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 		MinConnectTimeout: 2 * time.Second,
-	}))
+	}), grpc.WithContextDialer(network.Dial))
 	cleanup = append(cleanup, func() { _ = n.conns.Close() })
 	n.members, err = membership.New(membership.Config{
 		Tags: membership.Tags{

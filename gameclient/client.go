@@ -83,6 +83,9 @@ type Config struct {
 	RepeatableTimeout time.Duration
 	// Recorder, when set, receives every attempt and its outcome.
 	Recorder Recorder
+	// Dial, when set, opens the connections to the backends instead of
+	// plain TCP: tests that cut or delay links plug in here.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Op is one recorded attempt of a call on one backend.
@@ -245,11 +248,15 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 	// minutes.
 	// passthrough: the address is resolved at every connection attempt, so a
 	// container that was gone for a while is found as soon as it is back.
-	cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 2 * time.Second,
-		}))
+		})}
+	if c.cfg.Dial != nil {
+		opts = append(opts, grpc.WithContextDialer(c.cfg.Dial))
+	}
+	cc, err := grpc.NewClient("passthrough:///"+addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}

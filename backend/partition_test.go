@@ -1,0 +1,193 @@
+package backend_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/backend/internal/clustertest"
+	"github.com/gallows-game/gallows/gameclient"
+	"github.com/gallows-game/gallows/internal/faultnet"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// player plays one room through a gameclient, one guess at a time, and
+// counts the guesses acknowledged there.
+type player struct {
+	gc      *gameclient.Client
+	room    string
+	player  string
+	n       int // acknowledged guesses
+	seq     int
+	guessed map[string]bool
+	round   int64
+	playing bool
+}
+
+func (g *player) track(r *pb.Room) {
+	g.guessed = map[string]bool{}
+	for _, l := range r.GetGuessed() {
+		g.guessed[l] = true
+	}
+	g.round, g.playing = r.GetRound(), r.GetStatus() == pb.RoundStatus_ROUND_STATUS_PLAYING
+}
+
+// step makes one guess, or starts the next round when this one is over; it
+// reports whether a guess was acknowledged.
+func (g *player) step(ctx context.Context) (bool, error) {
+	letter := ""
+	for _, l := range alphabet {
+		if !g.guessed[string(l)] {
+			letter = string(l)
+			break
+		}
+	}
+	if !g.playing || letter == "" {
+		room, err := g.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: g.room, Player: g.player, Round: g.round})
+		if err != nil {
+			return false, fmt.Errorf("next round in %s: %w", g.room, err)
+		}
+		g.track(room)
+		return false, nil
+	}
+	g.seq++
+	reply, err := g.gc.Guess(ctx, &pb.GuessRequest{RoomId: g.room, Player: g.player, Letter: letter, RequestId: fmt.Sprintf("%s-%d", g.player, g.seq)})
+	if err != nil {
+		return false, fmt.Errorf("guess %q in %s: %w", letter, g.room, err)
+	}
+	g.track(reply.GetRoom())
+	g.n++
+	return true, nil
+}
+
+// TestCutOffLeaderIsReplacedAndNoGuessIsLost cuts the leader off from the
+// other nodes and from the client, on every link, while four players guess
+// through one gameclient. The others elect a new leader and the guesses go
+// on there; when the links heal, the old leader catches up. Every guess is
+// acknowledged in the end, and every node holds each exactly once.
+func TestCutOffLeaderIsReplacedAndNoGuessIsLost(t *testing.T) {
+	network := faultnet.New()
+	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	var addrs []string
+	for _, n := range c.Running() {
+		addrs = append(addrs, n.GRPCAddr())
+	}
+	gc, err := gameclient.New(gameclient.Config{Backends: addrs, Dial: network.Host("frontend").Dial, Logger: clustertest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := gc.Close(); err != nil {
+			t.Errorf("close the game client: %v", err)
+		}
+	}()
+
+	ctx := clustertest.Context(t, 90*time.Second)
+	var (
+		mu    sync.Mutex
+		acks  []time.Time // when each guess was acknowledged
+		wg    sync.WaitGroup
+		stop  = make(chan struct{})
+		errs  = make(chan error, 4)
+		games []*player
+	)
+	for i := range 4 {
+		g := &player{gc: gc, player: fmt.Sprintf("p%d", i)}
+		room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: g.player, Word: "quick brown fox jumps lazy dog", MaxLives: 26})
+		if err != nil {
+			t.Fatalf("create room: %v", err)
+		}
+		g.room = room.GetId()
+		g.track(room)
+		games = append(games, g)
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// A guess has all the time it needs: none may fail.
+				gctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				ok, err := g.step(gctx)
+				cancel()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					mu.Lock()
+					acks = append(acks, time.Now())
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	acked := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks)
+	}
+	failed := func() bool {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		default:
+		}
+		return false
+	}
+
+	clustertest.Eventually(t, 30*time.Second, "guesses before the cut", func() bool { return !failed() && acked() >= 20 })
+	old := c.Leader()
+	network.Isolate(old.ID())
+	cutAt, cutTime := acked(), time.Now()
+	t.Logf("cut %s off after %d guesses", old.ID(), cutAt)
+	clustertest.Eventually(t, 30*time.Second, "guesses acknowledged by a new leader while the old one is cut off", func() bool {
+		return !failed() && acked() >= cutAt+40
+	})
+	clustertest.Eventually(t, 15*time.Second, "a new leader while the old one is cut off", func() bool {
+		for _, n := range c.Running() {
+			if n != old && n.Store().IsLeader() {
+				t.Logf("%s leads now", n.ID())
+				return true
+			}
+		}
+		return false
+	})
+	network.HealAll()
+	healedAt := acked()
+	clustertest.Eventually(t, 30*time.Second, "guesses after the heal", func() bool { return !failed() && acked() >= healedAt+20 })
+	close(stop)
+	wg.Wait()
+	failed()
+
+	mu.Lock()
+	var gap time.Duration
+	for i := 1; i < len(acks); i++ {
+		if acks[i].After(cutTime) {
+			gap = max(gap, acks[i].Sub(acks[i-1]))
+		}
+	}
+	mu.Unlock()
+	t.Logf("%d guesses acknowledged; the longest wait for one after the cut was %v", acked(), gap.Round(time.Millisecond))
+
+	// The old leader is back among the nodes, and each node holds every
+	// acknowledged guess once: a room's version counts its creation, each
+	// guess and each next round.
+	leader := c.Leader()
+	c.AppliedEverywhere(leader.Store().Stats().AppliedIndex)
+	for _, n := range c.Running() {
+		for _, g := range games {
+			r, ok := n.Store().Room(g.room)
+			if !ok {
+				t.Fatalf("node %s: room %s missing", n.ID(), g.room)
+			}
+			if got := int(r.Version) - r.Round; got != g.n {
+				t.Errorf("node %s, room %s: %d guesses applied, %d acknowledged", n.ID(), g.room, got, g.n)
+			}
+		}
+	}
+}

@@ -1,0 +1,417 @@
+// Package faultnet is a network for tests that run many nodes in one
+// process. Its connections are real loopback TCP, but each one joins two
+// named hosts, and a test can cut, delay or heal the link between any two
+// hosts while the nodes run.
+//
+// A cut link loses what is sent over it, as a network partition does: the
+// sender is not told, nothing arrives, and new connections across it do not
+// get through. When the link heals, the connections that lost data are
+// reset, so that the protocols above reconnect rather than read a stream
+// with a hole in it. A delayed link delivers everything, in order, late.
+//
+// Each node gets its own Host, whose Listen and Dial it uses for all its
+// connections (Raft's, gRPC's); a connection from or to an address that no
+// Host listens on is never faulted.
+package faultnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Network holds the hosts, the links between them and their connections.
+type Network struct {
+	mu      sync.Mutex
+	hosts   []string
+	owners  map[string]string // listening address → host
+	dialers map[string]string // local address of a dialed connection → host
+	dialing int               // Dials between their start and registering their address
+	links   map[link]state
+	conns   map[*conn]struct{}
+	// changed is closed, and replaced, whenever a link or the dialers change.
+	changed chan struct{}
+}
+
+type link struct{ from, to string }
+
+type state struct {
+	cut   bool
+	delay time.Duration
+}
+
+// New returns a network in which every link is up.
+func New() *Network {
+	return &Network{
+		owners:  map[string]string{},
+		dialers: map[string]string{},
+		links:   map[link]state{},
+		conns:   map[*conn]struct{}{},
+		changed: make(chan struct{}),
+	}
+}
+
+// Host returns the network as host name sees it.
+func (n *Network) Host(name string) *Host {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !slices.Contains(n.hosts, name) {
+		n.hosts = append(n.hosts, name)
+	}
+	return &Host{n: n, name: name}
+}
+
+// Cut cuts the link between a and b in both directions.
+func (n *Network) Cut(a, b string) {
+	n.update(func() {
+		n.setCut(a, b, true)
+		n.setCut(b, a, true)
+	})
+}
+
+// CutOneWay cuts the link from one host to another: what from sends to is
+// lost, what to sends from still arrives.
+func (n *Network) CutOneWay(from, to string) {
+	n.update(func() { n.setCut(from, to, true) })
+}
+
+// Isolate cuts every link between host and the other hosts.
+func (n *Network) Isolate(host string) {
+	n.update(func() {
+		for _, h := range n.hosts {
+			if h != host {
+				n.setCut(host, h, true)
+				n.setCut(h, host, true)
+			}
+		}
+	})
+}
+
+// Delay makes the link between a and b, in both directions, deliver
+// everything d late (0: on time).
+func (n *Network) Delay(a, b string, d time.Duration) {
+	n.update(func() {
+		for _, l := range []link{{a, b}, {b, a}} {
+			st := n.links[l]
+			st.delay = d
+			n.links[l] = st
+		}
+	})
+}
+
+// Heal restores the link between a and b in both directions, without delay,
+// and resets the connections between them that lost data.
+func (n *Network) Heal(a, b string) {
+	n.heal(func(l link) bool { return l == link{a, b} || l == link{b, a} })
+}
+
+// HealAll restores every link and resets every connection that lost data.
+func (n *Network) HealAll() {
+	n.heal(func(link) bool { return true })
+}
+
+func (n *Network) heal(match func(link) bool) {
+	var reset []*conn
+	n.update(func() {
+		for l := range n.links {
+			if match(l) {
+				delete(n.links, l)
+			}
+		}
+		for c := range n.conns {
+			// A connection lost data only after it found its peer, so
+			// peer does not block here.
+			if c.lost() && match(link{c.from, c.peer()}) {
+				reset = append(reset, c)
+			}
+		}
+	})
+	for _, c := range reset {
+		_ = c.Close()
+	}
+}
+
+func (n *Network) setCut(from, to string, cut bool) {
+	st := n.links[link{from, to}]
+	st.cut = cut
+	n.links[link{from, to}] = st
+}
+
+// update runs f under the lock and wakes every waiter.
+func (n *Network) update(f func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f()
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+func (n *Network) state(from, to string) state {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.links[link{from, to}]
+}
+
+// waitOpen waits until neither direction between a and b is cut: a
+// connection needs both to be set up.
+func (n *Network) waitOpen(ctx context.Context, a, b string) error {
+	for {
+		n.mu.Lock()
+		cut := n.links[link{a, b}].cut || n.links[link{b, a}].cut
+		changed := n.changed
+		n.mu.Unlock()
+		if !cut {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("faultnet: %s cannot reach %s: %w", a, b, ctx.Err())
+		}
+	}
+}
+
+// dialer returns the host that dialed from addr, or "" for a connection
+// from outside the network: one that no Dial under way can have made.
+func (n *Network) dialer(addr string) string {
+	timeout := time.NewTimer(dialerWait)
+	defer timeout.Stop()
+	for {
+		n.mu.Lock()
+		host, ok := n.dialers[addr]
+		dialing := n.dialing
+		changed := n.changed
+		n.mu.Unlock()
+		if ok {
+			return host
+		}
+		if dialing == 0 {
+			return ""
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return ""
+		}
+	}
+}
+
+// dialerWait bounds how long an accepted connection waits to learn which
+// host dialed it, while Dials are under way. The dialer says so right
+// after its connect returns.
+const dialerWait = time.Second
+
+// Host is one node's view of the network. Its Listen and Dial make the
+// node's connections; Host satisfies the Network interface of the Raft
+// store, and Dial fits grpc.WithContextDialer.
+type Host struct {
+	n    *Network
+	name string
+}
+
+// Name is the host's name.
+func (h *Host) Name() string { return h.name }
+
+// Listen listens on a loopback TCP address, such as "127.0.0.1:0", for
+// connections from the other hosts.
+func (h *Host) Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("faultnet: %s: %w", h.name, err)
+	}
+	h.n.update(func() { h.n.owners[ln.Addr().String()] = h.name })
+	return &listener{Listener: ln, h: h}, nil
+}
+
+// Dial connects to addr. While the link to the host listening there is
+// cut, it waits for the link to heal or ctx to end, as a dial across a
+// partition hangs until it times out.
+func (h *Host) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	h.n.mu.Lock()
+	to := h.n.owners[addr]
+	h.n.mu.Unlock()
+	if to != "" {
+		if err := h.n.waitOpen(ctx, h.name, to); err != nil {
+			return nil, err
+		}
+	}
+	h.n.update(func() { h.n.dialing++ })
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		h.n.update(func() { h.n.dialing-- })
+		return nil, fmt.Errorf("faultnet: %s: %w", h.name, err)
+	}
+	local := c.LocalAddr().String()
+	h.n.update(func() {
+		h.n.dialing--
+		h.n.dialers[local] = h.name
+	})
+	fc := h.n.track(c, h.name)
+	fc.resolve = func() string { return to }
+	fc.forget = func() {
+		h.n.mu.Lock()
+		delete(h.n.dialers, local)
+		h.n.mu.Unlock()
+	}
+	return fc, nil
+}
+
+type listener struct {
+	net.Listener
+	h *Host
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	fc := l.h.n.track(c, l.h.name)
+	remote := c.RemoteAddr().String()
+	fc.resolve = func() string { return l.h.n.dialer(remote) }
+	return fc, nil
+}
+
+func (n *Network) track(c net.Conn, from string) *conn {
+	fc := &conn{Conn: c, n: n, from: from, forget: func() {}, closed: make(chan struct{})}
+	n.mu.Lock()
+	n.conns[fc] = struct{}{}
+	n.mu.Unlock()
+	return fc
+}
+
+// conn is one end of a connection: it applies the link from its host to
+// the peer's to what it writes. The other end does the same the other way.
+type conn struct {
+	net.Conn
+	n       *Network
+	from    string
+	resolve func() string // finds the peer host, once
+	forget  func()
+
+	peerOnce sync.Once
+	to       string
+
+	wmu     sync.Mutex // orders writes
+	queue   chan delayed
+	pending int // writes queued and not yet written; under wmu
+	lostMu  sync.Mutex
+	dropped bool
+	err     error // the first error of a delayed write; under lostMu
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close
+}
+
+type delayed struct {
+	at time.Time
+	b  []byte
+}
+
+// peer is the host at the other end, or "" when it is outside the network.
+func (c *conn) peer() string {
+	c.peerOnce.Do(func() { c.to = c.resolve() })
+	return c.to
+}
+
+func (c *conn) lost() bool {
+	c.lostMu.Lock()
+	defer c.lostMu.Unlock()
+	return c.dropped
+}
+
+// Write sends b over the link to the peer: at once, late, or not at all.
+func (c *conn) Write(b []byte) (int, error) {
+	to := c.peer()
+	if to == "" {
+		return c.Conn.Write(b)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.lostMu.Lock()
+	err := c.err
+	c.lostMu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	st := c.n.state(c.from, to)
+	switch {
+	case st.cut:
+		c.lostMu.Lock()
+		c.dropped = true
+		c.lostMu.Unlock()
+		return len(b), nil
+	case st.delay > 0 || c.pending > 0:
+		// Delayed, or behind delayed writes: queue, in order.
+		if c.queue == nil {
+			c.queue = make(chan delayed, 1024)
+			go c.deliver()
+		}
+		c.pending++
+		select {
+		case c.queue <- delayed{at: time.Now().Add(st.delay), b: slices.Clone(b)}:
+			return len(b), nil
+		case <-c.closed:
+			c.pending--
+			return 0, net.ErrClosed
+		}
+	default:
+		return c.Conn.Write(b)
+	}
+}
+
+// deliver writes the queued writes, each when its time has come.
+func (c *conn) deliver() {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		var d delayed
+		select {
+		case d = <-c.queue:
+		case <-c.closed:
+			return
+		}
+		if wait := time.Until(d.at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-c.closed:
+				return
+			}
+		}
+		_, err := c.Conn.Write(d.b)
+		c.wmu.Lock()
+		c.pending--
+		c.wmu.Unlock()
+		if err != nil {
+			c.lostMu.Lock()
+			if c.err == nil {
+				c.err = err
+			}
+			c.lostMu.Unlock()
+			_ = c.Close()
+			return
+		}
+	}
+}
+
+// Close closes the connection and forgets it.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.n.mu.Lock()
+		delete(c.n.conns, c)
+		c.n.mu.Unlock()
+		c.forget()
+	})
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,231 @@
+package faultnet_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gallows-game/gallows/internal/faultnet"
+)
+
+// pair connects host a to a listener of host b and returns both ends.
+func pair(t *testing.T, n *faultnet.Network, a, b string) (atA, atB net.Conn) {
+	t.Helper()
+	ln, err := n.Host(b).Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	atA, err = n.Host(a).Dial(ctx, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	atB, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { _ = atA.Close(); _ = atB.Close() })
+	return atA, atB
+}
+
+func send(t *testing.T, c net.Conn, line string) {
+	t.Helper()
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		t.Fatalf("write %q: %v", line, err)
+	}
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// readUntilClosed reads until the connection ends and returns what came.
+func readUntilClosed(t *testing.T, c net.Conn, r io.Reader) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(r)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the connection was not reset (read so far: %q)", b)
+	}
+	return string(b)
+}
+
+func TestLinkUpDeliversBothWays(t *testing.T) {
+	n := faultnet.New()
+	a, b := pair(t, n, "a", "b")
+	send(t, a, "ping")
+	if got := readLine(t, bufio.NewReader(b)); got != "ping" {
+		t.Fatalf("b read %q", got)
+	}
+	send(t, b, "pong")
+	if got := readLine(t, bufio.NewReader(a)); got != "pong" {
+		t.Fatalf("a read %q", got)
+	}
+}
+
+// A cut loses what is sent across it; healing resets the connections that
+// lost data, so the receiver sees the stream end and never the lost bytes.
+func TestCutLosesDataAndHealResets(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  func(n *faultnet.Network)
+		heal func(n *faultnet.Network)
+	}{
+		{"cut and heal", func(n *faultnet.Network) { n.Cut("a", "b") }, func(n *faultnet.Network) { n.Heal("a", "b") }},
+		{"isolate and heal all", func(n *faultnet.Network) { n.Isolate("a") }, func(n *faultnet.Network) { n.HealAll() }},
+		{"one way", func(n *faultnet.Network) { n.CutOneWay("a", "b") }, func(n *faultnet.Network) { n.Heal("b", "a") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := faultnet.New()
+			a, b := pair(t, n, "a", "b")
+			send(t, a, "before")
+			br := bufio.NewReader(b)
+			if got := readLine(t, br); got != "before" {
+				t.Fatalf("b read %q", got)
+			}
+			tc.cut(n)
+			send(t, a, "lost") // the sender is not told
+			tc.heal(n)
+			if got := readUntilClosed(t, b, br); got != "" {
+				t.Fatalf("b read %q across the cut", got)
+			}
+		})
+	}
+}
+
+func TestOneWayCutKeepsTheOtherWay(t *testing.T) {
+	n := faultnet.New()
+	a, b := pair(t, n, "a", "b")
+	n.CutOneWay("a", "b")
+	send(t, b, "still here")
+	if got := readLine(t, bufio.NewReader(a)); got != "still here" {
+		t.Fatalf("a read %q", got)
+	}
+}
+
+// A link that is cut but lost nothing goes on as before when it heals.
+func TestHealWithoutLossKeepsConnections(t *testing.T) {
+	n := faultnet.New()
+	a, b := pair(t, n, "a", "b")
+	n.Cut("a", "b")
+	n.Heal("a", "b")
+	send(t, a, "after")
+	if got := readLine(t, bufio.NewReader(b)); got != "after" {
+		t.Fatalf("b read %q", got)
+	}
+}
+
+func TestDialWaitsForACutToHeal(t *testing.T) {
+	n := faultnet.New()
+	ln, err := n.Host("b").Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	n.Cut("a", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := n.Host("a").Dial(ctx, ln.Addr().String()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("dial across a cut: got %v, want the context's deadline", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := n.Host("a").Dial(ctx, ln.Addr().String())
+		if err == nil {
+			_ = c.Close()
+		}
+		done <- err
+	}()
+	n.Heal("a", "b")
+	if err := <-done; err != nil {
+		t.Fatalf("dial after the heal: %v", err)
+	}
+}
+
+func TestDelayDeliversLateAndInOrder(t *testing.T) {
+	const delay = 30 * time.Millisecond
+	n := faultnet.New()
+	a, b := pair(t, n, "a", "b")
+	n.Delay("a", "b", delay)
+	start := time.Now()
+	send(t, a, "1")
+	send(t, a, "2")
+	n.Delay("a", "b", 0) // later writes still queue behind the delayed ones
+	send(t, a, "3")
+	br := bufio.NewReader(b)
+	for _, want := range []string{"1", "2", "3"} {
+		if got := readLine(t, br); got != want {
+			t.Fatalf("read %q, want %q", got, want)
+		}
+	}
+	if took := time.Since(start); took < delay {
+		t.Fatalf("delayed writes arrived after %v, want at least %v", took, delay)
+	}
+	send(t, a, "4")
+	if got := readLine(t, br); got != "4" {
+		t.Fatalf("read %q, want 4", got)
+	}
+}
+
+// A connection from outside the network (a plain dialer) is never faulted.
+func TestOutsideConnectionsAreNotFaulted(t *testing.T) {
+	n := faultnet.New()
+	ln, err := n.Host("b").Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	plain, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	atB := <-accepted
+	defer atB.Close()
+	n.Isolate("b")
+	send(t, atB, "hello")
+	if got := readLine(t, bufio.NewReader(plain)); got != "hello" {
+		t.Fatalf("read %q", got)
+	}
+}
