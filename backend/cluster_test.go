@@ -192,6 +192,44 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 	}
 }
 
+func TestRetriedCreateMakesOneRoom(t *testing.T) {
+	c := clustertest.New(t, 3)
+	req := &pb.CreateRoomRequest{Host: "dee", Category: "animals", RequestId: "tab3-create-1"}
+	var rooms []string
+	// The same request three times, through three different nodes: each
+	// proposal picks its own code and word, and only the first is applied.
+	for _, id := range c.IDs() {
+		ctx := clustertest.Context(t, 10*time.Second)
+		r, err := c.Client(id).CreateRoom(ctx, req)
+		if err != nil {
+			t.Fatalf("create via %s: %v", id, err)
+		}
+		rooms = append(rooms, r.GetRoom().GetId())
+	}
+	if rooms[1] != rooms[0] || rooms[2] != rooms[0] {
+		t.Fatalf("three creates with one request id made rooms %v", rooms)
+	}
+	// Another request id, or another host, is another room.
+	for _, other := range []*pb.CreateRoomRequest{
+		{Host: "dee", Category: "animals", RequestId: "tab3-create-2"},
+		{Host: "eve", Category: "animals", RequestId: "tab3-create-1"},
+	} {
+		r, err := c.Client(c.Leader().ID()).CreateRoom(clustertest.Context(t, 10*time.Second), other)
+		if err != nil {
+			t.Fatalf("create %v: %v", other, err)
+		}
+		if r.GetRoom().GetId() == rooms[0] {
+			t.Errorf("create %v returned the first room", other)
+		}
+	}
+	c.AppliedEverywhere(c.Leader().Store().Stats().CommitIndex)
+	for _, n := range c.Running() {
+		if got := len(n.Store().Rooms()); got != 3 {
+			t.Errorf("node %s holds %d rooms, want 3", n.ID(), got)
+		}
+	}
+}
+
 func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	c := clustertest.New(t, 3, func(cfg *backend.Config) {
 		cfg.SnapshotThreshold = 16

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +97,14 @@ func TestJSONAPI(t *testing.T) {
 	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"player": "ana", "letter": "E", "request_id": "r-1"}, http.StatusOK, &again)
 	if again.Version != 2 || len(again.Log) != 1 {
 		t.Errorf("retried guess applied again: %+v", again)
+	}
+
+	// A create sent again with its request_id returns the first room.
+	var c1, c2 room
+	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "retry", "player": "ana", "request_id": "c-1"}, http.StatusCreated, &c1)
+	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "retry", "player": "ana", "request_id": "c-1"}, http.StatusCreated, &c2)
+	if c1.ID == "" || c2.ID != c1.ID {
+		t.Errorf("a create sent twice made rooms %q and %q", c1.ID, c2.ID)
 	}
 
 	errCases := []struct {
@@ -352,5 +362,38 @@ func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
 	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
 	if after.Version != r.Version {
 		t.Errorf("the oversized message changed the room")
+	}
+}
+
+// The create form carries a request id, so sending the same form twice (a
+// double click, a reload that posts again) creates one room.
+func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
+	s := systemtest.Start(t, 1, 1)
+	base := s.Frontends[0].URL()
+	home := mustDo(t, "GET", base+"/", nil, http.StatusOK, nil)
+	m := regexp.MustCompile(`name="request_id" value="([^"]+)"`).FindStringSubmatch(string(home.Body))
+	if m == nil {
+		t.Fatalf("the home page has no request id in its create form:\n%s", home.Body)
+	}
+	form := url.Values{"player": {"ana"}, "category": {"animals"}, "difficulty": {"easy"}, "request_id": {m[1]}}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var rooms []string
+	for range 2 {
+		resp, err := client.PostForm(base+"/rooms", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/rooms/") {
+			t.Fatalf("POST /rooms: %d to %q, want 303 to a room", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		rooms = append(rooms, resp.Header.Get("Location"))
+	}
+	if rooms[0] != rooms[1] {
+		t.Fatalf("the same form sent twice went to %v", rooms)
+	}
+	again := mustDo(t, "GET", base+"/", nil, http.StatusOK, nil)
+	if strings.Contains(string(again.Body), m[1]) {
+		t.Error("a new page load reuses the last request id")
 	}
 }

@@ -41,11 +41,15 @@ func Reason(err error) pb.ErrorReason {
 	return pb.ErrorReason_ERROR_REASON_UNSPECIFIED
 }
 
-// CreateRoom opens a room and returns it. It is retried like every write;
-// a retry after an attempt whose reply was lost (backend killed after the
-// commit) creates a second room, so in rare cases an orphan room is left
-// behind. Nobody joins it; that is accepted.
+// CreateRoom opens a room and returns it. Every retry carries the same
+// request_id, so one call creates one room, even when an attempt's reply was
+// lost after the commit; when req has no request_id, a random one is set on
+// a copy of req first.
 func (c *Client) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.Room, error) {
+	if req.GetRequestId() == "" {
+		req = proto.CloneOf(req)
+		req.RequestId = newRequestID()
+	}
 	rep, _, err := retry(ctx, c, pb.Game_CreateRoom_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.CreateRoom))
 	if err != nil {
 		return nil, err
@@ -72,9 +76,10 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return rep, nil
 }
 
-// NextRound starts the next round and returns the room. A retry after a
-// lost reply may find the round already started and answer with an error
-// (ROUND_NOT_OVER) or, for the host, skip one more round.
+// NextRound starts the next round and returns the room. The request ends
+// one round: req.Round, or the round the first backend that sees it finds
+// the room in. So a retry after a lost reply starts no second round; it is
+// answered with the room as it is.
 func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
 	rep, _, err := retry(ctx, c, pb.Game_NextRound_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.NextRound))
 	if err != nil {
@@ -235,12 +240,12 @@ func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr
 }
 
 // repeatable reports whether method is a write that is applied at most
-// once however often it is sent: guesses carry request ids, a NextRound
-// names the round it ends, joining and leaving twice changes nothing.
-// CreateRoom is not: a repeat may create a second room.
+// once however often it is sent: guesses and creates carry request ids, a
+// NextRound names the round it ends, joining and leaving twice changes
+// nothing.
 func repeatable(method string) bool {
 	switch method {
-	case pb.Game_Guess_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName:
+	case pb.Game_CreateRoom_FullMethodName, pb.Game_Guess_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName:
 		return true
 	}
 	return false

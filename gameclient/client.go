@@ -78,8 +78,8 @@ type Config struct {
 	// CallTimeout is the deadline of one attempt on one backend (default 3s).
 	CallTimeout time.Duration
 	// RepeatableTimeout is the deadline of one attempt of a write that is
-	// applied at most once however often it is sent (Guess, NextRound,
-	// Join, Leave), at most CallTimeout (default 1s).
+	// applied at most once however often it is sent (CreateRoom, Guess,
+	// NextRound, Join, Leave), at most CallTimeout (default 1s).
 	RepeatableTimeout time.Duration
 	// Recorder, when set, receives every attempt and its outcome.
 	Recorder Recorder

@@ -42,6 +42,19 @@ func (f *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return &pb.GuessReply{Room: &pb.Room{Id: req.GetRoomId(), Version: 2}, Hit: true}, nil
 }
 
+// CreateRoom answers as Guess does: "no quorum" while noQuorum says so,
+// then a new room.
+func (f *fakeGame) CreateRoom(_ context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requestIDs = append(f.requestIDs, req.GetRequestId())
+	if f.noQuorum != 0 {
+		f.noQuorum--
+		return nil, reasonError(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM)
+	}
+	return &pb.RoomReply{Room: &pb.Room{Id: "ABCDE", Version: 1}}, nil
+}
+
 // GuessBatch answers each guess as Guess does, as backends do.
 func (f *fakeGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
 	rep := &pb.GuessBatchReply{}
@@ -172,6 +185,28 @@ func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 		if id != "bo-e" {
 			t.Fatalf("the backend saw request ids %v, want bo-e only", f.seen())
 		}
+	}
+}
+
+// A create without a request id gets one, and keeps it on every retry, so
+// the backends create one room however often it is sent.
+func TestCreateRoomRetriesSameRequest(t *testing.T) {
+	f := &fakeGame{noQuorum: 2}
+	c := fakeClient(t, &recorder{}, 5*time.Second, startFake(t, f))
+	req := &pb.CreateRoomRequest{Host: "bo", Category: "animals"}
+	room, err := c.CreateRoom(systemtest.Context(t, 10*time.Second), req)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if room.GetId() != "ABCDE" {
+		t.Fatalf("room = %v", room)
+	}
+	if req.GetRequestId() != "" {
+		t.Fatalf("the caller's request was modified: %v", req)
+	}
+	ids := f.seen()
+	if len(ids) != 3 || ids[0] == "" || ids[1] != ids[0] || ids[2] != ids[0] {
+		t.Fatalf("the backend saw request ids %q; want three times one id", ids)
 	}
 }
 

@@ -24,6 +24,9 @@ type HomePage struct {
 	Error string
 	// JoinCode pre-fills the "Join by code" field.
 	JoinCode string
+	// CreateRequest is the request id the create form sends, so that
+	// sending the same form twice creates one room.
+	CreateRequest string
 }
 
 // RoomSummary is one line of the open rooms list on the home page.

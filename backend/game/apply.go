@@ -8,7 +8,7 @@ type step struct {
 	cur  *Room // the stored room the command names, nil if there is none
 	next *Room // the room to store in its place, nil when nothing changes
 	hit  bool  // Guess: the letter is in the word
-	dup  bool  // Guess: the request was already applied
+	dup  bool  // Guess, CreateRoom: the request was already applied
 }
 
 // Apply applies cmd to the state. On error nothing changes: no version bump,

@@ -74,6 +74,8 @@ func TestApplyErrorsChangeNothing(t *testing.T) {
 		{"create: custom one letter", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "a"}, game.ErrInvalidWord, false},
 		{"create: custom double separator", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "ab--cd"}, game.ErrInvalidWord, false},
 		{"create: list word with digit", game.CreateRoom{Code: "WXYZ2", Host: "h", Category: "food", Word: "7up"}, game.ErrInvalidWord, false},
+		{"create: request id too long", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "hello", RequestID: longID}, game.ErrInvalidCommand, false},
+		{"create: request id not UTF-8", game.CreateRoom{Code: "WXYZ2", Host: "h", Custom: true, Word: "hello", RequestID: "\xff"}, game.ErrInvalidCommand, false},
 
 		{"guess: missing room", game.Guess{Player: "amy", Letter: "e"}, game.ErrInvalidCommand, false},
 		{"guess: unknown room", game.Guess{Room: "WXYZ2", Player: "amy", Letter: "e"}, game.ErrUnknownRoom, false},
@@ -194,6 +196,15 @@ func TestCreateRoom(t *testing.T) {
 			},
 		},
 		{
+			name: "with request id",
+			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "cat", RequestID: "c-1", At: 42},
+			want: game.Room{
+				Code: "WXYZ2", Host: "Hana", Category: game.CustomCategory, Custom: true,
+				Round: 1, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
+				Players: []game.Player{{Name: "Hana"}}, Version: 1, CreatedAt: 42, UpdatedAt: 42, CreateRequest: "c-1",
+			},
+		},
+		{
 			name: "category with default difficulty",
 			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", Category: "MUSIC", Word: "trumpet", MaxLives: 26, At: 7},
 			want: game.Room{
@@ -212,6 +223,54 @@ func TestCreateRoom(t *testing.T) {
 			}
 			if got := room(t, s, tt.want.Code); !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("stored room %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A create that repeats a host's request id, with whatever code and word
+// its proposer picked, returns the room the first one made, as it is now.
+func TestCreateRoomRequestIsAppliedOnce(t *testing.T) {
+	s := newState(t,
+		game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "cat", RequestID: "c-1", At: t0},
+		game.Guess{Room: "WXYZ2", Player: "bob", Letter: "a", At: t0 + 1},
+	)
+	first := room(t, s, "WXYZ2")
+	tests := []struct {
+		name     string
+		cmd      game.CreateRoom
+		dup      bool
+		wantCode string
+	}{
+		{"same host and request", game.CreateRoom{Code: "ZZZZZ", Host: " Hana ", Custom: true, Word: "dog", RequestID: "c-1", At: t0 + 2}, true, "WXYZ2"},
+		{"same request, code in use", game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "dog", RequestID: "c-1", At: t0 + 2}, true, "WXYZ2"},
+		{"other host", game.CreateRoom{Code: "ZZZZZ", Host: "Ivo", Custom: true, Word: "dog", RequestID: "c-1", At: t0 + 2}, false, "ZZZZZ"},
+		{"other request", game.CreateRoom{Code: "ZZZZZ", Host: "Hana", Custom: true, Word: "dog", RequestID: "c-2", At: t0 + 2}, false, "ZZZZZ"},
+		{"no request", game.CreateRoom{Code: "ZZZZZ", Host: "Hana", Custom: true, Word: "dog", At: t0 + 2}, false, "ZZZZZ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := game.NewState()
+			if err := s.Restore(bytes.NewReader(snapshot(t, newState(t,
+				game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "cat", RequestID: "c-1", At: t0},
+				game.Guess{Room: "WXYZ2", Player: "bob", Letter: "a", At: t0 + 1},
+			)))); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(tt.cmd); err != nil {
+				t.Fatalf("Validate = %v", err)
+			}
+			res := mustApply(t, s, tt.cmd)
+			if res.Duplicate != tt.dup || res.Changed == tt.dup || res.Room.Code != tt.wantCode {
+				t.Fatalf("Apply = duplicate %v, changed %v, room %s; want duplicate %v, room %s", res.Duplicate, res.Changed, res.Room.Code, tt.dup, tt.wantCode)
+			}
+			if tt.dup {
+				if !reflect.DeepEqual(res.Room, first) {
+					t.Errorf("duplicate create returned %+v, want the room as it is %+v", res.Room, first)
+				}
+				if n := len(s.Rooms()); n != 1 {
+					t.Errorf("%d rooms after a duplicate create, want 1", n)
+				}
 			}
 		})
 	}

@@ -26,6 +26,10 @@ type CreateRoom struct {
 	// MaxLives is the number of wrong guesses that loses a round, 1 to
 	// MaxLivesLimit; zero means DefaultMaxLives.
 	MaxLives int
+	// RequestID, if not empty, makes the create idempotent: a create that
+	// repeats the RequestID of a room the same host created is not applied
+	// again but answered with that room, as a Duplicate.
+	RequestID string
 	// At is the time of the command in unix milliseconds.
 	At int64
 }
@@ -105,7 +109,9 @@ type Result struct {
 	// Duplicate reports, for a NextRound, that its FromRound already ended
 	// (nothing changed); for a Guess, that its RequestID repeats the
 	// player's last successful request in the room: nothing was applied,
-	// Room is the current room and Hit is the first outcome's.
+	// Room is the current room and Hit is the first outcome's; for a
+	// CreateRoom, that the host created a room with its RequestID before:
+	// Room is that room, as it is now.
 	Duplicate bool
 	// Changed reports that the room changed, so its Version went up.
 	Changed bool

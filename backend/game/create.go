@@ -1,6 +1,9 @@
 package game
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // planCreate plans a CreateRoom.
 func (s *State) planCreate(c CreateRoom) (step, error) {
@@ -11,15 +14,25 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	case !ValidRoomCode(code):
 		return step{}, fmt.Errorf("create room: room code %s: %w", quote(c.Code), ErrInvalidCommand)
 	}
-	if cur, ok := s.rooms[code]; ok {
-		return step{cur: cur}, fmt.Errorf("create room %s: %w", code, ErrRoomExists)
-	}
 	fail := func(err error) (step, error) {
 		return step{}, fmt.Errorf("create room %s: %w", code, err)
 	}
 	host, err := NormalizeName(c.Host)
 	if err != nil {
 		return fail(fmt.Errorf("host: %w", err))
+	}
+	if len(c.RequestID) > MaxRequestIDLen || !utf8.ValidString(c.RequestID) {
+		return fail(fmt.Errorf("request id %s: not valid UTF-8 of at most %d bytes: %w", quote(c.RequestID), MaxRequestIDLen, ErrInvalidCommand))
+	}
+	// A repeated request gets the room it made, whatever code the proposer
+	// picked this time.
+	if c.RequestID != "" {
+		if first, ok := s.created[createKey(host, c.RequestID)]; ok {
+			return step{cur: s.rooms[first], dup: true}, nil
+		}
+	}
+	if cur, ok := s.rooms[code]; ok {
+		return step{cur: cur}, fmt.Errorf("create room %s: %w", code, ErrRoomExists)
 	}
 	lives := c.MaxLives
 	if lives == 0 {
@@ -51,6 +64,8 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 		Version:    1,
 		CreatedAt:  c.At,
 		UpdatedAt:  c.At,
+
+		CreateRequest: c.RequestID,
 	}}, nil
 }
 

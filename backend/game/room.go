@@ -72,6 +72,9 @@ type Room struct {
 	Version uint64
 	// CreatedAt is the creation time in unix milliseconds, from the command.
 	CreatedAt int64
+	// CreateRequest is the request id of the create that made the room, or
+	// empty: a create by the host that repeats it returns this room.
+	CreateRequest string
 	// UpdatedAt is the time of the last applied change in unix
 	// milliseconds, from the command.
 	UpdatedAt int64

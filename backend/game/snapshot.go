@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // snapshotFormat is the version of the snapshot encoding written by Snapshot.
-const snapshotFormat = 2
+// Restore also reads format 2, whose rooms have no CreateRequest.
+const snapshotFormat = 3
 
 // snapshotFile is the encoded form of a State.
 type snapshotFile struct {
@@ -39,10 +41,11 @@ func (s *State) Restore(r io.Reader) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("restore: data after the snapshot: %w", ErrBadSnapshot)
 	}
-	if snap.Format != snapshotFormat {
-		return fmt.Errorf("restore: format %d, want %d: %w", snap.Format, snapshotFormat, ErrBadSnapshot)
+	if snap.Format != 2 && snap.Format != snapshotFormat {
+		return fmt.Errorf("restore: format %d, want 2 or %d: %w", snap.Format, snapshotFormat, ErrBadSnapshot)
 	}
 	rooms := make(map[string]*Room, len(snap.Rooms))
+	created := make(map[string]string)
 	for i, room := range snap.Rooms {
 		if err := checkRoom(room); err != nil {
 			return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
@@ -51,8 +54,16 @@ func (s *State) Restore(r io.Reader) error {
 			return fmt.Errorf("restore: room %d: code %s appears twice: %w", i, room.Code, ErrBadSnapshot)
 		}
 		rooms[room.Code] = room
+		if room.CreateRequest == "" {
+			continue
+		}
+		key := createKey(room.Host, room.CreateRequest)
+		if other, dup := created[key]; dup {
+			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other, room.Code, ErrBadSnapshot)
+		}
+		created[key] = room.Code
 	}
-	s.rooms = rooms
+	s.rooms, s.created = rooms, created
 	return nil
 }
 
@@ -72,6 +83,8 @@ func checkRoom(r *Room) error {
 		return fmt.Errorf("lives %d of %d", r.LivesLeft, r.MaxLives)
 	case len(r.Players) > MaxPlayersPerRoom:
 		return fmt.Errorf("%d players", len(r.Players))
+	case len(r.CreateRequest) > MaxRequestIDLen || !utf8.ValidString(r.CreateRequest):
+		return fmt.Errorf("create request %s", quote(r.CreateRequest))
 	}
 	if err := checkWord(r.Word); err != nil {
 		return fmt.Errorf("word: %w", err)

@@ -23,7 +23,7 @@ func variedState(t testing.TB) *game.State {
 		game.Guess{Room: "22222", Player: "h", Letter: "t", RequestID: "a", At: t0 + 1},
 		game.NextRound{Room: "22222", Player: "h", Word: "bread", At: t0 + 2},
 		game.Leave{Room: "22222", Player: "h", At: t0 + 3},
-		game.CreateRoom{Code: "33333", Host: "solo", Custom: true, Word: "aa", At: t0},
+		game.CreateRoom{Code: "33333", Host: "solo", Custom: true, Word: "aa", RequestID: "create-1", At: t0},
 		game.Guess{Room: "33333", Player: "solo", Letter: "a", RequestID: "done", At: t0 + 1},
 	} {
 		mustApply(t, s, c)
@@ -97,7 +97,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"truncated", good[:len(good)/2]},
 		{"trailing data", good + "{}"},
 		{"old format", `{"format":1,"rooms":[]}`},
-		{"future format", `{"format":3,"rooms":[]}`},
+		{"future format", `{"format":4,"rooms":[]}`},
 		{"missing format", `{"rooms":[]}`},
 		{"unknown field", `{"format":2,"rooms":[],"extra":true}`},
 		{"null room", `{"format":2,"rooms":[null]}`},
@@ -109,6 +109,9 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"bad lives", withRoom(`"LivesLeft":6`, `"LivesLeft":7`)},
 		{"bad word", withRoom(`"hello"`, `"he llo "`)},
 		{"duplicate code", `{"format":2,"rooms":[` + room + `,` + room + `]}`},
+		{"create request too long", withRoom(`"UpdatedAt":0`, `"UpdatedAt":0,"CreateRequest":"`+strings.Repeat("x", game.MaxRequestIDLen+1)+`"`)},
+		{"create request twice", `{"format":3,"rooms":[` + strings.Replace(room, `"UpdatedAt":0`, `"UpdatedAt":0,"CreateRequest":"c"`, 1) + `,` +
+			strings.Replace(strings.Replace(room, `"UpdatedAt":0`, `"UpdatedAt":0,"CreateRequest":"c"`, 1), `"ABCDE"`, `"FGHJK"`, 1) + `]}`},
 		{"too many players", withRoom(`{"Name":"h","Points":0}`, strings.Repeat(`{"Name":"h","Points":0},`, game.MaxPlayersPerRoom)+`{"Name":"h","Points":0}`)},
 	}
 	for _, tt := range tests {

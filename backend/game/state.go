@@ -10,12 +10,17 @@ import (
 // FSM that owns it serialises access.
 type State struct {
 	rooms map[string]*Room
+	// created finds a room by its host and create request id (createKey).
+	created map[string]string
 }
 
 // NewState returns an empty State.
 func NewState() *State {
-	return &State{rooms: make(map[string]*Room)}
+	return &State{rooms: make(map[string]*Room), created: make(map[string]string)}
 }
+
+// createKey is the key in State.created of a create by host with request id.
+func createKey(host, requestID string) string { return host + "\x00" + requestID }
 
 // Room returns a copy of the room with the given code. The lookup ignores
 // case and surrounding space.
@@ -54,4 +59,10 @@ func (s *State) put(r *Room) {
 		s.rooms = make(map[string]*Room)
 	}
 	s.rooms[r.Code] = r
+	if r.Version == 1 && r.CreateRequest != "" { // just created
+		if s.created == nil {
+			s.created = make(map[string]string)
+		}
+		s.created[createKey(r.Host, r.CreateRequest)] = r.Code
+	}
 }

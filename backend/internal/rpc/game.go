@@ -135,7 +135,7 @@ func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest)
 
 // newRoom is run by the leader: it picks the code and the word.
 func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error) {
-	cmd := game.CreateRoom{Host: req.GetHost(), MaxLives: int(req.GetMaxLives()), At: g.cfg.Now().UnixMilli()}
+	cmd := game.CreateRoom{Host: req.GetHost(), MaxLives: int(req.GetMaxLives()), RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli()}
 	if req.GetWord() != "" {
 		cmd.Custom, cmd.Category, cmd.Word = true, "custom", req.GetWord()
 	} else {

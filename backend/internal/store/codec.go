@@ -31,7 +31,7 @@ func toProto(c game.Command) (*pb.Command, error) {
 	case game.CreateRoom:
 		return &pb.Command{Kind: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoomCommand{
 			Code: c.Code, Host: c.Host, Category: c.Category, Difficulty: string(c.Difficulty),
-			Custom: c.Custom, Word: c.Word, MaxLives: int64(c.MaxLives), AtUnixMs: c.At,
+			Custom: c.Custom, Word: c.Word, MaxLives: int64(c.MaxLives), RequestId: c.RequestID, AtUnixMs: c.At,
 		}}}, nil
 	case game.Guess:
 		return &pb.Command{Kind: &pb.Command_Guess{Guess: &pb.GuessCommand{
@@ -57,7 +57,7 @@ func fromProto(c *pb.Command) (game.Command, error) {
 		return game.CreateRoom{
 			Code: x.GetCode(), Host: x.GetHost(), Category: x.GetCategory(),
 			Difficulty: game.Difficulty(x.GetDifficulty()), Custom: x.GetCustom(), Word: x.GetWord(),
-			MaxLives: int(x.GetMaxLives()), At: x.GetAtUnixMs(),
+			MaxLives: int(x.GetMaxLives()), RequestID: x.GetRequestId(), At: x.GetAtUnixMs(),
 		}, nil
 	case *pb.Command_Guess:
 		x := k.Guess

@@ -115,6 +115,7 @@ type createRoomBody struct {
 	Word       string `json:"word"`
 	Player     string `json:"player"`
 	MaxLives   int64  `json:"max_lives"`
+	RequestID  string `json:"request_id"`
 }
 
 func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +128,7 @@ func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
 		b.Player = "host"
 	}
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
-		Host: b.Player, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives,
+		Host: b.Player, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives, RequestId: b.RequestID,
 	})
 	if err != nil {
 		h.apiFail(w, err)

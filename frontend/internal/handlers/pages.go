@@ -55,7 +55,7 @@ func rememberPlayer(w http.ResponseWriter, player string) {
 }
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
-	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code")}
+	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: newRequestID()}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	cats, err := h.cfg.Game.Categories(ctx)
@@ -99,6 +99,7 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	rememberPlayer(w, player)
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
 		Host: player, Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
+		RequestId: r.FormValue("request_id"),
 	})
 	if err != nil {
 		_, _, msg := classify(err, gameclient.Reason(err))

@@ -208,6 +208,7 @@ type CreateRoomCommand struct {
 	Word          string                 `protobuf:"bytes,6,opt,name=word,proto3" json:"word,omitempty"`
 	MaxLives      int64                  `protobuf:"varint,7,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,8,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	RequestId     string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -296,6 +297,13 @@ func (x *CreateRoomCommand) GetAtUnixMs() int64 {
 		return x.AtUnixMs
 	}
 	return 0
+}
+
+func (x *CreateRoomCommand) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GuessCommand struct {
@@ -586,7 +594,7 @@ const file_command_proto_rawDesc = "" +
 	"\x05leave\x18\x05 \x01(\v2\x18.gallows.v1.LeaveCommandH\x00R\x05leaveB\x06\n" +
 	"\x04kind\"8\n" +
 	"\x05Batch\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\xde\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\xfd\x01\n" +
 	"\x11CreateRoomCommand\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x1a\n" +
@@ -598,7 +606,9 @@ const file_command_proto_rawDesc = "" +
 	"\x04word\x18\x06 \x01(\tR\x04word\x12\x1b\n" +
 	"\tmax_lives\x18\a \x01(\x03R\bmaxLives\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\b \x01(\x03R\batUnixMs\"\x8f\x01\n" +
+	"at_unix_ms\x18\b \x01(\x03R\batUnixMs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tR\trequestId\"\x8f\x01\n" +
 	"\fGuessCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +

@@ -476,8 +476,12 @@ type CreateRoomRequest struct {
 	Category   string                 `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
 	Difficulty string                 `protobuf:"bytes,3,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
 	// word, when set, makes a custom-word room.
-	Word          string `protobuf:"bytes,4,opt,name=word,proto3" json:"word,omitempty"`
-	MaxLives      int64  `protobuf:"varint,5,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
+	Word     string `protobuf:"bytes,4,opt,name=word,proto3" json:"word,omitempty"`
+	MaxLives int64  `protobuf:"varint,5,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
+	// request_id, when set (up to 128 bytes), makes the create safe to send
+	// again: a create with the host and request_id of a room already created
+	// returns that room instead of creating another.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -545,6 +549,13 @@ func (x *CreateRoomRequest) GetMaxLives() int64 {
 		return x.MaxLives
 	}
 	return 0
+}
+
+func (x *CreateRoomRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GetRoomRequest struct {
@@ -1578,7 +1589,7 @@ const file_game_proto_rawDesc = "" +
 	"\x12created_at_unix_ms\x18\x11 \x01(\x03R\x0fcreatedAtUnixMs\x12+\n" +
 	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMs\x12\x1d\n" +
 	"\n" +
-	"raft_index\x18\x13 \x01(\x04R\traftIndex\"\x94\x01\n" +
+	"raft_index\x18\x13 \x01(\x04R\traftIndex\"\xb3\x01\n" +
 	"\x11CreateRoomRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1e\n" +
@@ -1586,7 +1597,9 @@ const file_game_proto_rawDesc = "" +
 	"difficulty\x18\x03 \x01(\tR\n" +
 	"difficulty\x12\x12\n" +
 	"\x04word\x18\x04 \x01(\tR\x04word\x12\x1b\n" +
-	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\")\n" +
+	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\")\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\x12\n" +
 	"\x10ListRoomsRequest\"\x13\n" +
