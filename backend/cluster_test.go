@@ -230,6 +230,48 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	}
 }
 
+// A brief guess reply is the room without its players and log, alone or
+// in a batch, and a full one has them.
+func TestBriefGuessReply(t *testing.T) {
+	c := clustertest.New(t, 3)
+	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
+	room := createRoom(t, client)
+	ctx := clustertest.Context(t, 10*time.Second)
+	full, err := client.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	brief, err := client.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := client.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
+		{RoomId: room.GetId(), Player: "cy", Letter: "i", RequestId: "cy-i", Brief: true},
+		{RoomId: room.GetId(), Player: "cy", Letter: "c", RequestId: "cy-c"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		room  *pb.Room
+		brief bool
+	}{
+		{"full", full.GetRoom(), false},
+		{"brief", brief.GetRoom(), true},
+		{"brief in a batch", batch.GetOutcomes()[0].GetReply().GetRoom(), true},
+		{"full in a batch", batch.GetOutcomes()[1].GetReply().GetRoom(), false},
+	} {
+		r := tc.room
+		if r.GetId() != room.GetId() || r.GetVersion() < 2 || len(r.GetGuessed()) == 0 || r.GetMasked() == "" || r.GetLivesLeft() == 0 {
+			t.Errorf("%s: room %v lacks what a brief room keeps", tc.name, r)
+		}
+		if got := len(r.GetPlayers()) == 0 && len(r.GetLog()) == 0; got != tc.brief {
+			t.Errorf("%s: %d players and %d log entries", tc.name, len(r.GetPlayers()), len(r.GetLog()))
+		}
+	}
+}
+
 func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	c := clustertest.New(t, 3, func(cfg *backend.Config) {
 		cfg.SnapshotThreshold = 16

@@ -513,8 +513,10 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	c.seq++
+	// Brief, as the frontend's websocket asks: the tabs get the room from
+	// its watch, so the reply leaves out players and log.
 	reply, err := c.game.Guess(ctx, &pb.GuessRequest{
-		RoomId: c.room, Player: c.player, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq),
+		RoomId: c.room, Player: c.player, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq), Brief: true,
 	})
 	if err != nil {
 		switch reason := gameclient.Reason(err); reason {

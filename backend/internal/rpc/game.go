@@ -38,6 +38,26 @@ type gameService struct {
 // RoomToProto is what may be shown of a room: the word only once the round
 // is over. index is the Raft index that produced this state, if known.
 func RoomToProto(r *game.Room, index uint64) *pb.Room {
+	out := briefRoom(r, index)
+	// One allocation for all players and one for all log entries: a reply
+	// to every guess carries the room.
+	players := make([]pb.Player, len(r.Players))
+	out.Players = make([]*pb.Player, len(r.Players))
+	for i, p := range r.Players {
+		players[i].Name, players[i].Points = p.Name, int64(p.Points)
+		out.Players[i] = &players[i]
+	}
+	entries := make([]pb.LogEntry, len(r.Log))
+	out.Log = make([]*pb.LogEntry, len(r.Log))
+	for i, e := range r.Log {
+		entries[i].Player, entries[i].Letter, entries[i].Hit, entries[i].Version = e.Player, e.Letter, e.Hit, e.Version
+		out.Log[i] = &entries[i]
+	}
+	return out
+}
+
+// briefRoom is RoomToProto without the players and the log.
+func briefRoom(r *game.Room, index uint64) *pb.Room {
 	out := &pb.Room{
 		Id:              r.Code,
 		Version:         r.Version,
@@ -58,20 +78,6 @@ func RoomToProto(r *game.Room, index uint64) *pb.Room {
 	}
 	if r.Over() {
 		out.Word = r.Word
-	}
-	// One allocation for all players and one for all log entries: a reply
-	// to every guess carries the room.
-	players := make([]pb.Player, len(r.Players))
-	out.Players = make([]*pb.Player, len(r.Players))
-	for i, p := range r.Players {
-		players[i].Name, players[i].Points = p.Name, int64(p.Points)
-		out.Players[i] = &players[i]
-	}
-	entries := make([]pb.LogEntry, len(r.Log))
-	out.Log = make([]*pb.LogEntry, len(r.Log))
-	for i, e := range r.Log {
-		entries[i].Player, entries[i].Letter, entries[i].Hit, entries[i].Version = e.Player, e.Letter, e.Hit, e.Version
-		out.Log[i] = &entries[i]
 	}
 	return out
 }
@@ -167,8 +173,13 @@ func guessCommand(req *pb.GuessRequest, at int64) game.Guess {
 }
 
 // guessReply is the answer to an applied guess.
-func guessReply(res store.Result) *pb.GuessReply {
-	return &pb.GuessReply{Room: RoomToProto(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
+// guessReply answers req with res: the room whole, or brief if req asks.
+func guessReply(req *pb.GuessRequest, res store.Result) *pb.GuessReply {
+	room := briefRoom
+	if !req.GetBrief() {
+		room = RoomToProto
+	}
+	return &pb.GuessReply{Room: room(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
 }
 
 // leaderGone reports whether err says this node is no longer the leader it
@@ -184,7 +195,7 @@ func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gues
 		if err != nil {
 			return err
 		}
-		reply = guessReply(res)
+		reply = guessReply(req, res)
 		return nil
 	}, func(ctx context.Context, c pb.GameClient) (err error) {
 		reply, err = c.Guess(ctx, req)
@@ -227,7 +238,7 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 			case err != nil:
 				out[i] = errorOutcome(err)
 			default:
-				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: guessReply(res[j])}}
+				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: guessReply(guesses[i], res[j])}}
 			}
 		}
 		pending = again

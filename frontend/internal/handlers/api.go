@@ -174,7 +174,7 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, err)
 		return
 	}
-	reply, err := h.guess(r.Context(), r.PathValue("id"), b.Player, b.Letter, b.RequestID)
+	reply, err := h.guess(r.Context(), r.PathValue("id"), b.Player, b.Letter, b.RequestID, false)
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -183,12 +183,13 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 }
 
 // guess sends one guess; without a request id it makes one, so the
-// client's own retries stay idempotent.
-func (h *Handlers) guess(ctx context.Context, room, player, letter, requestID string) (*pb.GuessReply, error) {
+// client's own retries stay idempotent. brief asks for a reply without the
+// room's players and log, for callers that do not show the reply's room.
+func (h *Handlers) guess(ctx context.Context, room, player, letter, requestID string, brief bool) (*pb.GuessReply, error) {
 	if requestID == "" {
 		requestID = newRequestID()
 	}
-	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: player, Letter: letter, RequestId: requestID})
+	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: player, Letter: letter, RequestId: requestID, Brief: brief})
 	h.metrics.guess(err)
 	return reply, err
 }

@@ -147,7 +147,7 @@ func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := h.guess(r.Context(), r.PathValue("id"), player, r.FormValue("letter"), r.FormValue("request_id"))
+	_, err := h.guess(r.Context(), r.PathValue("id"), player, r.FormValue("letter"), r.FormValue("request_id"), true)
 	h.backToRoom(w, r, err)
 }
 

@@ -176,7 +176,9 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 	switch in.Type {
 	case "guess":
 		var reply *pb.GuessReply
-		reply, err = h.guess(ctx, room, player, in.Letter, in.RequestID)
+		// The ack needs only the version: the tab gets the room from
+		// the room's watch, so the reply leaves out players and log.
+		reply, err = h.guess(ctx, room, player, in.Letter, in.RequestID, true)
 		version = reply.GetRoom().GetVersion()
 	case "next_round":
 		var r *pb.Room

@@ -776,7 +776,11 @@ type GuessRequest struct {
 	Player string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
 	Letter string                 `protobuf:"bytes,3,opt,name=letter,proto3" json:"letter,omitempty"`
 	// request_id identifies this guess across retries (e.g. tab id + sequence).
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// brief asks for a smaller reply: the room without its players and log.
+	// What is left (version, status, masked word, letters, lives) is enough to
+	// follow the round; a watch stream carries the rest.
+	Brief         bool `protobuf:"varint,5,opt,name=brief,proto3" json:"brief,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -837,6 +841,13 @@ func (x *GuessRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *GuessRequest) GetBrief() bool {
+	if x != nil {
+		return x.Brief
+	}
+	return false
 }
 
 type GuessReply struct {
@@ -1610,13 +1621,14 @@ const file_game_proto_rawDesc = "" +
 	"categories\x12\"\n" +
 	"\fdifficulties\x18\x02 \x03(\tR\fdifficulties\"8\n" +
 	"\x0eListRoomsReply\x12&\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"v\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"\x8c\x01\n" +
 	"\fGuessRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
 	"\x06letter\x18\x03 \x01(\tR\x06letter\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"b\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05brief\x18\x05 \x01(\bR\x05brief\"b\n" +
 	"\n" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
