@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,12 +197,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer cleanup()
-	raftSide, err := startRaft(ctx, cfg, dir)
+	// Every goroutine of a side, started by its cluster or its clients,
+	// carries the label side=raft or side=gallows, so that a CPU profile of
+	// the run splits by side (go tool pprof -tagfocus side=gallows).
+	var raftSide, gallowsSide *side
+	pprof.Do(ctx, pprof.Labels("side", "raft"), func(ctx context.Context) { raftSide, err = startRaft(ctx, cfg, dir) })
 	if err != nil {
 		return Report{}, err
 	}
 	defer raftSide.stop()
-	gallowsSide, err := startGallows(ctx, cfg, dir)
+	pprof.Do(ctx, pprof.Labels("side", "gallows"), func(ctx context.Context) { gallowsSide, err = startGallows(ctx, cfg, dir) })
 	if err != nil {
 		return Report{}, err
 	}
@@ -825,9 +830,11 @@ func alternate(ctx context.Context, cfg Config, sides []*side) ([]Result, Turns,
 	}
 
 	var running, turnDone sync.WaitGroup
-	for _, cs := range clients {
+	for s, cs := range clients {
 		for _, c := range cs {
 			running.Go(func() {
+				// A client's own goroutines (the gameclient's) inherit it.
+				pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("side", sides[s].name)))
 				for end := range c.turn {
 					for ctx.Err() == nil && time.Now().Before(end) {
 						t := time.Now()
