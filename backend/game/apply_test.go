@@ -231,11 +231,12 @@ func TestCreateRoom(t *testing.T) {
 // A create that repeats a host's request id, with whatever code and word
 // its proposer picked, returns the room the first one made, as it is now.
 func TestCreateRoomRequestIsAppliedOnce(t *testing.T) {
-	s := newState(t,
+	// The state is restored from a snapshot, so that finding a room by its
+	// create request works there too.
+	before := snapshot(t, newState(t,
 		game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "cat", RequestID: "c-1", At: t0},
 		game.Guess{Room: "WXYZ2", Player: "bob", Letter: "a", At: t0 + 1},
-	)
-	first := room(t, s, "WXYZ2")
+	))
 	tests := []struct {
 		name     string
 		cmd      game.CreateRoom
@@ -251,12 +252,10 @@ func TestCreateRoomRequestIsAppliedOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := game.NewState()
-			if err := s.Restore(bytes.NewReader(snapshot(t, newState(t,
-				game.CreateRoom{Code: "WXYZ2", Host: "Hana", Custom: true, Word: "cat", RequestID: "c-1", At: t0},
-				game.Guess{Room: "WXYZ2", Player: "bob", Letter: "a", At: t0 + 1},
-			)))); err != nil {
+			if err := s.Restore(bytes.NewReader(before)); err != nil {
 				t.Fatal(err)
 			}
+			first := room(t, s, "WXYZ2")
 			if err := s.Validate(tt.cmd); err != nil {
 				t.Fatalf("Validate = %v", err)
 			}
