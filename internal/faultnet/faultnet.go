@@ -68,24 +68,24 @@ func (n *Network) Host(name string) *Host {
 // Cut cuts the link between a and b in both directions.
 func (n *Network) Cut(a, b string) {
 	n.update(func() {
-		n.setCut(a, b, true)
-		n.setCut(b, a, true)
+		n.cut(a, b)
+		n.cut(b, a)
 	})
 }
 
 // CutOneWay cuts the link from one host to another: what from sends to is
 // lost, what to sends from still arrives.
 func (n *Network) CutOneWay(from, to string) {
-	n.update(func() { n.setCut(from, to, true) })
+	n.update(func() { n.cut(from, to) })
 }
 
-// Isolate cuts every link between host and the other hosts.
+// Isolate cuts every link between host and the other hosts known so far.
 func (n *Network) Isolate(host string) {
 	n.update(func() {
 		for _, h := range n.hosts {
 			if h != host {
-				n.setCut(host, h, true)
-				n.setCut(h, host, true)
+				n.cut(host, h)
+				n.cut(h, host)
 			}
 		}
 	})
@@ -135,9 +135,10 @@ func (n *Network) heal(match func(link) bool) {
 	}
 }
 
-func (n *Network) setCut(from, to string, cut bool) {
+// cut marks the link from one host to another cut; under n.mu.
+func (n *Network) cut(from, to string) {
 	st := n.links[link{from, to}]
-	st.cut = cut
+	st.cut = true
 	n.links[link{from, to}] = st
 }
 
