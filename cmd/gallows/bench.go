@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/gallows-game/gallows/backend/bench"
@@ -14,11 +16,12 @@ import (
 
 // runBench measures guesses per second of a loopback Gallows cluster
 // against raw Raft applies, and prints the report to stdout.
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	clients := fs.Int("clients", bench.DefaultClients, "concurrent clients on each side")
 	duration := fs.Duration("duration", bench.DefaultDuration, "how long each side is measured")
 	dataDir := fs.String("data-dir", "", "keep the nodes' data here; must be empty (default: a temp dir, removed on exit)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file; each side's goroutines carry the label side=raft or side=gallows")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
 	fs.Var(&level, "log-level", "debug, info, warn or error")
@@ -27,6 +30,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "gallows bench: 3 nodes on loopback, %d clients, %v per side, %d CPUs, %s\n",
 		*clients, *duration, runtime.NumCPU(), runtime.Version())
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("--cpuprofile: %w", cerr)
+			}
+		}()
+	}
 	start := time.Now()
 	rep, err := bench.Run(ctx, bench.Config{
 		Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level),

@@ -67,6 +67,9 @@ type levelFlag struct{ slog.LevelVar }
 
 func (l *levelFlag) Set(v string) error { return l.UnmarshalText([]byte(v)) }
 
+// String is the level's name in lower case, as --help shows the default.
+func (l *levelFlag) String() string { return strings.ToLower(l.Level().String()) }
+
 func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
