@@ -50,8 +50,9 @@ type Config struct {
 	TrailingLogs      uint64
 	SegmentSize       int
 	// Network opens the node's Raft and gRPC connections, the ones it
-	// accepts and the ones it makes to other nodes (nil: TCP). Tests that
-	// cut, delay or heal links between nodes plug in here.
+	// accepts and the ones it makes to other nodes (nil: TCP). One that can
+	// also ListenPacket (membership.Network) carries serf's gossip too.
+	// Tests that cut, delay or heal links between nodes plug in here.
 	Network store.Network
 	// ReconcileInterval is the period of the leader's full membership pass.
 	ReconcileInterval time.Duration
@@ -179,12 +180,14 @@ func Start(cfg Config) (_ *Node, err error) {
 		MinConnectTimeout: 2 * time.Second,
 	}), grpc.WithContextDialer(network.Dial))
 	cleanup = append(cleanup, func() { _ = n.conns.Close() })
+	gossip, _ := cfg.Network.(membership.Network)
 	n.members, err = membership.New(membership.Config{
 		Tags: membership.Tags{
 			ID: cfg.ID, RaftAddr: n.store.RaftAddr(), GRPCAddr: n.grpcAddr, HTTPAddr: n.httpAddr,
 			Expect: cfg.BootstrapExpect,
 		},
 		BindAddr:          cfg.SerfAddr,
+		Network:           gossip,
 		AdvertiseAddr:     serfAdv,
 		Join:              cfg.Join,
 		BootstrapExpect:   cfg.BootstrapExpect,

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/backend/internal/clustertest"
 	"github.com/gallows-game/gallows/gameclient"
@@ -274,5 +276,69 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 				t.Errorf("node %s, room %s: %d guesses applied, %d acknowledged", n.ID(), g.room, got, g.n)
 			}
 		}
+	}
+}
+
+// A follower cut off from everything, gossip included, is seen failed by
+// the others but stays a voter (it may come back); once the links heal it
+// is alive again and catches up with what was written meanwhile.
+func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
+	network := faultnet.New()
+	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	leader := c.Leader()
+	cut := c.Followers()[0]
+	// The test's own gRPC connections come from outside the network, so
+	// they reach every node throughout.
+	serfStatus := func(of string) string {
+		st, err := c.ClusterClient(leader.ID()).Status(clustertest.Context(t, 5*time.Second), &pb.StatusRequest{})
+		if err != nil {
+			t.Fatalf("status: %v", err)
+		}
+		for _, n := range st.GetNodes() {
+			if n.GetId() == of {
+				return n.GetSerfStatus()
+			}
+		}
+		return ""
+	}
+	voters := func() int {
+		f := leader.Store().Raft().GetConfiguration()
+		if err := f.Error(); err != nil {
+			t.Fatalf("raft configuration: %v", err)
+		}
+		n := 0
+		for _, s := range f.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				n++
+			}
+		}
+		return n
+	}
+
+	network.Isolate(cut.ID())
+	clustertest.Eventually(t, 20*time.Second, "the cut-off follower seen failed by the leader's gossip", func() bool {
+		return serfStatus(cut.ID()) == "failed"
+	})
+	room := createRoom(t, c.Client(leader.ID()))
+	g := newGuesser(t, c, room.GetId())
+	var last uint64
+	for range 5 {
+		v, err := g.guess(leader.ID())
+		if err != nil {
+			t.Fatalf("guess while a follower is cut off: %v", err)
+		}
+		last = v
+	}
+	if n := voters(); n != 3 {
+		t.Fatalf("%d voters while a follower is cut off, want 3 (a failed member is kept)", n)
+	}
+
+	network.HealAll()
+	clustertest.Eventually(t, 20*time.Second, "the follower alive again", func() bool {
+		return serfStatus(cut.ID()) == "alive"
+	})
+	g.checkAll(last)
+	if n := voters(); n != 3 {
+		t.Fatalf("%d voters after the heal, want 3", n)
 	}
 }

@@ -10,8 +10,9 @@
 // with a hole in it. A delayed link delivers everything, in order, late.
 //
 // Each node gets its own Host, whose Listen and Dial it uses for all its
-// connections (Raft's, gRPC's); a connection from or to an address that no
-// Host listens on is never faulted.
+// connections (Raft's, gRPC's), and ListenPacket for its datagrams
+// (gossip's); a connection from or to an address that no Host listens on is
+// never faulted.
 package faultnet
 
 import (
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +35,7 @@ type Network struct {
 	dialing int               // Dials between their start and registering their address
 	links   map[link]state
 	conns   map[*conn]struct{}
+	packets map[string]*packetConn // datagram endpoints by address
 	// changed is closed, and replaced, whenever a link or the dialers change.
 	changed chan struct{}
 }
@@ -416,3 +419,137 @@ func (c *conn) Close() error {
 	}
 	return err
 }
+
+// ListenPacket opens a datagram endpoint on addr for the other hosts'
+// packets, such as gossip's. Packets travel in memory, never through the
+// kernel, and are lost as UDP datagrams are: when the link is cut, or when
+// the receiver falls packetBuffer packets behind. addr must name a port,
+// typically the one of a TCP listener of the same host, as gossip uses one
+// port for both.
+func (h *Host) ListenPacket(addr string) (net.PacketConn, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil || ua.Port == 0 {
+		return nil, fmt.Errorf("faultnet: %s: packet address %q: want ip:port with a port", h.name, addr)
+	}
+	key := ua.String()
+	pc := &packetConn{n: h.n, host: h.name, addr: ua, in: make(chan packet, packetBuffer), closed: make(chan struct{})}
+	var taken bool
+	h.n.update(func() {
+		if _, taken = h.n.packets[key]; !taken {
+			if h.n.packets == nil {
+				h.n.packets = map[string]*packetConn{}
+			}
+			h.n.packets[key] = pc
+		}
+	})
+	if taken {
+		return nil, fmt.Errorf("faultnet: %s: packet address %s is in use", h.name, key)
+	}
+	return pc, nil
+}
+
+// packetBuffer is how many packets an endpoint holds before it drops more.
+const packetBuffer = 1024
+
+type packet struct {
+	b    []byte
+	from *net.UDPAddr
+}
+
+// packetConn is an in-memory datagram endpoint.
+type packetConn struct {
+	n         *Network
+	host      string
+	addr      *net.UDPAddr
+	in        chan packet
+	closeOnce sync.Once
+	closed    chan struct{}
+
+	mu       sync.Mutex
+	deadline time.Time // read deadline
+}
+
+// ReadFrom waits for the next packet.
+func (p *packetConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	p.mu.Lock()
+	deadline := p.deadline
+	p.mu.Unlock()
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case pk := <-p.in:
+		return copy(b, pk.b), pk.from, nil
+	case <-p.closed:
+		return 0, nil, net.ErrClosed
+	case <-timeout:
+		return 0, nil, os.ErrDeadlineExceeded
+	}
+}
+
+// WriteTo sends b to the endpoint at addr over the link to its host: at
+// once, late, or not at all. Like UDP, it does not say which.
+func (p *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	select {
+	case <-p.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	p.n.mu.Lock()
+	to := p.n.packets[addr.String()]
+	var st state
+	if to != nil {
+		st = p.n.links[link{p.host, to.host}]
+	}
+	p.n.mu.Unlock()
+	if to == nil || st.cut {
+		return len(b), nil
+	}
+	pk := packet{b: slices.Clone(b), from: p.addr}
+	if st.delay > 0 {
+		time.AfterFunc(st.delay, func() { to.deliver(pk) })
+	} else {
+		to.deliver(pk)
+	}
+	return len(b), nil
+}
+
+func (p *packetConn) deliver(pk packet) {
+	select {
+	case p.in <- pk:
+	default: // the receiver is behind: the datagram is lost
+	}
+}
+
+// Close closes the endpoint and frees its address.
+func (p *packetConn) Close() error {
+	p.closeOnce.Do(func() {
+		close(p.closed)
+		p.n.update(func() {
+			if p.n.packets[p.addr.String()] == p {
+				delete(p.n.packets, p.addr.String())
+			}
+		})
+	})
+	return nil
+}
+
+// LocalAddr is the endpoint's address.
+func (p *packetConn) LocalAddr() net.Addr { return p.addr }
+
+// SetDeadline sets the read deadline; writes never block.
+func (p *packetConn) SetDeadline(t time.Time) error { return p.SetReadDeadline(t) }
+
+// SetReadDeadline bounds the ReadFrom calls that start afterwards.
+func (p *packetConn) SetReadDeadline(t time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deadline = t
+	return nil
+}
+
+// SetWriteDeadline does nothing: writes never block.
+func (p *packetConn) SetWriteDeadline(time.Time) error { return nil }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,92 @@ func TestOutsideConnectionsAreNotFaulted(t *testing.T) {
 	send(t, atB, "hello")
 	if got := readLine(t, bufio.NewReader(plain)); got != "hello" {
 		t.Fatalf("read %q", got)
+	}
+}
+
+// packetPair opens datagram endpoints for hosts a and b.
+func packetPair(t *testing.T, n *faultnet.Network) (a, b net.PacketConn) {
+	t.Helper()
+	var pcs []net.PacketConn
+	for _, h := range []string{"a", "b"} {
+		// A free port, as gossip takes its TCP listener's.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		pc, err := n.Host(h).ListenPacket(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pc.Close() })
+		pcs = append(pcs, pc)
+	}
+	return pcs[0], pcs[1]
+}
+
+// readPacket returns the next packet within d, or "" when none comes.
+func readPacket(t *testing.T, pc net.PacketConn, d time.Duration) (string, net.Addr) {
+	t.Helper()
+	_ = pc.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 64)
+	n, from, err := pc.ReadFrom(buf)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return "", nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n]), from
+}
+
+func TestPackets(t *testing.T) {
+	n := faultnet.New()
+	a, b := packetPair(t, n)
+	send := func(msg string) {
+		t.Helper()
+		if _, err := a.WriteTo([]byte(msg), b.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send("one")
+	if got, from := readPacket(t, b, 5*time.Second); got != "one" || from.String() != a.LocalAddr().String() {
+		t.Fatalf("b read %q from %v, want one from %v", got, from, a.LocalAddr())
+	}
+
+	// Lost while the link is cut, like a datagram: the sender is not told.
+	n.CutOneWay("a", "b")
+	send("lost")
+	if _, err := b.WriteTo([]byte("other way"), a.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := readPacket(t, a, 5*time.Second); got != "other way" {
+		t.Fatalf("a read %q, want the packet sent the other way", got)
+	}
+	n.HealAll()
+	send("two")
+	if got, _ := readPacket(t, b, 5*time.Second); got != "two" {
+		t.Fatalf("b read %q after the heal, want two (and never the lost one)", got)
+	}
+
+	const delay = 30 * time.Millisecond
+	n.Delay("a", "b", delay)
+	start := time.Now()
+	send("late")
+	if got, _ := readPacket(t, b, 5*time.Second); got != "late" || time.Since(start) < delay {
+		t.Fatalf("b read %q after %v, want late after at least %v", got, time.Since(start), delay)
+	}
+}
+
+func TestListenPacketRefusesBadAddresses(t *testing.T) {
+	n := faultnet.New()
+	a, _ := packetPair(t, n)
+	for _, addr := range []string{"127.0.0.1:0", "nonsense", a.LocalAddr().String()} {
+		if pc, err := n.Host("c").ListenPacket(addr); err == nil {
+			_ = pc.Close()
+			t.Errorf("ListenPacket(%q) succeeded", addr)
+		}
 	}
 }

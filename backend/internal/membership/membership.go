@@ -105,6 +105,9 @@ type Config struct {
 	HasState bool
 	// Raft is this node's Raft; required.
 	Raft Raft
+	// Network, when set, carries gossip instead of memberlist's own TCP
+	// and UDP sockets; BindAddr is then where it listens.
+	Network Network
 	// Logger receives membership, serf and memberlist logs; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -289,7 +292,18 @@ func New(cfg Config) (*Membership, error) {
 		tags:        cfg.Tags,
 		down:        make(map[string]*downServer),
 	}
-	if m.serf, err = serf.Create(m.serfConfig()); err != nil {
+	sc := m.serfConfig()
+	if cfg.Network != nil {
+		t, err := newTransport(cfg.Network, cfg.BindAddr)
+		if err != nil {
+			return nil, err
+		}
+		sc.MemberlistConfig.Transport = t
+	}
+	if m.serf, err = serf.Create(sc); err != nil {
+		if t, ok := sc.MemberlistConfig.Transport.(*transport); ok {
+			_ = t.Shutdown()
+		}
 		return nil, fmt.Errorf("membership: create serf on %s: %w", cfg.BindAddr, err)
 	}
 	m.logger.Info("serf started", "bind", cfg.BindAddr, "bootstrap_expect", cfg.BootstrapExpect,
@@ -315,6 +329,11 @@ func (m *Membership) serfConfig() *serf.Config {
 	sc.EventCh = m.eventCh
 	sc.LogOutput = nil
 	sc.Logger = slogbridge.StdLog(m.cfg.Logger, "serf")
+
+	// Memberlist stops probing a member it found dead; only serf's reconnect
+	// attempts bring it back once the network heals, by default every 30 s.
+	// A healed partition should show in the cluster panel within seconds.
+	sc.ReconnectInterval = time.Second
 
 	ml := sc.MemberlistConfig
 	ml.LogOutput = nil
