@@ -101,13 +101,20 @@ func (h *chaos) leader() int {
 	return i - 1
 }
 
-// verify parks the players, waits until the backends agree, checks every
-// acknowledged guess against every backend, and lets the players go on.
+// verify waits until the cluster is ready and every backend alive in every
+// backend's gossip, parks the players, waits until the backends agree,
+// checks every acknowledged guess against every backend, and lets the
+// players go on.
 func (h *chaos) verify(after string) {
 	h.t.Helper()
 	ctx, cancel := h.within(2 * recoveryDeadline)
 	defer cancel()
 	h.must(h.c.WaitReady(ctx), "cluster ready after "+after)
+	gossipFrom := time.Now()
+	h.must(h.c.WaitGossipAlive(ctx), "every backend alive in every backend's gossip after "+after)
+	if d := time.Since(gossipFrom); d > time.Second {
+		h.logf("gossip saw every backend alive %v after the cluster was ready", d.Round(100*time.Millisecond))
+	}
 	h.must(h.w.Pause(ctx), "park the players after "+after)
 	applied, err := h.c.WaitConverged(ctx)
 	h.must(err, "backends converge after "+after)

@@ -406,6 +406,39 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 	return strconv.Atoi(strings.TrimPrefix(last, "b"))
 }
 
+// WaitGossipAlive waits until every backend's serf sees every backend
+// alive: after a fault heals, the membership shown in the cluster panel is
+// whole again.
+func (c *Cluster) WaitGossipAlive(ctx context.Context) error {
+	var last string
+	err := poll(ctx, 100*time.Millisecond, func() bool {
+		for i := range Backends {
+			sctx, cancel := context.WithTimeout(ctx, time.Second)
+			st, err := c.Status(i).Status(sctx, &pb.StatusRequest{})
+			cancel()
+			if err != nil {
+				last = fmt.Sprintf("%s: %v", BackendService(i), err)
+				return false
+			}
+			alive := 0
+			for _, n := range st.GetNodes() {
+				if n.GetSerfStatus() == "alive" {
+					alive++
+				}
+			}
+			if alive != Backends {
+				last = fmt.Sprintf("%s sees %d of %d backends alive", BackendService(i), alive, Backends)
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("gossip: %s: %w", last, err)
+	}
+	return nil
+}
+
 // ready reports whether GET url answers 200.
 func (c *Cluster) ready(ctx context.Context, url string) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

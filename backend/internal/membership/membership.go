@@ -52,6 +52,9 @@ const (
 	// joinWarnEvery is how many failed join attempts pass between two
 	// warnings (the first failure is always logged).
 	joinWarnEvery = 20
+	// healJoinInterval is the base delay between two joins of the Join
+	// addresses while a member is failed (see joinLoop).
+	healJoinInterval = 2 * time.Second
 
 	// raftTimeout bounds how long a Raft operation may wait to be enqueued.
 	raftTimeout = 10 * time.Second
@@ -94,7 +97,8 @@ type Config struct {
 	AdvertiseAddr string
 	// Join lists serf addresses (host:port) of other nodes. New retries
 	// joining them in the background until this node knows another member,
-	// so nodes may start in any order. The list may include this node.
+	// so nodes may start in any order, and joins them again every few
+	// seconds while a member is failed. The list may include this node.
 	Join []string
 	// BootstrapExpect is the number of voters a fresh cluster bootstraps
 	// with, and the floor below which the leader never removes voters.
@@ -347,6 +351,9 @@ func (m *Membership) serfConfig() *serf.Config {
 	ml.ProbeTimeout = 250 * time.Millisecond
 	ml.SuspicionMult = 3
 	ml.GossipInterval = 100 * time.Millisecond
+	// Bounds a join or state sync with one member; the default (10 s) is
+	// for WANs, and a join to a member that is gone would hold up Shutdown.
+	ml.TCPTimeout = 2 * time.Second
 	return sc
 }
 
@@ -467,6 +474,43 @@ func (m *Membership) reconcileLoop() {
 
 // joinLoop retries joining cfg.Join until this node knows another member
 // (joining only itself does not count), Leave or Shutdown.
+// healJoins joins the Join addresses again every few seconds while serf
+// counts a member failed, until Shutdown. Serf's own reconnects go to the
+// address a failed member had; a member that came back elsewhere (a
+// restarted container with a new IP, behind the same name) is found
+// through the names in Join. Joining members already known only syncs
+// state.
+func (m *Membership) healJoins() {
+	timer := time.NewTimer(healJoinInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-m.stopCh:
+			return
+		case <-timer.C:
+		}
+		if m.serf.State() != serf.SerfAlive {
+			return
+		}
+		if failed := m.failedMembers(); len(failed) > 0 {
+			n, err := m.serf.Join(m.cfg.Join, true)
+			m.logger.Debug("joined again while members are failed", "failed", failed, "contacted", n, "err", err)
+		}
+		timer.Reset(healJoinInterval + rand.N(healJoinInterval/2))
+	}
+}
+
+// failedMembers lists the names of the serf members serf counts failed.
+func (m *Membership) failedMembers() []string {
+	var out []string
+	for _, sm := range m.serf.Members() {
+		if sm.Status == serf.StatusFailed {
+			out = append(out, sm.Name)
+		}
+	}
+	return out
+}
+
 func (m *Membership) joinLoop() {
 	defer m.loops.Done()
 	timer := time.NewTimer(0)
@@ -483,6 +527,7 @@ func (m *Membership) joinLoop() {
 		n, err := m.serf.Join(m.cfg.Join, true)
 		if n > 0 && m.serf.NumNodes() > 1 {
 			m.logger.Info("joined serf cluster", "contacted", n, "attempts", attempt)
+			m.healJoins()
 			return
 		}
 		if attempt == 1 || attempt%joinWarnEvery == 0 {
