@@ -473,7 +473,37 @@ func (m *Membership) reconcileLoop() {
 }
 
 // joinLoop retries joining cfg.Join until this node knows another member
-// (joining only itself does not count), Leave or Shutdown.
+// (joining only itself does not count), Leave or Shutdown, then goes on
+// with healJoins.
+func (m *Membership) joinLoop() {
+	defer m.loops.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-m.stopCh:
+			return
+		case <-timer.C:
+		}
+		if m.serf.State() != serf.SerfAlive {
+			return
+		}
+		n, err := m.serf.Join(m.cfg.Join, true)
+		if n > 0 && m.serf.NumNodes() > 1 {
+			m.logger.Info("joined serf cluster", "contacted", n, "attempts", attempt)
+			m.healJoins()
+			return
+		}
+		if attempt == 1 || attempt%joinWarnEvery == 0 {
+			if err == nil {
+				err = errors.New("no other member reached")
+			}
+			m.logger.Warn("serf join failed, retrying", "addrs", m.cfg.Join, "attempts", attempt, "err", err)
+		}
+		timer.Reset(joinRetryInterval + rand.N(joinRetryInterval/2))
+	}
+}
+
 // healJoins joins the Join addresses again every few seconds while serf
 // counts a member failed, until Shutdown. Serf's own reconnects go to the
 // address a failed member had; a member that came back elsewhere (a
@@ -509,33 +539,4 @@ func (m *Membership) failedMembers() []string {
 		}
 	}
 	return out
-}
-
-func (m *Membership) joinLoop() {
-	defer m.loops.Done()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for attempt := 1; ; attempt++ {
-		select {
-		case <-m.stopCh:
-			return
-		case <-timer.C:
-		}
-		if m.serf.State() != serf.SerfAlive {
-			return
-		}
-		n, err := m.serf.Join(m.cfg.Join, true)
-		if n > 0 && m.serf.NumNodes() > 1 {
-			m.logger.Info("joined serf cluster", "contacted", n, "attempts", attempt)
-			m.healJoins()
-			return
-		}
-		if attempt == 1 || attempt%joinWarnEvery == 0 {
-			if err == nil {
-				err = errors.New("no other member reached")
-			}
-			m.logger.Warn("serf join failed, retrying", "addrs", m.cfg.Join, "attempts", attempt, "err", err)
-		}
-		timer.Reset(joinRetryInterval + rand.N(joinRetryInterval/2))
-	}
 }
