@@ -53,7 +53,7 @@ const (
 	// warnings (the first failure is always logged).
 	joinWarnEvery = 20
 	// healJoinInterval is the base delay between two joins of the Join
-	// addresses while a member is failed (see joinLoop).
+	// addresses, once joined, while a member is failed (see joinLoop).
 	healJoinInterval = 2 * time.Second
 
 	// raftTimeout bounds how long a Raft operation may wait to be enqueued.
@@ -473,12 +473,17 @@ func (m *Membership) reconcileLoop() {
 }
 
 // joinLoop retries joining cfg.Join until this node knows another member
-// (joining only itself does not count), Leave or Shutdown, then goes on
-// with healJoins.
+// (joining only itself does not count), Leave or Shutdown. After that it
+// joins cfg.Join again every few seconds while serf counts a member failed:
+// serf's own reconnects go to the address a failed member had, and a member
+// that came back elsewhere (a restarted container with a new IP, behind the
+// same name) is found through the names in Join. Joining members already
+// known only syncs state.
 func (m *Membership) joinLoop() {
 	defer m.loops.Done()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	joined := false
 	for attempt := 1; ; attempt++ {
 		select {
 		case <-m.stopCh:
@@ -488,11 +493,20 @@ func (m *Membership) joinLoop() {
 		if m.serf.State() != serf.SerfAlive {
 			return
 		}
+		if joined {
+			if failed := m.failedMembers(); len(failed) > 0 {
+				n, err := m.serf.Join(m.cfg.Join, true)
+				m.logger.Debug("joined again while members are failed", "failed", failed, "contacted", n, "err", err)
+			}
+			timer.Reset(healJoinInterval + rand.N(healJoinInterval/2))
+			continue
+		}
 		n, err := m.serf.Join(m.cfg.Join, true)
 		if n > 0 && m.serf.NumNodes() > 1 {
 			m.logger.Info("joined serf cluster", "contacted", n, "attempts", attempt)
-			m.healJoins()
-			return
+			joined = true
+			timer.Reset(healJoinInterval)
+			continue
 		}
 		if attempt == 1 || attempt%joinWarnEvery == 0 {
 			if err == nil {
@@ -501,32 +515,6 @@ func (m *Membership) joinLoop() {
 			m.logger.Warn("serf join failed, retrying", "addrs", m.cfg.Join, "attempts", attempt, "err", err)
 		}
 		timer.Reset(joinRetryInterval + rand.N(joinRetryInterval/2))
-	}
-}
-
-// healJoins joins the Join addresses again every few seconds while serf
-// counts a member failed, until Shutdown. Serf's own reconnects go to the
-// address a failed member had; a member that came back elsewhere (a
-// restarted container with a new IP, behind the same name) is found
-// through the names in Join. Joining members already known only syncs
-// state.
-func (m *Membership) healJoins() {
-	timer := time.NewTimer(healJoinInterval)
-	defer timer.Stop()
-	for {
-		select {
-		case <-m.stopCh:
-			return
-		case <-timer.C:
-		}
-		if m.serf.State() != serf.SerfAlive {
-			return
-		}
-		if failed := m.failedMembers(); len(failed) > 0 {
-			n, err := m.serf.Join(m.cfg.Join, true)
-			m.logger.Debug("joined again while members are failed", "failed", failed, "contacted", n, "err", err)
-		}
-		timer.Reset(healJoinInterval + rand.N(healJoinInterval/2))
 	}
 }
 

@@ -121,12 +121,7 @@ func (t *transport) readPackets() {
 		n, from, err := t.pc.ReadFrom(buf)
 		now := time.Now()
 		if err != nil {
-			select {
-			case <-t.stop:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if t.over(err) {
 				return
 			}
 			continue
@@ -148,12 +143,7 @@ func (t *transport) acceptStreams() {
 	for {
 		c, err := t.ln.Accept()
 		if err != nil {
-			select {
-			case <-t.stop:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if t.over(err) {
 				return
 			}
 			continue
@@ -164,5 +154,22 @@ func (t *transport) acceptStreams() {
 			_ = c.Close()
 			return
 		}
+	}
+}
+
+// over reports whether a loop that met err is to end: the transport is
+// shutting down or its socket is closed. Otherwise it waits a moment before
+// the loop tries again, so a lasting error does not spin.
+func (t *transport) over(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	pause := time.NewTimer(10 * time.Millisecond)
+	defer pause.Stop()
+	select {
+	case <-t.stop:
+		return true
+	case <-pause.C:
+		return false
 	}
 }
