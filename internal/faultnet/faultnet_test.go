@@ -14,35 +14,58 @@ import (
 	"github.com/gallows-game/gallows/internal/faultnet"
 )
 
+// listen listens for host and returns the address and the connections it
+// accepts; everything is closed when the test ends.
+func listen(t *testing.T, n *faultnet.Network, host string) (string, <-chan net.Conn) {
+	t.Helper()
+	ln, err := n.Host(host).Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		for c := range accepted {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().String(), accepted
+}
+
+// accept returns the next connection accepted.
+func accept(t *testing.T, accepted <-chan net.Conn) net.Conn {
+	t.Helper()
+	select {
+	case c := <-accepted:
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection accepted")
+		return nil
+	}
+}
+
 // pair connects host a to a listener of host b and returns both ends.
 func pair(t *testing.T, n *faultnet.Network, a, b string) (atA, atB net.Conn) {
 	t.Helper()
-	ln, err := n.Host(b).Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
+	addr, accepted := listen(t, n, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	atA, err = n.Host(a).Dial(ctx, ln.Addr().String())
+	atA, err := n.Host(a).Dial(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	atB, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { _ = atA.Close(); _ = atB.Close() })
-	return atA, atB
+	t.Cleanup(func() { _ = atA.Close() })
+	return atA, accept(t, accepted)
 }
 
 func send(t *testing.T, c net.Conn, line string) {
@@ -140,24 +163,11 @@ func TestHealWithoutLossKeepsConnections(t *testing.T) {
 
 func TestDialWaitsForACutToHeal(t *testing.T) {
 	n := faultnet.New()
-	ln, err := n.Host("b").Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	addr, _ := listen(t, n, "b")
 	n.Cut("a", "b")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := n.Host("a").Dial(ctx, ln.Addr().String()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := n.Host("a").Dial(ctx, addr); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("dial across a cut: got %v, want the context's deadline", err)
 	}
 
@@ -165,7 +175,7 @@ func TestDialWaitsForACutToHeal(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, err := n.Host("a").Dial(ctx, ln.Addr().String())
+		c, err := n.Host("a").Dial(ctx, addr)
 		if err == nil {
 			_ = c.Close()
 		}
@@ -205,25 +215,13 @@ func TestDelayDeliversLateAndInOrder(t *testing.T) {
 // A connection from outside the network (a plain dialer) is never faulted.
 func TestOutsideConnectionsAreNotFaulted(t *testing.T) {
 	n := faultnet.New()
-	ln, err := n.Host("b").Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	plain, err := net.Dial("tcp", ln.Addr().String())
+	addr, accepted := listen(t, n, "b")
+	plain, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	atB := <-accepted
-	defer atB.Close()
+	atB := accept(t, accepted)
 	n.Isolate("b")
 	send(t, atB, "hello")
 	if got := readLine(t, bufio.NewReader(plain)); got != "hello" {
