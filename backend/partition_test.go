@@ -204,21 +204,22 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		}
 		wg.Wait()
 	}()
-	acked := func() int {
+	ackCount := func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acks)
 	}
-	failed := func() bool {
+	// acked also ends the test at the first failed guess.
+	acked := func() int {
 		select {
 		case err := <-errs:
 			t.Fatal(err)
 		default:
 		}
-		return false
+		return ackCount()
 	}
 
-	clustertest.Eventually(t, 30*time.Second, "guesses before the fault", func() bool { return !failed() && acked() >= 20 })
+	clustertest.Eventually(t, 30*time.Second, "guesses before the fault", func() bool { return acked() >= 20 })
 	old := c.Leader()
 	var others []string
 	for _, n := range c.Running() {
@@ -240,17 +241,17 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		})
 	}
 	clustertest.Eventually(t, 30*time.Second, "guesses acknowledged during the fault", func() bool {
-		return !failed() && acked() >= faultAt+40
+		return acked() >= faultAt+40
 	})
 	if elsewhere && answered.since(faultTime, old.GRPCAddr()) == 0 {
 		t.Errorf("no guess was answered by a node other than the old leader %s during the fault", old.ID())
 	}
 	network.HealAll()
 	healedAt := acked()
-	clustertest.Eventually(t, 30*time.Second, "guesses after the heal", func() bool { return !failed() && acked() >= healedAt+20 })
+	clustertest.Eventually(t, 30*time.Second, "guesses after the heal", func() bool { return acked() >= healedAt+20 })
 	close(stop)
 	wg.Wait()
-	failed()
+	acked()
 
 	mu.Lock()
 	var gap time.Duration
