@@ -354,6 +354,11 @@ func (m *Membership) serfConfig() *serf.Config {
 	// Bounds a join or state sync with one member; the default (10 s) is
 	// for WANs, and a join to a member that is gone would hold up Shutdown.
 	ml.TCPTimeout = 2 * time.Second
+	// A member memberlist found dead may come back at another address (a
+	// restarted container gets a new IP). Without a reclaim time it is
+	// refused as a name conflict until its dead entry is dropped, which
+	// took about 18 s in the chaos test.
+	ml.DeadNodeReclaimTime = 2 * time.Second
 	return sc
 }
 
