@@ -183,7 +183,7 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 				i, r.GetHit(), r.GetRoom().GetVersion(), r.GetDuplicate(), room.GetVersion()+1, i > 0)
 		}
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().CommitIndex)
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		r, _ := n.Store().Room(room.GetId())
 		if len(r.Log) != 1 || r.Version != room.GetVersion()+1 {
@@ -222,7 +222,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 			t.Errorf("create %v returned the first room", other)
 		}
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().CommitIndex)
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		if got := len(n.Store().Rooms()); got != 3 {
 			t.Errorf("node %s holds %d rooms, want 3", n.ID(), got)

@@ -268,7 +268,11 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// AppliedEverywhere waits until every running node has applied index.
+// AppliedEverywhere waits until every running node's state machine has
+// applied index. The index must be that of a game command (a reply's
+// version, or a leader's Stats().AppliedIndex): Raft's own entries
+// (configuration changes, barriers, no-ops) never reach the state machine,
+// so a commit index that ends on one of them is never reported applied.
 func (c *Cluster) AppliedEverywhere(index uint64) {
 	c.t.Helper()
 	Eventually(c.t, 15*time.Second, fmt.Sprintf("index %d applied on every node", index), func() bool {

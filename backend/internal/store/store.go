@@ -523,11 +523,15 @@ func (s *Store) finish(f raft.ApplyFuture, batch []*proposal) {
 
 // Stats is this node's Raft state.
 type Stats struct {
-	ID           string
-	State        string
-	Term         uint64
-	LastIndex    uint64
-	CommitIndex  uint64
+	ID          string
+	State       string
+	Term        uint64
+	LastIndex   uint64
+	CommitIndex uint64
+	// AppliedIndex is the index of the last game command the state
+	// machine applied. Raft's own entries (configuration changes,
+	// barriers, no-ops) do not move it, so it may stay below CommitIndex
+	// until the next command.
 	AppliedIndex uint64
 	LeaderID     string
 }
