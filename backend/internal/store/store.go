@@ -52,6 +52,9 @@ type Config struct {
 	SegmentSize int
 	// Logger receives the store's and Raft's logs.
 	Logger *slog.Logger
+
+	// wrapLogs, if set, wraps the Raft log store (tests slow its writes).
+	wrapLogs func(raft.LogStore) raft.LogStore
 }
 
 func (c *Config) setDefaults() error {
@@ -136,6 +139,7 @@ type Store struct {
 	fsm       *fsm
 	closeWAL  func() error
 	transport *raft.NetworkTransport
+	logs      *writeSignal
 	hasState  bool
 
 	proposals chan []*proposal // the proposals of one Apply or ApplyAll call
@@ -200,7 +204,12 @@ func Open(cfg Config) (*Store, error) {
 	rc.Logger = slogbridge.Hclog(log, "raft")
 
 	f := newFSM()
-	r, err := raft.NewRaft(rc, f, w, w, snaps, transport)
+	var inner raft.LogStore = w
+	if cfg.wrapLogs != nil {
+		inner = cfg.wrapLogs(w)
+	}
+	logs := newWriteSignal(inner)
+	r, err := raft.NewRaft(rc, f, logs, w, snaps, transport)
 	if err != nil {
 		_ = transport.Close()
 		_ = closeWAL()
@@ -208,6 +217,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
+		logs:          logs,
 		proposals:     make(chan []*proposal, 1024),
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
@@ -432,16 +442,18 @@ func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []
 	return res, errs
 }
 
-// batch turns queued proposals into log entries: while MaxInflight entries
-// are being committed, new proposals queue up and then go out together, up
-// to MaxBatch commands per entry. The proposals of one call stay together
-// (a call with more than MaxBatch commands gets an entry of its own).
+// batch turns queued proposals into log entries: while Raft writes the
+// last entry to disk, or while MaxInflight entries are being committed, new
+// proposals queue up and then go out together, up to MaxBatch commands per
+// entry. The proposals of one call stay together (a call with more than
+// MaxBatch commands gets an entry of its own).
 func (s *Store) batch() {
 	defer s.wg.Done()
 	slots := make(chan struct{}, s.cfg.MaxInflight)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
-	var carry []*proposal // a call that did not fit into the last entry
+	var carry []*proposal  // a call that did not fit into the last entry
+	var last chan struct{} // closed once the last proposed entry is answered
 	for {
 		batch := carry
 		carry = nil
@@ -461,6 +473,19 @@ func (s *Store) batch() {
 				p.done <- outcome{err: ErrClosed}
 			}
 			return
+		}
+		if last != nil {
+			// Wait until Raft has written the last entry (or given up on it):
+			// the commands that queue meanwhile go into the next entry.
+			select {
+			case <-s.logs.wrote:
+			case <-last:
+			case <-s.closing:
+				for _, p := range batch {
+					p.done <- outcome{err: ErrClosed}
+				}
+				return
+			}
 		}
 	drain:
 		for len(batch) < s.cfg.MaxBatch {
@@ -488,10 +513,19 @@ func (s *Store) batch() {
 			continue
 		}
 		f := s.raft.Apply(data, 10*time.Second)
+		// Raft's main loop has taken the entry, so a signal now is of an
+		// earlier write.
+		select {
+		case <-s.logs.wrote:
+		default:
+		}
+		done := make(chan struct{})
+		last = done
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
 			defer func() { <-slots }()
+			defer close(done)
 			s.finish(f, batch)
 		}()
 	}

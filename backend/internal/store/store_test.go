@@ -522,3 +522,83 @@ func TestApplyAllCancelledThenRetried(t *testing.T) {
 			after.Version, after.Guessed, before.Version+2)
 	}
 }
+
+// gatedLogs holds the next log write until it is released.
+type gatedLogs struct {
+	raft.LogStore
+	mu      sync.Mutex
+	armed   bool
+	writing chan struct{} // closed when the held write has begun
+	release chan struct{}
+}
+
+func (g *gatedLogs) StoreLogs(logs []*raft.Log) error {
+	g.mu.Lock()
+	held := g.armed
+	g.armed = false
+	g.mu.Unlock()
+	if held {
+		close(g.writing)
+		<-g.release
+	}
+	return g.LogStore.StoreLogs(logs)
+}
+
+func (g *gatedLogs) arm() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.armed = true
+	g.writing, g.release = make(chan struct{}), make(chan struct{})
+}
+
+func TestCommandsQueuedDuringAWriteShareTheNextEntry(t *testing.T) {
+	gate := &gatedLogs{}
+	s := mustNewStore(t, func(c *Config) {
+		c.wrapLogs = func(l raft.LogStore) raft.LogStore { gate.LogStore = l; return gate }
+	})
+	const later = 10
+	code := func(i int) string { return fmt.Sprintf("RM%c%c%c", 'A'+rune(i/8), 'A'+rune(i%8), 'Z') }
+	for i := range later + 1 {
+		mustApply(t, s, create(code(i)))
+	}
+	guess := func(i int) (Result, error) {
+		return s.Apply(context.Background(), game.Guess{Room: code(i), Player: "bo", Letter: "o", RequestID: "r1", At: 2})
+	}
+	type answer struct {
+		res Result
+		err error
+	}
+	// The first guess's entry is held on its way to disk.
+	gate.arm()
+	first := make(chan answer, 1)
+	go func() { r, err := guess(later); first <- answer{r, err} }()
+	<-gate.writing
+	// Every guess made while it is written waits for the write, and then
+	// all of them go out as one entry.
+	answers := make(chan answer, later)
+	for i := range later {
+		go func() { r, err := guess(i); answers <- answer{r, err} }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.proposals) < later-1 { // the batcher holds one, the rest queue
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d guesses queued", len(s.proposals), later-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate.release)
+	if a := <-first; a.err != nil {
+		t.Fatalf("first guess: %v", a.err)
+	}
+	indexes := map[uint64]int{}
+	for range later {
+		a := <-answers
+		if a.err != nil {
+			t.Fatalf("guess: %v", a.err)
+		}
+		indexes[a.res.Index]++
+	}
+	if len(indexes) != 1 {
+		t.Errorf("%d guesses made during one write went into entries %v, want one entry", later, indexes)
+	}
+}
