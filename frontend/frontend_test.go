@@ -219,7 +219,6 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 	}
 	fetch()
 	// Three wrong letters lose the round; watch every message on the way.
-	version := r.Version
 	for i, l := range []string{"q", "z", "y", "w"} {
 		var g room
 		resp := mustDo(t, "POST", s.Frontends[i%2].URL()+"/api/rooms/"+r.ID+"/guesses",
@@ -228,11 +227,10 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 			break
 		}
 		seen = append(seen, resp.Body)
-		version = g.Version
 		for {
 			m, data := readMsg(t, watch)
 			seen = append(seen, data)
-			if m.Version >= version {
+			if m.Version >= g.Version {
 				break
 			}
 		}

@@ -408,13 +408,6 @@ func (c *Client) markOK(addr string) {
 	delete(c.suspect, addr)
 }
 
-// isLeader reports whether addr is the leader's address as last known.
-func (c *Client) isLeader(addr string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return addr != "" && addr == c.leaderAddr
-}
-
 // leader returns the leader's address, or "".
 func (c *Client) leader() string {
 	c.mu.Lock()
