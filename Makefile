@@ -35,7 +35,7 @@ bench: ## Run the benchmarks (see docs/BENCHMARKS.md).
 	$(GO) test -run '^$$' -bench . -benchtime 5s ./backend/...
 
 .PHONY: check
-check: ## Verify generated code, go.mod tidiness, gofmt, vet and import rules.
+check: ## Verify generated code, go.mod tidiness, gofmt, vet, staticcheck and import rules.
 	./scripts/check.sh
 
 .PHONY: dev

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that need no test run: generated code is current, go.mod is tidy,
-# gofmt and vet are clean, and the import rules of the layout hold.
+# gofmt, vet and staticcheck are clean, and the import rules of the layout
+# hold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=github.com/gallows-game/gallows
@@ -36,10 +37,11 @@ done
 # 2. go.mod and go.sum are tidy.
 go mod tidy -diff >/dev/null 2>&1 || problem "go.mod/go.sum are not tidy: run go mod tidy"
 
-# 3. gofmt and vet.
+# 3. gofmt, vet and staticcheck (pinned in go.mod as a tool).
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 [ -z "$unformatted" ] || problem "gofmt would change: $unformatted"
 go vet ./... || problem "go vet failed"
+go tool staticcheck ./... || problem "staticcheck failed"
 
 # 4. Import rules (see README, "Layout").
 deps() { go list -deps "$@" 2>/dev/null; }
