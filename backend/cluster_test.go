@@ -230,6 +230,21 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	}
 }
 
+// A create sent without a request id gets one from the node that takes
+// it, so that a forward sent again after a leader change makes one room.
+func TestCreateWithoutRequestIDGetsOne(t *testing.T) {
+	c := clustertest.New(t, 3)
+	follower := c.Followers()[0]
+	r, err := c.Client(follower.ID()).CreateRoom(clustertest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	room, ok := c.Leader().Store().Room(r.GetRoom().GetId())
+	if !ok || !strings.HasPrefix(room.CreateRequest, follower.ID()+"-") {
+		t.Fatalf("room %s on the leader: found %v, create request %q; want one set by %s", r.GetRoom().GetId(), ok, room.CreateRequest, follower.ID())
+	}
+}
+
 // A brief guess reply is the room without its players and log, alone or
 // in a batch, and a full one has them.
 func TestBriefGuessReply(t *testing.T) {

@@ -120,6 +120,12 @@ func (g *gameService) Categories(context.Context, *pb.CategoriesRequest) (*pb.Ca
 }
 
 func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
+	if req.GetRequestId() == "" {
+		// The write may be sent twice on its way to the leader (see write):
+		// a request id of its own makes that one room.
+		req = proto.CloneOf(req)
+		req.RequestId = fmt.Sprintf("%s-%016x", g.cfg.ID, rand.Uint64())
+	}
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {
 		cmd, err := g.newRoom(req)
@@ -452,7 +458,11 @@ func (g *gameService) joinOrLeave(ctx context.Context, cmd game.Command, fwd fun
 
 // write runs local on the leader, or forward against the leader, until one
 // of them gives an answer that is not "no leader here", for at most
-// WriteHold: during an election the write waits instead of failing.
+// WriteHold: during an election the write waits instead of failing. A
+// forward is given up when this node sees the leader change (a leader cut
+// off from this node would otherwise hold it until WriteHold) and sent
+// again to the next leader: every write is safe to send twice (request
+// ids, named rounds).
 func (g *gameService) write(ctx context.Context, local func(context.Context) error, forward func(context.Context, pb.GameClient) error) error {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.WriteHold)
 	defer cancel()
@@ -485,8 +495,13 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 			if err != nil {
 				return toStatus(err)
 			}
-			fctx := metadata.AppendToOutgoingContext(ctx, forwardedKey, g.cfg.ID)
+			fctx, stop := untilClosed(metadata.AppendToOutgoingContext(ctx, forwardedKey, g.cfg.ID), changed)
 			err = forward(fctx, pb.NewGameClient(cc))
+			stop()
+			if isClosed(changed) && status.Code(err) == codes.Canceled && ctx.Err() == nil {
+				last = fmt.Errorf("the leader changed while the write was forwarded to %s", leaderID)
+				break
+			}
 			if status.Code(err) != codes.Unavailable {
 				return err
 			}
@@ -503,6 +518,29 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
 				fmt.Sprintf("no leader accepted the write in time: %v", last))
 		}
+	}
+}
+
+// untilClosed returns a context that ends with ctx or when ch is closed;
+// stop releases it.
+func untilClosed(ctx context.Context, ch <-chan struct{}) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
