@@ -145,7 +145,14 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		addrs = append(addrs, n.GRPCAddr())
 	}
 	answered := &answeredBy{}
-	gc, err := gameclient.New(gameclient.Config{Backends: addrs, Dial: network.Host("frontend").Dial, Recorder: answered, Logger: clustertest.Logger()})
+	// Attempts time out only after attemptTimeout: a guess the faulty
+	// leader holds is answered sooner only because the client hedges it on
+	// another node and that node forwards it to the next leader.
+	const attemptTimeout = 10 * time.Second
+	gc, err := gameclient.New(gameclient.Config{
+		Backends: addrs, Dial: network.Host("frontend").Dial, Recorder: answered, Logger: clustertest.Logger(),
+		WriteTimeout: 3 * attemptTimeout, CallTimeout: attemptTimeout, RepeatableTimeout: attemptTimeout,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,6 +269,9 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	}
 	mu.Unlock()
 	t.Logf("%d guesses acknowledged; the longest wait for one after the fault was %v", acked(), gap.Round(time.Millisecond))
+	if gap >= attemptTimeout/2 {
+		t.Errorf("the longest wait for a guess after the fault was %v: guesses waited for their attempt to time out (%v)", gap, attemptTimeout)
+	}
 
 	// Every node is back, and holds every acknowledged guess once: a room's
 	// version counts its creation, each guess and each next round.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	randv2 "math/rand/v2"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -185,7 +186,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		if !ok {
 			return zero, "", fmt.Errorf("gameclient: %s: no backend known", name)
 		}
-		rep, err := invoke(ctx, c, method, addr, req, call)
+		rep, addr, err := hedged(ctx, c, method, o, addr, req, call)
 		if err == nil {
 			c.markOK(addr)
 			return rep, addr, nil
@@ -213,6 +214,65 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		}
 	}
 }
+
+// hedged runs one attempt of call on addr. For a write that is safe to
+// repeat, when addr has not answered after Config.HedgeAfter, the same
+// request also goes to another backend: a leader that is cut off or frozen
+// keeps its connections open, and a follower forwards to the next leader
+// as soon as one is elected. The first answer (a reply, or an error that
+// does not say "try another backend") wins and the other attempt is
+// cancelled; when neither answers, the first attempt's error is returned.
+// It returns the address whose answer it returns.
+func hedged[Req, Rep proto.Message](ctx context.Context, c *Client, method string, o order, addr string, req Req, call unaryCall[Req, Rep]) (Rep, string, error) {
+	if c.cfg.HedgeAfter < 0 || c.cfg.HedgeAfter >= c.cfg.RepeatableTimeout || !repeatable(method) {
+		rep, err := invoke(ctx, c, method, addr, req, call)
+		return rep, addr, err
+	}
+	pctx, cancelPrimary := context.WithCancel(ctx)
+	defer cancelPrimary()
+	hctx, cancelHedge := context.WithCancel(ctx)
+	defer cancelHedge()
+	var (
+		hedgeRep      Rep
+		hedgeAddr     string
+		hedgeErr      error
+		hedgeAnswered atomic.Bool
+	)
+	hedgeDone := make(chan struct{})
+	t := time.AfterFunc(c.cfg.HedgeAfter, func() {
+		defer close(hedgeDone)
+		other, ok := c.pick(o, map[string]bool{addr: true})
+		if !ok || other == addr {
+			hedgeErr = errNoHedge
+			return
+		}
+		c.log.Debug("hedging an unanswered write on another backend", "method", path.Base(method), "backend", addr, "hedge", other)
+		hedgeAddr = other
+		hedgeRep, hedgeErr = invoke(hctx, c, method, other, req, call)
+		if hedgeErr == nil || !retryable(hedgeErr) {
+			hedgeAnswered.Store(true)
+			cancelPrimary()
+		}
+	})
+	rep, err := invoke(pctx, c, method, addr, req, call)
+	if t.Stop() {
+		return rep, addr, err // answered before a hedge went out
+	}
+	if !hedgeAnswered.Load() && (err == nil || !retryable(err)) && pctx.Err() == nil {
+		return rep, addr, err // an answer: the hedge is cancelled on return
+	}
+	<-hedgeDone
+	if hedgeAnswered.Load() {
+		return hedgeRep, hedgeAddr, hedgeErr
+	}
+	if transportFailure(hedgeErr) {
+		c.markFailed(hedgeAddr)
+	}
+	return rep, addr, err
+}
+
+// errNoHedge says there was no other backend to hedge on.
+var errNoHedge = errors.New("gameclient: no other backend to hedge on")
 
 // invoke runs one attempt of call on addr, bounded by
 // Config.RepeatableTimeout for writes that are safe to repeat and by

@@ -55,6 +55,11 @@ const (
 	// second, so a backend that has not answered by then is cut off or
 	// stalled: the write goes to the next one.
 	DefaultRepeatableTimeout = time.Second
+	// DefaultHedgeAfter is how long an attempt of a write that is safe to
+	// repeat goes unanswered before the same write is also sent to another
+	// backend: far above a commit's milliseconds, well below
+	// RepeatableTimeout.
+	DefaultHedgeAfter = 250 * time.Millisecond
 )
 
 // suspectFor is how long a backend that failed at the transport level is
@@ -81,6 +86,10 @@ type Config struct {
 	// applied at most once however often it is sent (CreateRoom, Guess,
 	// NextRound, Join, Leave), at most CallTimeout (default 1s).
 	RepeatableTimeout time.Duration
+	// HedgeAfter is how long an attempt of such a write may go unanswered
+	// before the write is also sent to another backend, the first answer
+	// winning (default 250ms; negative: never).
+	HedgeAfter time.Duration
 	// Recorder, when set, receives every attempt and its outcome.
 	Recorder Recorder
 	// Dial, when set, opens the connections to the backends instead of
@@ -163,6 +172,9 @@ func New(cfg Config) (*Client, error) {
 		cfg.RepeatableTimeout = DefaultRepeatableTimeout
 	}
 	cfg.RepeatableTimeout = min(cfg.RepeatableTimeout, cfg.CallTimeout)
+	if cfg.HedgeAfter == 0 {
+		cfg.HedgeAfter = DefaultHedgeAfter
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		cfg:      cfg,

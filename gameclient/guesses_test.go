@@ -213,3 +213,53 @@ func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
 		t.Fatal("the client kept the stream to the stalled backend open")
 	}
 }
+
+// TestUnansweredWriteIsHedgedOnAnotherBackend: a guess a backend takes but
+// does not answer is also sent to another backend after HedgeAfter, long
+// before RepeatableTimeout, and the first answer wins.
+func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
+	stalled := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{}), ended: make(chan error, 16)} // never released
+	stalledAddr, goodAddr := startServer(t, stalled), startFake(t, &fakeGame{})
+	rec := &recorder{}
+	const hedgeAfter = 50 * time.Millisecond
+	c, err := gameclient.New(gameclient.Config{
+		Backends: []string{stalledAddr, goodAddr}, Logger: systemtest.Logger(), Recorder: rec,
+		WriteTimeout: time.Minute, CallTimeout: time.Minute, RepeatableTimeout: time.Minute, HedgeAfter: hedgeAfter,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// Far below RepeatableTimeout: a guess that went to the stalled backend
+	// first can only be answered through a hedge.
+	ctx := systemtest.Context(t, 20*time.Second)
+	for i := range 4 { // the client starts on each backend in turn
+		if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: fmt.Sprint("bo-", i)}); err != nil {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	var held []string
+	for len(stalled.arrived) > 0 {
+		held = append(held, <-stalled.arrived...)
+	}
+	if len(held) == 0 {
+		t.Fatal("no guess went to the stalled backend: nothing was hedged")
+	}
+	for _, id := range held {
+		var first, hedge *gameclient.Op
+		for _, op := range rec.guessAttempts(id) {
+			switch op.Node {
+			case stalledAddr:
+				first = &op
+			case goodAddr:
+				hedge = &op
+			}
+		}
+		if first == nil || hedge == nil || hedge.Err != nil {
+			t.Fatalf("guess %s: attempts %+v; want one on each backend, answered by %s", id, rec.guessAttempts(id), goodAddr)
+		}
+		if after := hedge.Start.Sub(first.Start); after < hedgeAfter {
+			t.Errorf("guess %s was hedged %v after its first attempt, before HedgeAfter (%v)", id, after, hedgeAfter)
+		}
+	}
+}
