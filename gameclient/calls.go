@@ -263,6 +263,12 @@ func hedged[Req, Rep proto.Message](ctx context.Context, c *Client, method strin
 	}
 	<-hedgeDone
 	if hedgeAnswered.Load() {
+		if err != nil {
+			// Another backend answered while addr did not: writes try addr
+			// last for a while (a leader that is cut off or frozen keeps
+			// its connections open, so it is not found out otherwise).
+			c.markFailed(addr)
+		}
 		return hedgeRep, hedgeAddr, hedgeErr
 	}
 	if transportFailure(hedgeErr) {

@@ -406,7 +406,8 @@ func (c *Client) unhealthyLocked(addr string, now time.Time) bool {
 	return c.down[addr]
 }
 
-// markFailed deprioritizes addr for a while after a transport failure.
+// markFailed deprioritizes addr for a while: after a transport failure, or
+// when it left a write unanswered that another backend answered.
 func (c *Client) markFailed(addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -216,12 +216,13 @@ func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
 
 // TestUnansweredWriteIsHedgedOnAnotherBackend: a guess a backend takes but
 // does not answer is also sent to another backend after HedgeAfter, long
-// before RepeatableTimeout, and the first answer wins.
+// before RepeatableTimeout, and the first answer wins; the backend that
+// did not answer is then tried last.
 func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	stalled := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{}), ended: make(chan error, 16)} // never released
 	stalledAddr, goodAddr := startServer(t, stalled), startFake(t, &fakeGame{})
 	rec := &recorder{}
-	const hedgeAfter = 50 * time.Millisecond
+	const hedgeAfter = 500 * time.Millisecond // far above an answer from the good backend, even on a busy machine
 	c, err := gameclient.New(gameclient.Config{
 		Backends: []string{stalledAddr, goodAddr}, Logger: systemtest.Logger(), Recorder: rec,
 		WriteTimeout: time.Minute, CallTimeout: time.Minute, RepeatableTimeout: time.Minute, HedgeAfter: hedgeAfter,
@@ -233,33 +234,48 @@ func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	// Far below RepeatableTimeout: a guess that went to the stalled backend
 	// first can only be answered through a hedge.
 	ctx := systemtest.Context(t, 20*time.Second)
-	for i := range 4 { // the client starts on each backend in turn
-		if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: fmt.Sprint("bo-", i)}); err != nil {
-			t.Fatalf("guess %d: %v", i, err)
+	guess := func(id string) {
+		t.Helper()
+		if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: id}); err != nil {
+			t.Fatalf("guess %s: %v", id, err)
 		}
 	}
+	// The client starts on each backend in turn: guess until one guess
+	// has gone to the stalled backend first.
 	var held []string
-	for len(stalled.arrived) > 0 {
-		held = append(held, <-stalled.arrived...)
-	}
-	if len(held) == 0 {
-		t.Fatal("no guess went to the stalled backend: nothing was hedged")
-	}
-	for _, id := range held {
-		var first, hedge *gameclient.Op
-		for _, op := range rec.guessAttempts(id) {
-			switch op.Node {
-			case stalledAddr:
-				first = &op
-			case goodAddr:
-				hedge = &op
-			}
+	for i := 0; len(held) == 0; i++ {
+		if i == 50 {
+			t.Fatal("50 guesses, and none went to the stalled backend")
 		}
-		if first == nil || hedge == nil || hedge.Err != nil {
-			t.Fatalf("guess %s: attempts %+v; want one on each backend, answered by %s", id, rec.guessAttempts(id), goodAddr)
+		guess(fmt.Sprint("bo-", i))
+		for len(stalled.arrived) > 0 {
+			held = append(held, <-stalled.arrived...)
 		}
-		if after := hedge.Start.Sub(first.Start); after < hedgeAfter {
-			t.Errorf("guess %s was hedged %v after its first attempt, before HedgeAfter (%v)", id, after, hedgeAfter)
+	}
+	if len(held) != 1 {
+		t.Fatalf("the stalled backend got %v, want one guess", held)
+	}
+	var first, hedge *gameclient.Op
+	for _, op := range rec.guessAttempts(held[0]) {
+		switch op.Node {
+		case stalledAddr:
+			first = &op
+		case goodAddr:
+			hedge = &op
+		}
+	}
+	if first == nil || hedge == nil || hedge.Err != nil {
+		t.Fatalf("guess %s: attempts %+v; want one on each backend, answered by %s", held[0], rec.guessAttempts(held[0]), goodAddr)
+	}
+	if after := hedge.Start.Sub(first.Start); after < hedgeAfter {
+		t.Errorf("guess %s was hedged %v after its first attempt, before HedgeAfter (%v)", held[0], after, hedgeAfter)
+	}
+	// The backend that left a guess unanswered is tried last for a while.
+	for i := range 4 {
+		id := fmt.Sprint("after-", i)
+		guess(id)
+		if ops := rec.guessAttempts(id); len(ops) != 1 || ops[0].Node != goodAddr {
+			t.Fatalf("guess %s after the hedge: attempts %+v, want one, on %s", id, ops, goodAddr)
 		}
 	}
 }
