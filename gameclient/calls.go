@@ -63,8 +63,9 @@ func (c *Client) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb
 // own exactly as by the Guess method. Every retry carries the same request_id, so
 // the guess is applied at most once; when req has no request_id, a random
 // one is set on a copy of req first. A reply with Duplicate set means the
-// request_id had been applied before: by an earlier call, or by an earlier
-// attempt of this call whose reply was lost.
+// request_id had been applied before: by an earlier call, or by another
+// attempt of this call (one whose reply was lost, or the one a hedge ran
+// alongside, see Config.HedgeAfter); it carries that first outcome.
 func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
 	if req.GetRequestId() == "" {
 		req = proto.CloneOf(req)

@@ -82,8 +82,11 @@ func TestGameOnCluster(t *testing.T) {
 		if err != nil {
 			t.Fatalf("guess: %v", err)
 		}
-		if !first.GetHit() || first.GetDuplicate() || first.GetRoom().GetVersion() != room.GetVersion()+1 {
-			t.Fatalf("first reply = %v; want a hit at version %d, not a duplicate", first, room.GetVersion()+1)
+		// A duplicate only if the call sent it twice (a hedge on a busy
+		// machine), and then with the first outcome.
+		sentOnce := len(rec.guessAttempts("bo-1")) == 1
+		if !first.GetHit() || (first.GetDuplicate() && sentOnce) || first.GetRoom().GetVersion() != room.GetVersion()+1 {
+			t.Fatalf("first reply = %v (sent once: %v); want a hit at version %d, not a duplicate", first, sentOnce, room.GetVersion()+1)
 		}
 		second, err := c.Guess(ctx, req)
 		if err != nil {
@@ -241,9 +244,11 @@ func TestLeaderKilled(t *testing.T) {
 			t.Errorf("attempt %d succeeded on the killed leader", i+1)
 		}
 	}
+	// The reply is the guess's one outcome: marked duplicate only when two
+	// attempts were sent (one hedging the other) and both reached a leader.
 	want := room.GetVersion() + 1
-	if reply.GetDuplicate() || !reply.GetHit() || reply.GetRoom().GetVersion() != want {
-		t.Fatalf("reply = %v; want a first-time hit at version %d", reply, want)
+	if (reply.GetDuplicate() && len(attempts) < 2) || !reply.GetHit() || reply.GetRoom().GetVersion() != want {
+		t.Fatalf("reply = %v after %d attempts; want a hit at version %d", reply, len(attempts), want)
 	}
 
 	// Every survivor applies the guess, once.
