@@ -477,6 +477,13 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 		switch {
 		case g.cfg.Store.IsLeader():
 			err := local(ctx)
+			if err != nil && !leaderGone(err) {
+				// A refusal made before proposing (an unknown room, say) is
+				// an answer only if this node still leads.
+				if verr := g.cfg.Store.VerifyLeader(); verr != nil {
+					err = verr
+				}
+			}
 			if !leaderGone(err) {
 				return toStatus(err)
 			}

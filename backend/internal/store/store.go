@@ -255,6 +255,13 @@ func (s *Store) IsLeader() bool {
 	return s.raft.State() == raft.Leader && s.readyTerm.Load() == s.raft.CurrentTerm()
 }
 
+// VerifyLeader confirms that this node still leads: a quorum has heard
+// from it as leader since the call. It fails with ErrNotLeader or
+// ErrLeadershipLost otherwise.
+func (s *Store) VerifyLeader() error {
+	return raftError(s.raft.VerifyLeader().Error())
+}
+
 // Leader returns the current leader's id and Raft address, empty when unknown.
 func (s *Store) Leader() (id, addr string) {
 	a, i := s.raft.LeaderWithID()
@@ -411,6 +418,18 @@ func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []
 		}
 	}
 	s.fsm.mu.RUnlock()
+	if len(ps) < len(cmds) {
+		// A refusal is an answer only from a node that still leads: a
+		// deposed leader that has not noticed yet (frozen, then thawed)
+		// validates against a state that may lack the new leader's writes,
+		// such as the room a guess is for.
+		if err := s.VerifyLeader(); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return res, errs
+		}
+	}
 	if len(ps) == 0 {
 		return res, errs
 	}
