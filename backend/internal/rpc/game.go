@@ -178,8 +178,8 @@ func guessCommand(req *pb.GuessRequest, at int64) game.Guess {
 	}
 }
 
-// guessReply is the answer to an applied guess.
-// guessReply answers req with res: the room whole, or brief if req asks.
+// guessReply answers req with res, the outcome of the applied guess: the
+// room whole, or brief if req asks.
 func guessReply(req *pb.GuessRequest, res store.Result) *pb.GuessReply {
 	room := briefRoom
 	if !req.GetBrief() {
@@ -392,6 +392,12 @@ func (g *gameService) nextRound(req *pb.NextRoundRequest) (game.NextRound, error
 	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
 	room, ok := g.cfg.Store.Room(code)
 	if !ok {
+		// As for the store's own refusals (Store.ApplyAll): "unknown" is an
+		// answer only from a node that still leads, not from a deposed
+		// leader whose state lacks the new leader's rooms.
+		if err := g.cfg.Store.VerifyLeader(); err != nil {
+			return cmd, err
+		}
 		return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())
 	}
 	if req.GetWord() != "" {
@@ -477,13 +483,6 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 		switch {
 		case g.cfg.Store.IsLeader():
 			err := local(ctx)
-			if err != nil && !leaderGone(err) {
-				// A refusal made before proposing (an unknown room, say) is
-				// an answer only if this node still leads.
-				if verr := g.cfg.Store.VerifyLeader(); verr != nil {
-					err = verr
-				}
-			}
 			if !leaderGone(err) {
 				return toStatus(err)
 			}
