@@ -705,10 +705,23 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 
 // TestGuessStream: batches sent on one stream without waiting are each
 // answered, tagged with their ids, as GuessBatch answers them; a batch the
-// backend cannot take gets its error for every guess, and the stream goes on.
+// backend cannot take gets its error for every guess, and the stream goes
+// on. On a follower the batches are forwarded; the leader proposes them
+// from the stream's reader and answers them from the store.
 func TestGuessStream(t *testing.T) {
 	c := clustertest.New(t, 3)
-	cl := c.Client(c.Followers()[0].ID())
+	for _, via := range []string{"follower", "leader"} {
+		t.Run(via, func(t *testing.T) {
+			node := c.Leader()
+			if via == "follower" {
+				node = c.Followers()[0]
+			}
+			testGuessStream(t, c, c.Client(node.ID()))
+		})
+	}
+}
+
+func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 	ctx := clustertest.Context(t, 20*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
 	stream, err := cl.GuessStream(ctx)

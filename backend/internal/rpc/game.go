@@ -218,37 +218,67 @@ const MaxGuessBatch = 256
 
 func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
 	guesses := req.GetGuesses()
+	if err := checkBatch(guesses); err != nil {
+		return nil, err
+	}
+	return g.answerBatch(ctx, guesses, make([]*pb.GuessOutcome, len(guesses)), positions(len(guesses)))
+}
+
+// checkBatch refuses a batch with too few or too many guesses.
+func checkBatch(guesses []*pb.GuessRequest) error {
 	if len(guesses) == 0 || len(guesses) > MaxGuessBatch {
-		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+		return withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
 			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", MaxGuessBatch, len(guesses)))
 	}
-	out := make([]*pb.GuessOutcome, len(guesses))
-	// pending are the positions not answered yet: all at first, then those
-	// that met a leader change while committing (retried, same request ids).
-	pending := make([]int, len(guesses))
-	for i := range pending {
-		pending[i] = i
+	return nil
+}
+
+// positions returns 0, 1, ..., n-1.
+func positions(n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
 	}
+	return p
+}
+
+// guessCommands are the commands of the guesses at the positions pending.
+func (g *gameService) guessCommands(guesses []*pb.GuessRequest, pending []int) []game.Command {
+	at := g.cfg.Now().UnixMilli()
+	cmds := make([]game.Command, len(pending))
+	for j, i := range pending {
+		cmds[j] = guessCommand(guesses[i], at)
+	}
+	return cmds
+}
+
+// fillOutcomes answers in out the guesses at the positions pending from
+// the store's results and errors for their commands, and returns the
+// positions whose guesses met a leader change while committing: those are
+// to be tried again, on the leader (same request ids).
+func fillOutcomes(guesses []*pb.GuessRequest, out []*pb.GuessOutcome, pending []int, res []store.Result, errs []error) []int {
+	var again []int
+	for j, i := range pending {
+		switch err := errs[j]; {
+		case leaderGone(err):
+			again = append(again, i)
+		case err != nil:
+			out[i] = errorOutcome(err)
+		default:
+			out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: guessReply(guesses[i], res[j])}}
+		}
+	}
+	return again
+}
+
+// answerBatch answers the guesses at the positions pending, here if this
+// node leads and otherwise on the leader; out holds the answers of the
+// others already. A guess that meets a leader change is tried again on
+// the next leader until ctx ends.
+func (g *gameService) answerBatch(ctx context.Context, guesses []*pb.GuessRequest, out []*pb.GuessOutcome, pending []int) (*pb.GuessBatchReply, error) {
 	err := g.write(ctx, func(ctx context.Context) error {
-		at := g.cfg.Now().UnixMilli()
-		cmds := make([]game.Command, len(pending))
-		for j, i := range pending {
-			cmds[j] = guessCommand(guesses[i], at)
-		}
-		res, errs := g.cfg.Store.ApplyAll(ctx, cmds)
-		var again []int
-		for j, i := range pending {
-			switch err := errs[j]; {
-			case leaderGone(err):
-				again = append(again, i)
-			case err != nil:
-				out[i] = errorOutcome(err)
-			default:
-				out[i] = &pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: guessReply(guesses[i], res[j])}}
-			}
-		}
-		pending = again
-		if len(pending) > 0 {
+		res, errs := g.cfg.Store.ApplyAll(ctx, g.guessCommands(guesses, pending))
+		if pending = fillOutcomes(guesses, out, pending, res, errs); len(pending) > 0 {
 			return store.ErrLeadershipLost
 		}
 		return nil
@@ -295,61 +325,110 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 
 // Bounds of a GuessStream.
 const (
-	// streamBatchTimeout bounds one batch of a GuessStream, and is its
-	// timeout when the batch names none.
+	// streamBatchTimeout bounds one batch of a GuessStream that waits for
+	// a leader, and is its timeout when the batch names none.
 	streamBatchTimeout = 10 * time.Second
 	// streamBatchesInflight is how many batches of one stream are handled
-	// at once; the stream is not read further until one is done.
+	// at once; the stream is not read further until one is answered.
 	streamBatchesInflight = 64
 )
 
-// GuessStream handles every batch received on the stream as GuessBatch
-// does, concurrently, and sends each answer as soon as it is ready.
+// GuessStream answers every batch received on the stream as GuessBatch
+// does, concurrently, and sends each answer as soon as it is ready. On the
+// leader, the reading goroutine proposes a batch itself and the store
+// hands its outcomes straight to the sender, with no goroutine per batch
+// in between: that is the path of nearly every guess.
 func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 	ctx := stream.Context()
-	// Each batch sends its own answer; sendMu keeps Sends one at a time,
-	// and after the first failed Send the others are skipped.
-	var sendMu sync.Mutex
-	var sendErr error
-	send := func(rep *pb.GuessBatchReply) {
-		sendMu.Lock()
-		defer sendMu.Unlock()
-		if sendErr == nil {
-			sendErr = stream.Send(rep)
-		}
-	}
+	// One goroutine sends the answers, so that a client slow to read holds
+	// up only its own stream, never the store's goroutine that answers a
+	// batch. replies has room for every batch in flight, so handing an
+	// answer over never blocks; after the first failed Send the rest are
+	// dropped.
+	replies := make(chan *pb.GuessBatchReply, streamBatchesInflight)
 	slots := make(chan struct{}, streamBatchesInflight)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for rep := range replies {
+			if err == nil {
+				err = stream.Send(rep)
+			}
+			<-slots
+		}
+		sent <- err
+	}()
+	var inflight sync.WaitGroup
+	stop := func() error {
+		inflight.Wait()
+		close(replies)
+		return <-sent
+	}
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			wg.Wait() // every batch has sent its answer (or failed to)
-			return sendErr
+			return stop() // every batch has sent its answer (or failed to)
 		}
 		if err != nil {
+			_ = stop()
 			return err
 		}
 		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			timeout := streamBatchTimeout
-			if t := time.Duration(req.GetTimeoutMs()) * time.Millisecond; t > 0 && t < timeout {
-				timeout = t
-			}
-			bctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			rep, err := g.GuessBatch(bctx, req)
-			if err != nil {
-				rep = &pb.GuessBatchReply{Outcomes: make([]*pb.GuessOutcome, len(req.GetGuesses()))}
-				for i := range rep.Outcomes {
-					rep.Outcomes[i] = errorOutcome(err)
-				}
-			}
+		inflight.Add(1)
+		g.streamBatch(ctx, req, func(rep *pb.GuessBatchReply) {
 			rep.Id = req.GetId()
-			send(rep)
+			replies <- rep
+			inflight.Done()
 		})
 	}
+}
+
+// streamBatch answers one batch of a GuessStream through answer, called
+// once. On the leader the batch is proposed from this goroutine and
+// answered from the store's; what needs a leader change or a forward to
+// the leader is answered from a goroutine of its own, as GuessBatch.
+func (g *gameService) streamBatch(ctx context.Context, req *pb.GuessBatchRequest, answer func(*pb.GuessBatchReply)) {
+	guesses := req.GetGuesses()
+	if err := checkBatch(guesses); err != nil {
+		answer(errorReply(len(guesses), err))
+		return
+	}
+	out := make([]*pb.GuessOutcome, len(guesses))
+	slow := func(pending []int) {
+		timeout := streamBatchTimeout
+		if t := time.Duration(req.GetTimeoutMs()) * time.Millisecond; t > 0 && t < timeout {
+			timeout = t
+		}
+		bctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		rep, err := g.answerBatch(bctx, guesses, out, pending)
+		if err != nil {
+			rep = errorReply(len(guesses), err)
+		}
+		answer(rep)
+	}
+	all := positions(len(guesses))
+	if !g.cfg.Store.IsLeader() {
+		go slow(all)
+		return
+	}
+	g.cfg.Store.ProposeAll(ctx, g.guessCommands(guesses, all), func(res []store.Result, errs []error) {
+		if again := fillOutcomes(guesses, out, all, res, errs); len(again) > 0 {
+			// This node lost leadership while committing them.
+			go slow(again)
+			return
+		}
+		answer(&pb.GuessBatchReply{Outcomes: out})
+	})
+}
+
+// errorReply answers each of n guesses with err.
+func errorReply(n int, err error) *pb.GuessBatchReply {
+	rep := &pb.GuessBatchReply{Outcomes: make([]*pb.GuessOutcome, n)}
+	for i := range rep.Outcomes {
+		rep.Outcomes[i] = errorOutcome(err)
+	}
+	return rep
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {

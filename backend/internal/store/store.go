@@ -121,14 +121,33 @@ type Result struct {
 	Index uint64
 }
 
+// proposal is one command of a ProposeAll call, queued for the batcher.
 type proposal struct {
 	cmd  game.Command
-	done chan outcome
+	call *call
+	at   int // the command's position in the call
 }
 
 type outcome struct {
 	res Result
 	err error
+}
+
+// call gathers the outcomes of the proposals of one ProposeAll call.
+type call struct {
+	res    []Result
+	errs   []error
+	left   atomic.Int64 // outcomes still to come
+	answer func([]Result, []error)
+}
+
+// answer records p's outcome and, if it was the call's last, answers the call.
+func (p *proposal) answer(o outcome) {
+	c := p.call
+	c.res[p.at], c.errs[p.at] = o.res, o.err
+	if c.left.Add(-1) == 0 {
+		c.answer(c.res, c.errs)
+	}
 }
 
 // Store is one node's replica of the game state.
@@ -142,11 +161,16 @@ type Store struct {
 	logs      *writeSignal
 	hasState  bool
 
-	proposals chan []*proposal // the proposals of one Apply or ApplyAll call
-	closing   chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	proposals chan []*proposal // the proposals of one ProposeAll call
+	// queueMu is held for reading while a proposal is sent to proposals,
+	// and for writing by Close, which then sets queueClosed and answers
+	// what is left in the queue.
+	queueMu     sync.RWMutex
+	queueClosed bool
+	closing     chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
 
 	readyTerm     atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	leaderMu      sync.Mutex
@@ -401,64 +425,144 @@ func (s *Store) Apply(ctx context.Context, cmd game.Command) (Result, error) {
 // so they share log entries, and each gets its own result and error, in
 // the order of cmds. A command refused by validation is not proposed.
 func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []error) {
-	res, errs := make([]Result, len(cmds)), make([]error, len(cmds))
-	if !s.IsLeader() {
-		for i := range errs {
-			errs[i] = ErrNotLeader
-		}
+	done := make(chan struct{})
+	var res []Result
+	var errs []error
+	c, ps := s.prepare(cmds, func(r []Result, e []error) {
+		res, errs = r, e
+		close(done)
+	})
+	if c == nil {
+		return res, errs // answered already: this node does not lead
+	}
+	s.propose(ctx, c, ps)
+	// An answer known already (refusals, a full queue given up) is
+	// returned even if ctx has ended.
+	select {
+	case <-done:
 		return res, errs
+	default:
+	}
+	var unknown error
+	select {
+	case <-done:
+		return res, errs
+	case <-ctx.Done():
+		unknown = fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
+	case <-s.closing:
+		// A command proposed may still commit elsewhere.
+		unknown = fmt.Errorf("%w: outcome unknown", ErrClosed)
+	}
+	// The refusals stand; the proposed commands' outcomes are unknown.
+	// Only the refusals' places in c.errs are read: prepare wrote them and
+	// nothing writes them again, while the store may be writing the others.
+	gaveUp := make([]error, len(cmds))
+	proposed := make([]bool, len(cmds))
+	for _, p := range ps {
+		proposed[p.at] = true
+	}
+	for i := range gaveUp {
+		if gaveUp[i] = unknown; !proposed[i] {
+			gaveUp[i] = c.errs[i]
+		}
+	}
+	return make([]Result, len(cmds)), gaveUp
+}
+
+func unknownOutcomes(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// ProposeAll is ApplyAll without the wait: it queues the commands and
+// returns, and answer is called exactly once, with every command's result
+// and error in the order of cmds, when the last of them is known. It may
+// be called before ProposeAll returns (this node does not lead, or the
+// wait for the queue gave up), and is otherwise called on a goroutine of
+// the store's, which the answer must not hold up: it should hand its
+// results on and return. ctx bounds only the wait for a place in the
+// queue, which is full only under overload; once queued, commands are
+// proposed whatever happens to ctx, and answered when Raft commits them or
+// gives up on them (or the store closes).
+func (s *Store) ProposeAll(ctx context.Context, cmds []game.Command, answer func([]Result, []error)) {
+	c, ps := s.prepare(cmds, answer)
+	switch {
+	case c == nil:
+	case len(ps) < len(cmds):
+		// Confirming leadership before a refusal takes a heartbeat
+		// round, on a goroutine of its own: refusals are the rare case.
+		go s.propose(ctx, c, ps)
+	default:
+		s.propose(ctx, c, ps)
+	}
+}
+
+// prepare validates cmds and returns a call that will give answer their
+// outcomes, and the proposals of the commands to propose. It answers at
+// once, and returns a nil call, when this node does not lead.
+func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*call, []*proposal) {
+	c := &call{res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
+	if !s.IsLeader() {
+		answer(c.res, unknownOutcomes(len(cmds), ErrNotLeader))
+		return nil, nil
 	}
 	ps := make([]*proposal, 0, len(cmds))
-	at := make([]int, 0, len(cmds)) // at[j] is the position in cmds of ps[j]
 	s.fsm.mu.RLock()
 	for i, cmd := range cmds {
-		if errs[i] = s.fsm.state.Validate(cmd); errs[i] == nil {
-			ps = append(ps, &proposal{cmd: cmd, done: make(chan outcome, 1)})
-			at = append(at, i)
+		if c.errs[i] = s.fsm.state.Validate(cmd); c.errs[i] == nil {
+			ps = append(ps, &proposal{cmd: cmd, call: c, at: i})
 		}
 	}
 	s.fsm.mu.RUnlock()
-	if len(ps) < len(cmds) {
-		// A refusal is an answer only from a node that still leads: a
-		// deposed leader that has not noticed yet (frozen, then thawed)
-		// validates against a state that may lack the new leader's writes,
-		// such as the room a guess is for.
+	c.left.Store(int64(len(ps)))
+	return c, ps
+}
+
+// propose queues ps, the proposals of c. If c has refused commands, it
+// first confirms that this node still leads: a deposed leader that has not
+// noticed yet (frozen, then thawed) validates against a state that may
+// lack the new leader's writes, such as the room a guess is for, so its
+// refusals are no answer.
+func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) {
+	if len(ps) < len(c.errs) {
 		if err := s.VerifyLeader(); err != nil {
-			for i := range errs {
-				errs[i] = err
-			}
-			return res, errs
+			c.answer(c.res, unknownOutcomes(len(c.errs), err))
+			return
+		}
+		if len(ps) == 0 {
+			c.answer(c.res, c.errs)
+			return
 		}
 	}
-	if len(ps) == 0 {
-		return res, errs
+	s.enqueue(ctx, ps)
+}
+
+// enqueue hands the proposals of one call to the batcher, or answers them
+// when it cannot.
+func (s *Store) enqueue(ctx context.Context, ps []*proposal) {
+	fail := func(err error) {
+		for _, p := range ps {
+			p.answer(outcome{err: err})
+		}
 	}
-	var sendErr error
+	// Close waits for the queue's senders before it answers what is left
+	// in the queue, so nothing queued is left unanswered.
+	s.queueMu.RLock()
+	defer s.queueMu.RUnlock()
+	if s.queueClosed {
+		fail(ErrClosed)
+		return
+	}
 	select {
 	case s.proposals <- ps:
 	case <-ctx.Done():
-		sendErr = fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+		fail(fmt.Errorf("%w: %w", ErrTimeout, ctx.Err()))
 	case <-s.closing:
-		sendErr = ErrClosed
+		fail(ErrClosed)
 	}
-	for j, p := range ps {
-		i := at[j]
-		if sendErr != nil {
-			errs[i] = sendErr
-			continue
-		}
-		select {
-		case o := <-p.done:
-			res[i], errs[i] = o.res, o.err
-		case <-ctx.Done():
-			errs[i] = fmt.Errorf("%w: outcome unknown: %w", ErrTimeout, ctx.Err())
-		case <-s.closing:
-			// A proposal queued as Close drained the queue is never
-			// answered; one already proposed may still commit elsewhere.
-			errs[i] = fmt.Errorf("%w: outcome unknown", ErrClosed)
-		}
-	}
-	return res, errs
 }
 
 // batch turns queued proposals into log entries: while Raft writes the
@@ -489,7 +593,7 @@ func (s *Store) batch() {
 		case slots <- struct{}{}:
 		case <-s.closing:
 			for _, p := range batch {
-				p.done <- outcome{err: ErrClosed}
+				p.answer(outcome{err: ErrClosed})
 			}
 			return
 		}
@@ -501,7 +605,7 @@ func (s *Store) batch() {
 			case <-last:
 			case <-s.closing:
 				for _, p := range batch {
-					p.done <- outcome{err: ErrClosed}
+					p.answer(outcome{err: ErrClosed})
 				}
 				return
 			}
@@ -526,7 +630,7 @@ func (s *Store) batch() {
 		data, err := encodeBatch(cmds)
 		if err != nil {
 			for _, p := range batch {
-				p.done <- outcome{err: err}
+				p.answer(outcome{err: err})
 			}
 			<-slots
 			continue
@@ -554,7 +658,7 @@ func (s *Store) finish(f raft.ApplyFuture, batch []*proposal) {
 	if err := f.Error(); err != nil {
 		err = raftError(err)
 		for _, p := range batch {
-			p.done <- outcome{err: err}
+			p.answer(outcome{err: err})
 		}
 		return
 	}
@@ -565,12 +669,12 @@ func (s *Store) finish(f raft.ApplyFuture, batch []*proposal) {
 			err = e
 		}
 		for _, p := range batch {
-			p.done <- outcome{err: err}
+			p.answer(outcome{err: err})
 		}
 		return
 	}
 	for i, p := range batch {
-		p.done <- outcome{res: Result{Result: results[i].res, Index: f.Index()}, err: results[i].err}
+		p.answer(outcome{res: Result{Result: results[i].res, Index: f.Index()}, err: results[i].err})
 	}
 }
 
@@ -646,11 +750,14 @@ func (s *Store) Close() error {
 		// batcher can finish.
 		shutdownErr := s.raft.Shutdown().Error()
 		s.wg.Wait()
+		s.queueMu.Lock()
+		s.queueClosed = true
+		s.queueMu.Unlock()
 		for drained := false; !drained; {
 			select {
 			case ps := <-s.proposals:
 				for _, p := range ps {
-					p.done <- outcome{err: ErrClosed}
+					p.answer(outcome{err: ErrClosed})
 				}
 			default:
 				drained = true

@@ -602,3 +602,163 @@ func TestCommandsQueuedDuringAWriteShareTheNextEntry(t *testing.T) {
 		t.Errorf("%d guesses made during one write went into entries %v, want one entry", later, indexes)
 	}
 }
+
+// answers collects the answers of ProposeAll calls.
+type answers struct {
+	mu    sync.Mutex
+	calls int
+	c     chan struct{} // one value per answer
+	res   []Result
+	errs  []error
+}
+
+func newAnswers() *answers { return &answers{c: make(chan struct{}, 16)} }
+
+func (a *answers) answer(res []Result, errs []error) {
+	a.mu.Lock()
+	a.calls++
+	a.res, a.errs = res, errs
+	a.mu.Unlock()
+	a.c <- struct{}{}
+}
+
+// wait waits for an answer and returns it.
+func (a *answers) wait(t *testing.T) ([]Result, []error) {
+	t.Helper()
+	select {
+	case <-a.c:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ProposeAll did not answer")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.res, a.errs
+}
+
+func (a *answers) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls
+}
+
+func TestProposeAllAnswersEachCallOnce(t *testing.T) {
+	s := mustNewStore(t)
+	mustApply(t, s, create("ABCDE"))
+	guess := func(player, letter string) game.Guess {
+		return game.Guess{Room: "ABCDE", Player: player, Letter: letter, RequestID: player + "-" + letter, At: 2}
+	}
+	tests := []struct {
+		name string
+		cmds []game.Command
+		want []error // nil: applied
+		then string  // the letter guessed after the call
+	}{
+		{"all valid", []game.Command{guess("bo", "q"), guess("cy", "u")}, []error{nil, nil}, "k"},
+		{"one refused", []game.Command{guess("bo", "i"), guess("cy", "7"), guess("di", "c")},
+			[]error{nil, game.ErrInvalidLetter, nil}, "b"},
+		{"all refused", []game.Command{guess("bo", "q"), game.Guess{Room: "ZZZZZ", Player: "bo", Letter: "a", At: 2}},
+			[]error{game.ErrAlreadyGuessed, game.ErrUnknownRoom}, "r"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := s.Room("ABCDE")
+			a := newAnswers()
+			s.ProposeAll(context.Background(), tt.cmds, a.answer)
+			res, errs := a.wait(t)
+			if len(res) != len(tt.cmds) || len(errs) != len(tt.cmds) {
+				t.Fatalf("%d commands: %d results, %d errors", len(tt.cmds), len(res), len(errs))
+			}
+			applied := uint64(0)
+			for i, want := range tt.want {
+				switch {
+				case want != nil && !errors.Is(errs[i], want):
+					t.Errorf("command %d: err = %v, want %v", i, errs[i], want)
+				case want == nil && (errs[i] != nil || !res[i].Changed):
+					t.Errorf("command %d: err = %v, result %+v, want applied", i, errs[i], res[i])
+				case want == nil:
+					applied++
+				}
+			}
+			// A later write is answered after this call's entry; by then a
+			// second answer would have come too.
+			mustApply(t, s, guess("zed", tt.then))
+			if n := a.count(); n != 1 {
+				t.Errorf("answered %d times, want once", n)
+			}
+			after, _ := s.Room("ABCDE")
+			if after.Version != before.Version+applied+1 {
+				t.Errorf("version %d after the call and one more guess, want %d", after.Version, before.Version+applied+1)
+			}
+		})
+	}
+}
+
+func TestProposeAllWhenNotLeaderAnswersAtOnce(t *testing.T) {
+	s, err := Open(Config{ID: "n2", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	a := newAnswers()
+	s.ProposeAll(context.Background(), []game.Command{create("ABCDE"), create("FGHJK")}, a.answer)
+	if a.count() != 1 {
+		t.Fatalf("not answered when ProposeAll returned")
+	}
+	_, errs := a.wait(t)
+	for i, err := range errs {
+		if !errors.Is(err, ErrNotLeader) {
+			t.Errorf("command %d: err = %v, want ErrNotLeader", i, err)
+		}
+	}
+}
+
+// Proposals still queued when the store closes are answered: ProposeAll's
+// callers have nothing else to wait on.
+func TestProposalsQueuedWhenTheStoreClosesAreAnswered(t *testing.T) {
+	gate := &gatedLogs{}
+	s := mustNewStore(t, func(c *Config) {
+		c.wrapLogs = func(l raft.LogStore) raft.LogStore { gate.LogStore = l; return gate }
+	})
+	const calls = 5
+	for i := range calls {
+		mustApply(t, s, create(fmt.Sprintf("RM%cZZ", 'A'+rune(i))))
+	}
+	guess := func(i int) []game.Command {
+		return []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", Letter: "o", RequestID: "r1", At: 2}}
+	}
+	// The first call's entry is held on its way to disk; the others queue
+	// behind it.
+	gate.arm()
+	as := make([]*answers, calls)
+	for i := range as {
+		as[i] = newAnswers()
+	}
+	s.ProposeAll(context.Background(), guess(0), as[0].answer)
+	<-gate.writing
+	for i := 1; i < calls; i++ {
+		s.ProposeAll(context.Background(), guess(i), as[i].answer)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	<-s.closing
+	close(gate.release)
+	if err := <-closed; err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for i, a := range as {
+		_, errs := a.wait(t)
+		// The held entry may or may not have committed before Raft shut down.
+		if errs[0] != nil && !errors.Is(errs[0], ErrClosed) && !errors.Is(errs[0], ErrLeadershipLost) {
+			t.Errorf("call %d: err = %v, want ErrClosed, ErrLeadershipLost or none", i, errs[0])
+		}
+	}
+	late := newAnswers()
+	s.ProposeAll(context.Background(), guess(0), late.answer)
+	if _, errs := late.wait(t); !errors.Is(errs[0], ErrNotLeader) && !errors.Is(errs[0], ErrClosed) {
+		t.Errorf("after close: err = %v, want ErrNotLeader or ErrClosed", errs[0])
+	}
+}
