@@ -3,6 +3,7 @@ package backend_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -351,5 +352,63 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	g.checkAll(last)
 	if n := voters(); n != 3 {
 		t.Fatalf("%d voters after the heal, want 3", n)
+	}
+}
+
+// A batch the leader takes on its guess stream and proposes, but cannot
+// commit because the leader has been cut off, is answered once the links
+// heal: the deposed leader forwards it to the new one, and it is applied
+// exactly once.
+func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
+	network := faultnet.New()
+	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	old := c.Leader()
+	// The test's own gRPC connections come from outside the network, so
+	// they reach the old leader throughout.
+	cl := c.Client(old.ID())
+	room := createRoom(t, cl)
+	ctx := clustertest.Context(t, 60*time.Second)
+	stream, err := cl.GuessStream(ctx)
+	if err != nil {
+		t.Fatalf("open stream: %v", err)
+	}
+	before := old.Store().Raft().LastIndex()
+	network.Isolate(old.ID())
+	req := &pb.GuessBatchRequest{Id: 1, TimeoutMs: 30_000, Guesses: []*pb.GuessRequest{
+		{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
+	}}
+	if err := stream.Send(req); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	// The old leader proposes the guess, and can commit nothing: it steps
+	// down once its lease runs out, while the others elect a new leader.
+	clustertest.Eventually(t, 10*time.Second, "the cut-off leader to propose the guess and step down", func() bool {
+		return old.Store().Raft().LastIndex() > before && !old.Store().IsLeader()
+	})
+	clustertest.Eventually(t, 15*time.Second, "a new leader among the others", func() bool {
+		for _, n := range c.Running() {
+			if n != old && n.Store().IsLeader() {
+				return true
+			}
+		}
+		return false
+	})
+	network.HealAll()
+	rep, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+	if rep.GetId() != 1 || len(rep.GetOutcomes()) != 1 {
+		t.Fatalf("answer %d with %d outcomes, want batch 1 with one", rep.GetId(), len(rep.GetOutcomes()))
+	}
+	if r := rep.GetOutcomes()[0].GetReply(); r == nil || r.GetDuplicate() || !slices.Equal(r.GetRoom().GetGuessed(), []string{"q"}) {
+		t.Fatalf("outcome: %s, want the guess applied", outcomeString(rep.GetOutcomes()[0]))
+	}
+	leader := c.Leader()
+	c.AppliedEverywhere(leader.Store().Stats().AppliedIndex)
+	for _, n := range c.Running() {
+		if v, guessed := roomOn(t, n, room.GetId()); v != room.GetVersion()+1 || !slices.Equal(guessed, []string{"q"}) {
+			t.Errorf("node %s: version %d, guessed %v; want %d, [q]", n.ID(), v, guessed, room.GetVersion()+1)
+		}
 	}
 }
