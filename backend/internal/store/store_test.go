@@ -16,11 +16,12 @@ import (
 	"github.com/gallows-game/gallows/backend/game"
 )
 
-// mustNewStore opens a single-node store on loopback and waits until it
-// leads. opts change the Config before it is opened.
-func mustNewStore(t *testing.T, opts ...func(*Config)) *Store {
+// mustOpen opens a store with id on loopback, closed when the test ends,
+// and does not bootstrap it: alone, it is a node waiting to join a
+// cluster. opts change the Config before it is opened.
+func mustOpen(t *testing.T, id string, opts ...func(*Config)) (*Store, Config) {
 	t.Helper()
-	cfg := Config{ID: "n1", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20}
+	cfg := Config{ID: id, Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -33,6 +34,14 @@ func mustNewStore(t *testing.T, opts ...func(*Config)) *Store {
 			t.Errorf("close: %v", err)
 		}
 	})
+	return s, cfg
+}
+
+// mustNewStore opens a single-node store on loopback and waits until it
+// leads. opts change the Config before it is opened.
+func mustNewStore(t *testing.T, opts ...func(*Config)) *Store {
+	t.Helper()
+	s, cfg := mustOpen(t, "n1", opts...)
 	rc := raft.Configuration{Servers: []raft.Server{{ID: raft.ServerID(cfg.ID), Address: raft.ServerAddress(s.RaftAddr())}}}
 	if err := s.Raft().BootstrapCluster(rc).Error(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
@@ -429,16 +438,7 @@ func TestApplyAllCallsStayWholeUnderLoad(t *testing.T) {
 }
 
 func TestApplyAllWhenNotLeader(t *testing.T) {
-	// Opened but never bootstrapped: a node waiting to join a cluster.
-	s, err := Open(Config{ID: "n2", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	s, _ := mustOpen(t, "n2")
 	if s.IsLeader() {
 		t.Fatal("a store that was never bootstrapped is leader")
 	}
@@ -694,15 +694,7 @@ func TestProposeAllAnswersEachCallOnce(t *testing.T) {
 }
 
 func TestProposeAllWhenNotLeaderAnswersAtOnce(t *testing.T) {
-	s, err := Open(Config{ID: "n2", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	s, _ := mustOpen(t, "n2")
 	a := newAnswers()
 	s.ProposeAll(context.Background(), []game.Command{create("ABCDE"), create("FGHJK")}, a.answer)
 	if a.count() != 1 {
