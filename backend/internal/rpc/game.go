@@ -370,6 +370,8 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 			return stop() // every batch has sent its answer (or failed to)
 		}
 		if err != nil {
+			// The stream is broken: the reason is err, and a failed Send
+			// after it says no more.
 			_ = stop()
 			return err
 		}

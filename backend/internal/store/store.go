@@ -504,11 +504,11 @@ func (s *Store) ProposeAll(ctx context.Context, cmds []game.Command, answer func
 // outcomes, and the proposals of the commands to propose. It answers at
 // once, and returns a nil call, when this node does not lead.
 func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*call, []*proposal) {
-	c := &call{res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
 	if !s.IsLeader() {
-		answer(c.res, unknownOutcomes(len(cmds), ErrNotLeader))
+		answer(make([]Result, len(cmds)), unknownOutcomes(len(cmds), ErrNotLeader))
 		return nil, nil
 	}
+	c := &call{res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
 	ps := make([]*proposal, 0, len(cmds))
 	s.fsm.mu.RLock()
 	for i, cmd := range cmds {
