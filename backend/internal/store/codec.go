@@ -3,28 +3,31 @@ package store
 import (
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/backend/game"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// encodeBatch turns game commands into one Raft log entry.
-func encodeBatch(cmds []game.Command) ([]byte, error) {
-	b := &pb.Batch{Commands: make([]*pb.Command, 0, len(cmds))}
-	for _, c := range cmds {
-		pc, err := toProto(c)
-		if err != nil {
-			return nil, err
-		}
-		b.Commands = append(b.Commands, pc)
-	}
-	data, err := proto.Marshal(b)
+// encodeCommand encodes a game command as one element of a log entry: an
+// entry is a pb.Batch, and a pb.Batch is its encoded commands one after
+// the other, each as its field number, length and bytes.
+func encodeCommand(cmd game.Command) ([]byte, error) {
+	pc, err := toProto(cmd)
 	if err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return nil, err
 	}
-	return data, nil
+	msg, err := proto.Marshal(pc)
+	if err != nil {
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
+	enc := protowire.AppendTag(make([]byte, 0, len(msg)+8), batchCommandsField, protowire.BytesType)
+	return protowire.AppendBytes(enc, msg), nil
 }
+
+// batchCommandsField is the field number of pb.Batch's commands.
+const batchCommandsField = 1
 
 func toProto(c game.Command) (*pb.Command, error) {
 	switch c := c.(type) {

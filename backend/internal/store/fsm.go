@@ -44,6 +44,13 @@ func newFSM() *fsm {
 // Apply implements raft.FSM. It returns []applied, one per command of the batch.
 func (f *fsm) Apply(l *raft.Log) any {
 	defer f.markApplied(l.Index)
+	if isPlaceholder(l.Data) {
+		// The leader fills an entry in as Raft writes it (see entries). An
+		// entry that reached the FSM unfilled means the Raft in use copies
+		// logs where this store relies on it not to: the nodes' states
+		// could differ, and applying anything more would hide it.
+		panic(fmt.Sprintf("store: log entry %d reached the state machine unfilled", l.Index))
+	}
 	var b pb.Batch
 	if err := proto.Unmarshal(l.Data, &b); err != nil {
 		// Every node decodes the same bytes, so every node fails alike.

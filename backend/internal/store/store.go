@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,8 +45,6 @@ type Config struct {
 	TrailingLogs uint64
 	// MaxBatch caps the commands in one log entry (default 512).
 	MaxBatch int
-	// MaxInflight caps the log entries proposed but not yet applied (default 2).
-	MaxInflight int
 	// SegmentSize is the size of a WAL segment file in bytes (default 16 MiB).
 	SegmentSize int
 	// Logger receives the store's and Raft's logs.
@@ -88,9 +85,6 @@ func (c *Config) setDefaults() error {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 512
 	}
-	if c.MaxInflight <= 0 {
-		c.MaxInflight = 2
-	}
 	if c.SegmentSize <= 0 {
 		c.SegmentSize = 16 << 20
 	}
@@ -121,9 +115,9 @@ type Result struct {
 	Index uint64
 }
 
-// proposal is one command of a ProposeAll call, queued for the batcher.
+// proposal is one command of a ProposeAll call, queued for a log entry.
 type proposal struct {
-	cmd  game.Command
+	enc  []byte // the command, encoded as part of a log entry
 	call *call
 	at   int // the command's position in the call
 }
@@ -139,6 +133,7 @@ type call struct {
 	errs   []error
 	left   atomic.Int64 // outcomes still to come
 	answer func([]Result, []error)
+	slot   chan struct{} // the store's pending calls, of which this is one; nil if not queued
 }
 
 // answer records p's outcome and, if it was the call's last, answers the call.
@@ -146,6 +141,9 @@ func (p *proposal) answer(o outcome) {
 	c := p.call
 	c.res[p.at], c.errs[p.at] = o.res, o.err
 	if c.left.Add(-1) == 0 {
+		if c.slot != nil {
+			<-c.slot
+		}
 		c.answer(c.res, c.errs)
 	}
 }
@@ -158,19 +156,15 @@ type Store struct {
 	fsm       *fsm
 	closeWAL  func() error
 	transport *raft.NetworkTransport
-	logs      *writeSignal
+	entries   *entries
 	hasState  bool
 
-	proposals chan []*proposal // the proposals of one ProposeAll call
-	// queueMu is held for reading while a proposal is sent to proposals,
-	// and for writing by Close, which then sets queueClosed and answers
-	// what is left in the queue.
-	queueMu     sync.RWMutex
-	queueClosed bool
-	closing     chan struct{}
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
+	pending   chan struct{}  // one token per call queued and not answered yet
+	answering sync.WaitGroup // entries handed to Raft and not answered yet
+	closing   chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 
 	readyTerm     atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	leaderMu      sync.Mutex
@@ -232,7 +226,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.wrapLogs != nil {
 		inner = cfg.wrapLogs(w)
 	}
-	logs := newWriteSignal(inner)
+	logs := newEntries(inner, cfg.MaxBatch)
 	r, err := raft.NewRaft(rc, f, logs, w, snaps, transport)
 	if err != nil {
 		_ = transport.Close()
@@ -241,8 +235,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
-		logs:          logs,
-		proposals:     make(chan []*proposal, 1024),
+		entries:       logs,
+		pending:       make(chan struct{}, maxPendingCalls),
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
 		observations:  make(chan raft.Observation, 64),
@@ -257,7 +251,7 @@ func Open(cfg Config) (*Store, error) {
 	r.RegisterObserver(s.observer)
 	s.wg.Add(2)
 	go s.watchLeader()
-	go s.batch()
+	go s.proposeEntries()
 	return s, nil
 }
 
@@ -481,12 +475,13 @@ func unknownOutcomes(n int, err error) []error {
 // returns, and answer is called exactly once, with every command's result
 // and error in the order of cmds, when the last of them is known. It may
 // be called before ProposeAll returns (this node does not lead, or the
-// wait for the queue gave up), and is otherwise called on a goroutine of
+// wait for a place gave up), and is otherwise called on a goroutine of
 // the store's, which the answer must not hold up: it should hand its
-// results on and return. ctx bounds only the wait for a place in the
-// queue, which is full only under overload; once queued, commands are
-// proposed whatever happens to ctx, and answered when Raft commits them or
-// gives up on them (or the store closes).
+// results on and return. ctx bounds only the wait for a place among the
+// store's pending calls (maxPendingCalls), which are all taken only under
+// overload; once queued, commands are proposed whatever happens to ctx,
+// and answered when Raft commits them or gives up on them (or the store
+// closes).
 func (s *Store) ProposeAll(ctx context.Context, cmds []game.Command, answer func([]Result, []error)) {
 	c, ps := s.prepare(cmds, answer)
 	switch {
@@ -500,23 +495,38 @@ func (s *Store) ProposeAll(ctx context.Context, cmds []game.Command, answer func
 	}
 }
 
-// prepare validates cmds and returns a call that will give answer their
-// outcomes, and the proposals of the commands to propose. It answers at
-// once, and returns a nil call, when this node does not lead.
+// maxPendingCalls caps the calls queued or in flight at once: beyond it,
+// ProposeAll waits for earlier calls to be answered.
+const maxPendingCalls = 4096
+
+// prepare validates and encodes cmds and returns a call that will give
+// answer their outcomes, and the proposals of the commands to propose. It
+// answers at once, and returns a nil call, when this node does not lead.
 func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*call, []*proposal) {
 	if !s.IsLeader() {
 		answer(make([]Result, len(cmds)), unknownOutcomes(len(cmds), ErrNotLeader))
 		return nil, nil
 	}
 	c := &call{res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
-	ps := make([]*proposal, 0, len(cmds))
+	valid := make([]bool, len(cmds))
 	s.fsm.mu.RLock()
 	for i, cmd := range cmds {
-		if c.errs[i] = s.fsm.state.Validate(cmd); c.errs[i] == nil {
-			ps = append(ps, &proposal{cmd: cmd, call: c, at: i})
-		}
+		c.errs[i] = s.fsm.state.Validate(cmd)
+		valid[i] = c.errs[i] == nil
 	}
 	s.fsm.mu.RUnlock()
+	ps := make([]*proposal, 0, len(cmds))
+	for i, cmd := range cmds {
+		if !valid[i] {
+			continue
+		}
+		enc, err := encodeCommand(cmd)
+		if err != nil {
+			c.errs[i] = err
+			continue
+		}
+		ps = append(ps, &proposal{enc: enc, call: c, at: i})
+	}
 	c.left.Store(int64(len(ps)))
 	return c, ps
 }
@@ -537,131 +547,64 @@ func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) {
 			return
 		}
 	}
-	s.enqueue(ctx, ps)
-}
-
-// enqueue hands the proposals of one call to the batcher, or answers them
-// when it cannot.
-func (s *Store) enqueue(ctx context.Context, ps []*proposal) {
 	fail := func(err error) {
 		for _, p := range ps {
 			p.answer(outcome{err: err})
 		}
 	}
-	// Close waits for the queue's senders before it answers what is left
-	// in the queue, so nothing queued is left unanswered.
-	s.queueMu.RLock()
-	defer s.queueMu.RUnlock()
-	if s.queueClosed {
+	select {
+	case s.pending <- struct{}{}:
+		c.slot = s.pending
+	case <-ctx.Done():
+		fail(fmt.Errorf("%w: %w", ErrTimeout, ctx.Err()))
+		return
+	case <-s.closing:
 		fail(ErrClosed)
 		return
 	}
-	select {
-	case s.proposals <- ps:
-	case <-ctx.Done():
-		fail(fmt.Errorf("%w: %w", ErrTimeout, ctx.Err()))
-	case <-s.closing:
-		fail(ErrClosed)
+	if err := s.entries.queue(ps); err != nil {
+		fail(err)
 	}
 }
 
-// batch turns queued proposals into log entries: while Raft writes the
-// last entry to disk, or while MaxInflight entries are being committed, new
-// proposals queue up and then go out together, up to MaxBatch commands per
-// entry. The proposals of one call stay together (a call with more than
-// MaxBatch commands gets an entry of its own).
-func (s *Store) batch() {
+// applyTimeout bounds the wait of an entry for Raft's main loop to take it.
+const applyTimeout = 10 * time.Second
+
+// proposeEntries hands the entries the store opens to Raft, one by one:
+// each waits in raft.Apply until Raft's main loop takes it, which is
+// right after the write in progress. A goroutine per entry then answers
+// its commands.
+func (s *Store) proposeEntries() {
 	defer s.wg.Done()
-	slots := make(chan struct{}, s.cfg.MaxInflight)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
-	var carry []*proposal  // a call that did not fit into the last entry
-	var last chan struct{} // closed once the last proposed entry is answered
 	for {
-		batch := carry
-		carry = nil
-		if batch == nil {
-			select {
-			case batch = <-s.proposals:
-			case <-s.closing:
-				return
-			}
-		}
-		// The slice is the caller's: appending must not write into its array.
-		batch = slices.Clip(batch)
 		select {
-		case slots <- struct{}{}:
+		case <-s.entries.wake:
 		case <-s.closing:
-			for _, p := range batch {
-				p.answer(outcome{err: ErrClosed})
-			}
 			return
 		}
-		if last != nil {
-			// Wait until Raft has written the last entry (or given up on it):
-			// the commands that queue meanwhile go into the next entry.
-			select {
-			case <-s.logs.wrote:
-			case <-last:
-			case <-s.closing:
-				for _, p := range batch {
-					p.answer(outcome{err: ErrClosed})
-				}
-				return
-			}
+		for _, oe := range s.entries.toPropose() {
+			f := s.raft.Apply(oe.data, applyTimeout)
+			s.answering.Add(1)
+			go func() {
+				defer s.answering.Done()
+				s.finish(f, oe)
+			}()
 		}
-	drain:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case ps := <-s.proposals:
-				if len(batch)+len(ps) > s.cfg.MaxBatch {
-					carry = ps
-					break drain
-				}
-				batch = append(batch, ps...)
-			default:
-				break drain
-			}
-		}
-		cmds := make([]game.Command, len(batch))
-		for i, p := range batch {
-			cmds[i] = p.cmd
-		}
-		data, err := encodeBatch(cmds)
-		if err != nil {
-			for _, p := range batch {
-				p.answer(outcome{err: err})
-			}
-			<-slots
-			continue
-		}
-		f := s.raft.Apply(data, 10*time.Second)
-		// Raft's main loop has taken the entry, so a signal now is of an
-		// earlier write.
-		select {
-		case <-s.logs.wrote:
-		default:
-		}
-		done := make(chan struct{})
-		last = done
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			defer func() { <-slots }()
-			defer close(done)
-			s.finish(f, batch)
-		}()
 	}
 }
 
-func (s *Store) finish(f raft.ApplyFuture, batch []*proposal) {
+// finish answers the commands of oe once Raft has applied it or given up
+// on it.
+func (s *Store) finish(f raft.ApplyFuture, oe *openEntry) {
 	if err := f.Error(); err != nil {
+		ps := s.entries.failed(oe)
 		err = raftError(err)
-		for _, p := range batch {
+		for _, p := range ps {
 			p.answer(outcome{err: err})
 		}
 		return
 	}
+	batch := oe.batch
 	results, ok := f.Response().([]applied)
 	if !ok || len(results) != len(batch) {
 		err := fmt.Errorf("store: log entry %d: unexpected apply response %T", f.Index(), f.Response())
@@ -746,23 +689,16 @@ func (s *Store) Snapshot() error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
-		// Shutting Raft down first resolves every in-flight future, so the
-		// batcher can finish.
+		// Shutting Raft down first resolves every future, and returns the
+		// proposer from raft.Apply.
 		shutdownErr := s.raft.Shutdown().Error()
 		s.wg.Wait()
-		s.queueMu.Lock()
-		s.queueClosed = true
-		s.queueMu.Unlock()
-		for drained := false; !drained; {
-			select {
-			case ps := <-s.proposals:
-				for _, p := range ps {
-					p.answer(outcome{err: ErrClosed})
-				}
-			default:
-				drained = true
-			}
+		// Raft has answered every entry it was handed, and no more are
+		// handed to it: what is still queued will never be proposed.
+		for _, p := range s.entries.close() {
+			p.answer(outcome{err: ErrClosed})
 		}
+		s.answering.Wait()
 		s.raft.DeregisterObserver(s.observer)
 		s.fsm.subs.closeAll(ErrClosed)
 		s.closeErr = errors.Join(shutdownErr, s.transport.Close(), s.closeWAL())
