@@ -126,23 +126,8 @@ func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest)
 		req = proto.CloneOf(req)
 		req.RequestId = fmt.Sprintf("%s-%016x", g.cfg.ID, rand.Uint64())
 	}
-	var reply *pb.RoomReply
-	err := g.write(ctx, func(ctx context.Context) error {
-		cmd, err := g.newRoom(req)
-		if err != nil {
-			return err
-		}
-		res, err := g.cfg.Store.Apply(ctx, cmd)
-		if err != nil {
-			return err
-		}
-		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
-		return nil
-	}, func(ctx context.Context, c pb.GameClient) (err error) {
-		reply, err = c.CreateRoom(ctx, req)
-		return err
-	})
-	return reply, err
+	return g.writeRoom(ctx, func() (game.Command, error) { return g.newRoom(req) },
+		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.CreateRoom(ctx, req) })
 }
 
 // newRoom is run by the leader: it picks the code and the word.
@@ -447,24 +432,10 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 		}
 	}
 	pin()
-	var reply *pb.RoomReply
-	err := g.write(ctx, func(ctx context.Context) error {
+	return g.writeRoom(ctx, func() (game.Command, error) {
 		pin()
-		cmd, err := g.nextRound(req)
-		if err != nil {
-			return err
-		}
-		res, err := g.cfg.Store.Apply(ctx, cmd)
-		if err != nil {
-			return err
-		}
-		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
-		return nil
-	}, func(ctx context.Context, c pb.GameClient) (err error) {
-		reply, err = c.NextRound(ctx, req)
-		return err
-	})
-	return reply, err
+		return g.nextRound(req)
+	}, func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.NextRound(ctx, req) })
 }
 
 // nextRound is run by the leader: it picks the next word.
@@ -519,16 +490,29 @@ func (g *gameService) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room
 
 // joinOrLeave applies a Join or Leave, stamping the time on the leader.
 func (g *gameService) joinOrLeave(ctx context.Context, cmd game.Command, fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
-	var reply *pb.RoomReply
-	err := g.write(ctx, func(ctx context.Context) error {
+	return g.writeRoom(ctx, func() (game.Command, error) {
 		now := g.cfg.Now().UnixMilli()
 		switch c := cmd.(type) {
 		case game.Join:
 			c.At = now
-			cmd = c
+			return c, nil
 		case game.Leave:
 			c.At = now
-			cmd = c
+			return c, nil
+		}
+		return cmd, nil
+	}, fwd)
+}
+
+// writeRoom is write for a command answered with its room: on the leader,
+// build makes the command (again on every try) and the store applies it;
+// elsewhere fwd sends the request to the leader.
+func (g *gameService) writeRoom(ctx context.Context, build func() (game.Command, error), fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
+	var reply *pb.RoomReply
+	err := g.write(ctx, func(ctx context.Context) error {
+		cmd, err := build()
+		if err != nil {
+			return err
 		}
 		res, err := g.cfg.Store.Apply(ctx, cmd)
 		if err != nil {
