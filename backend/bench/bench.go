@@ -166,8 +166,8 @@ func (r Report) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: write report: %w", err)
 	}
-	if _, err := fmt.Fprintf(w, "ratio gallows/raft: %.2f (target >= 1.00); measured in turns, %d of %v per side\n",
-		r.Ratio(), r.Turns.PerSide, r.Turns.Length); err != nil {
+	if _, err := fmt.Fprintf(w, "ratio gallows/raft: %.2f (target >= %.2f); measured in turns, %d of %v per side\n",
+		r.Ratio(), Target, r.Turns.PerSide, r.Turns.Length); err != nil {
 		return fmt.Errorf("bench: write report: %w", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -20,13 +21,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	clients := fs.Int("clients", bench.DefaultClients, "concurrent clients on each side")
 	duration := fs.Duration("duration", bench.DefaultDuration, "how long each side is measured")
-	dataDir := fs.String("data-dir", "", "keep the nodes' data here; must be empty (default: a temp dir, removed on exit)")
+	runs := fs.Int("runs", 1, "how many comparisons to run, one after the other; with more than one, a table of all and the median ratio follow")
+	dataDir := fs.String("data-dir", "", "keep the nodes' data here, in run-N for run N; must be empty (default: a temp dir, removed on exit)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file; each side's goroutines carry the label side=raft or side=gallows")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
 	fs.Var(&level, "log-level", "debug, info, warn or error")
 	if err := parse(fs, args, stderr, "gallows bench: guesses/s of a 3-node loopback cluster against raw Raft applies."); err != nil {
 		return err
+	}
+	if *runs < 1 {
+		return fmt.Errorf("--runs %d: want at least 1", *runs)
 	}
 	fmt.Fprintf(stdout, "gallows bench: 3 nodes on loopback, %d clients, %v per side, %d CPUs, %s\n",
 		*clients, *duration, runtime.NumCPU(), runtime.Version())
@@ -47,14 +52,29 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}()
 	}
 	start := time.Now()
-	rep, err := bench.Run(ctx, bench.Config{
-		Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level),
-	})
-	if err != nil {
-		return fmt.Errorf("run benchmark: %w", err)
+	var series bench.Series
+	for i := range *runs {
+		cfg := bench.Config{Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level)}
+		if *runs > 1 {
+			fmt.Fprintf(stdout, "\nrun %d of %d\n", i+1, *runs)
+			if cfg.Dir != "" {
+				cfg.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("run-%d", i+1))
+			}
+		}
+		rep, err := bench.Run(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("run benchmark: %w", err)
+		}
+		if err := rep.Write(stdout); err != nil {
+			return err
+		}
+		series = append(series, rep)
 	}
-	if err := rep.Write(stdout); err != nil {
-		return err
+	if len(series) > 1 {
+		fmt.Fprintln(stdout)
+		if err := series.Write(stdout); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "total time %v\n", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -18,7 +18,7 @@ func TestHelp(t *testing.T) {
 	}{
 		{"backend", []string{"--bootstrap-expect  [GALLOWS_BOOTSTRAP_EXPECT]", `--log-level  [GALLOWS_LOG_LEVEL]`, `(default "info")`}},
 		{"frontend", []string{"--backends  [GALLOWS_BACKENDS]", `(default "info")`}},
-		{"bench", []string{"--clients  [GALLOWS_CLIENTS]", "--cpuprofile  [GALLOWS_CPUPROFILE]", `(default "warn")`}},
+		{"bench", []string{"--clients  [GALLOWS_CLIENTS]", "--runs  [GALLOWS_RUNS]", "--cpuprofile  [GALLOWS_CPUPROFILE]", `(default "warn")`}},
 		{"dev", []string{"--log-level  [GALLOWS_LOG_LEVEL]"}},
 	} {
 		t.Run(tc.cmd, func(t *testing.T) {
@@ -35,6 +35,27 @@ func TestHelp(t *testing.T) {
 			}
 			if strings.Contains(help, "LevelVar") {
 				t.Errorf("%s --help shows a Go type name:\n%s", tc.cmd, help)
+			}
+		})
+	}
+}
+
+// Bad values are refused before anything starts.
+func TestBenchRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--runs", "0"}, "--runs 0: want at least 1"},
+		{[]string{"--runs", "-3"}, "--runs -3: want at least 1"},
+		{[]string{"--duration", "-1s"}, "duration -1s: must be positive"},
+		{[]string{"--clients", "2000"}, "2000 clients: want 1 to 1024"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"bench"}, tc.args...), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("bench %v: err = %v, want one saying %q", tc.args, err, tc.want)
 			}
 		})
 	}
