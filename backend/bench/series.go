@@ -67,8 +67,12 @@ func (s Series) Write(w io.Writer) error {
 		return fmt.Errorf("bench: write series: %w", err)
 	}
 	rs := s.Ratios()
-	if _, err := fmt.Fprintf(w, "ratio over %d runs: median %.2f, %.2f to %.2f; %d of %d runs at the target of %.2f or more\n",
-		len(s), s.Median(), slices.Min(rs), slices.Max(rs), s.AtTarget(), len(s), Target); err != nil {
+	runs := "runs"
+	if len(s) == 1 {
+		runs = "run"
+	}
+	if _, err := fmt.Fprintf(w, "ratio over %d %s: median %.2f, %.2f to %.2f; %d of %d at the target of %.2f or more\n",
+		len(s), runs, s.Median(), slices.Min(rs), slices.Max(rs), s.AtTarget(), len(s), Target); err != nil {
 		return fmt.Errorf("bench: write series: %w", err)
 	}
 	return nil

@@ -23,9 +23,9 @@ func TestSeries(t *testing.T) {
 		summary  string
 	}{
 		{"no runs", nil, 0, 0, ""},
-		{"one run", []float64{0.95}, 0.95, 0, "ratio over 1 runs: median 0.95, 0.95 to 0.95; 0 of 1 runs at the target of 1.00 or more"},
-		{"odd", []float64{1.3, 0.9, 1.1}, 1.1, 2, "ratio over 3 runs: median 1.10, 0.90 to 1.30; 2 of 3 runs at the target of 1.00 or more"},
-		{"even, the target itself counts", []float64{1.2, 1.0, 0.8, 1.4}, 1.1, 3, "ratio over 4 runs: median 1.10, 0.80 to 1.40; 3 of 4 runs at the target of 1.00 or more"},
+		{"one run", []float64{0.95}, 0.95, 0, "ratio over 1 run: median 0.95, 0.95 to 0.95; 0 of 1 at the target of 1.00 or more"},
+		{"odd", []float64{1.3, 0.9, 1.1}, 1.1, 2, "ratio over 3 runs: median 1.10, 0.90 to 1.30; 2 of 3 at the target of 1.00 or more"},
+		{"even, the target itself counts", []float64{1.2, 1.0, 0.8, 1.4}, 1.1, 3, "ratio over 4 runs: median 1.10, 0.80 to 1.40; 3 of 4 at the target of 1.00 or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s Series

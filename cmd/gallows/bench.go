@@ -22,7 +22,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	clients := fs.Int("clients", bench.DefaultClients, "concurrent clients on each side")
 	duration := fs.Duration("duration", bench.DefaultDuration, "how long each side is measured")
 	runs := fs.Int("runs", 1, "how many comparisons to run, one after the other; with more than one, a table of all and the median ratio follow")
-	dataDir := fs.String("data-dir", "", "keep the nodes' data here, in run-N for run N; must be empty (default: a temp dir, removed on exit)")
+	dataDir := fs.String("data-dir", "", "keep the nodes' data here (with --runs, in run-1, run-2, …); must be empty (default: a temp dir, removed on exit)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file; each side's goroutines carry the label side=raft or side=gallows")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
