@@ -125,6 +125,15 @@ func (r Result) OpsPerSec() float64 {
 	return float64(r.Ops) / r.Elapsed.Seconds()
 }
 
+// TurnRange is the rate of the side's slowest and fastest turn (0, 0 when
+// it had none).
+func (r Result) TurnRange() (slowest, fastest float64) {
+	if len(r.TurnOpsPerSec) == 0 {
+		return 0, 0
+	}
+	return slices.Min(r.TurnOpsPerSec), slices.Max(r.TurnOpsPerSec)
+}
+
 // Report is the outcome of Run.
 type Report struct {
 	// Raft is the baseline: raw Raft applies.
@@ -157,10 +166,7 @@ func (r Report) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tops\tops/s\tp50\tp99\tslowest turn\tfastest turn\t")
 	for _, res := range []Result{r.Raft, r.Gallows} {
-		slow, fast := 0.0, 0.0
-		if len(res.TurnOpsPerSec) > 0 {
-			slow, fast = slices.Min(res.TurnOpsPerSec), slices.Max(res.TurnOpsPerSec)
-		}
+		slow, fast := res.TurnRange()
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%.0f\t\n", res.Name, res.Ops, res.OpsPerSec(), ms(res.P50), ms(res.P99), slow, fast)
 	}
 	if err := tw.Flush(); err != nil {

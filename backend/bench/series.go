@@ -83,5 +83,6 @@ func turnRange(r Result) string {
 	if len(r.TurnOpsPerSec) == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.0f–%.0f", slices.Min(r.TurnOpsPerSec), slices.Max(r.TurnOpsPerSec))
+	slow, fast := r.TurnRange()
+	return fmt.Sprintf("%.0f–%.0f", slow, fast)
 }
