@@ -82,6 +82,12 @@ type Config struct {
 	inspect func(ctx context.Context, nodes []*backend.Node, leader string, rooms []string) error
 }
 
+// Validate reports what Run would refuse in c, before anything starts.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if c.Clients == 0 {
 		c.Clients = DefaultClients

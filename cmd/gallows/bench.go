@@ -33,6 +33,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *runs < 1 {
 		return fmt.Errorf("--runs %d: want at least 1", *runs)
 	}
+	cfg := bench.Config{Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level)}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "gallows bench: 3 nodes on loopback, %d clients, %v per side, %d CPUs, %s\n",
 		*clients, *duration, runtime.NumCPU(), runtime.Version())
 	if *cpuProfile != "" {
@@ -54,14 +58,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	start := time.Now()
 	var series bench.Series
 	for i := range *runs {
-		cfg := bench.Config{Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level)}
+		run := cfg
 		if *runs > 1 {
 			fmt.Fprintf(stdout, "\nrun %d of %d\n", i+1, *runs)
 			if cfg.Dir != "" {
-				cfg.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("run-%d", i+1))
+				run.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("run-%d", i+1))
 			}
 		}
-		rep, err := bench.Run(ctx, cfg)
+		rep, err := bench.Run(ctx, run)
 		if err != nil {
 			return fmt.Errorf("run benchmark: %w", err)
 		}

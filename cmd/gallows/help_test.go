@@ -57,6 +57,9 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("bench %v: err = %v, want one saying %q", tc.args, err, tc.want)
 			}
+			if stdout.Len() > 0 {
+				t.Errorf("bench %v printed before refusing:\n%s", tc.args, stdout.String())
+			}
 		})
 	}
 }
