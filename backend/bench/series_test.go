@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 func report(ratio float64) Report {
 	return Report{
 		Raft:    Result{Name: "raft", Ops: 1000, Elapsed: time.Second, TurnOpsPerSec: []float64{900, 1100}},
-		Gallows: Result{Name: "gallows", Ops: int(ratio * 1000), Elapsed: time.Second, P50: 2 * time.Millisecond, P99: 7 * time.Millisecond},
+		Gallows: Result{Name: "gallows", Ops: int(math.Round(ratio * 1000)), Elapsed: time.Second, P50: 2 * time.Millisecond, P99: 7 * time.Millisecond},
 	}
 }
 
@@ -43,6 +44,9 @@ func TestSeries(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := b.String()
+			if tc.summary == "" && out != "" {
+				t.Errorf("Write of no runs printed:\n%s", out)
+			}
 			if !strings.Contains(out, tc.summary) {
 				t.Errorf("Write lacks %q:\n%s", tc.summary, out)
 			}
