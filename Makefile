@@ -26,8 +26,10 @@ build: ## Build the static gallows binary into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/gallows
 
 .PHONY: test
-test: ## Run every test with the race detector, then the container chaos test.
-	GALLOWS_CHAOS= $(GO) test $(GOTEST_FLAGS) ./...
+test: ## Run every test with the race detector, then the process failover and container chaos tests.
+	GALLOWS_CHAOS= $(GO) test $(GOTEST_FLAGS) -skip '^TestProcessesFailOver$$' ./...
+	@# Failover is timed: it runs alone, not beside the other packages' load.
+	$(GO) test $(GOTEST_FLAGS) -run '^TestProcessesFailOver$$' ./cmd/gallows
 	@$(MAKE) --no-print-directory test-chaos
 
 .PHONY: bench

@@ -20,7 +20,10 @@ import (
 
 // TestProcessesFailOver runs three `gallows backend` processes as the README
 // shows, kills the leader with SIGKILL and measures how long until a guess
-// is acknowledged again.
+// is acknowledged again. `make test` runs it on its own, after the other
+// packages: beside them, on a two-core machine, its two survivors once went
+// five seconds without electing a leader, which measures the load, not
+// failover.
 func TestProcessesFailOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -63,7 +66,7 @@ func TestProcessesFailOver(t *testing.T) {
 			_ = logf.Close()
 			if t.Failed() {
 				out, _ := os.ReadFile(logf.Name())
-				t.Logf("%s log:\n%s", id, tail(out, 3000))
+				t.Logf("%s log:\n%s", id, tail(out, 30000))
 			}
 		})
 		procs[id] = cmd
