@@ -7,7 +7,9 @@
 // sender is not told, nothing arrives, and new connections across it do not
 // get through. When the link heals, the connections that lost data are
 // reset, so that the protocols above reconnect rather than read a stream
-// with a hole in it. A delayed link delivers everything, in order, late.
+// with a hole in it. A connection closed while its link is cut is not seen
+// closed at the other end until the link heals: no FIN crosses a
+// partition. A delayed link delivers everything, in order, late.
 //
 // Each node gets its own Host, whose Listen and Dial it uses for all its
 // connections (Raft's, gRPC's), and ListenPacket for its datagrams
@@ -23,6 +25,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +137,7 @@ func (n *Network) heal(match func(link) bool) {
 		}
 	})
 	for _, c := range reset {
-		_ = c.Close()
+		_ = c.reset()
 	}
 }
 
@@ -299,6 +302,7 @@ type conn struct {
 	forget  func()
 
 	peerOnce sync.Once
+	resolved atomic.Bool
 	to       string
 
 	wmu     sync.Mutex // orders writes
@@ -310,6 +314,9 @@ type conn struct {
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
+	// held: closed here while the link to the peer was cut, so the socket
+	// is kept open and silent until a heal resets it; under lostMu.
+	held bool
 }
 
 type delayed struct {
@@ -319,14 +326,62 @@ type delayed struct {
 
 // peer is the host at the other end, or "" when it is outside the network.
 func (c *conn) peer() string {
-	c.peerOnce.Do(func() { c.to = c.resolve() })
+	c.peerOnce.Do(func() {
+		c.to = c.resolve()
+		c.resolved.Store(true)
+	})
 	return c.to
+}
+
+// knownPeer is peer if it has been found already, else "": it never waits.
+func (c *conn) knownPeer() string {
+	if !c.resolved.Load() {
+		return ""
+	}
+	return c.peer()
+}
+
+func (c *conn) isHeld() bool {
+	c.lostMu.Lock()
+	defer c.lostMu.Unlock()
+	return c.held
+}
+
+// hold marks the connection held open and as having lost data; false if
+// it was held already.
+func (c *conn) hold() bool {
+	c.lostMu.Lock()
+	defer c.lostMu.Unlock()
+	if c.held {
+		return false
+	}
+	c.held, c.dropped = true, true
+	return true
 }
 
 func (c *conn) lost() bool {
 	c.lostMu.Lock()
 	defer c.lostMu.Unlock()
 	return c.dropped
+}
+
+// Read reads from the peer; after Close it fails with net.ErrClosed, as a
+// closed connection's Read does, even while the socket is held open.
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil && c.isClosed() {
+		return n, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // Write sends b over the link to the peer: at once, late, or not at all.
@@ -337,6 +392,9 @@ func (c *conn) Write(b []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.isClosed() {
+		return 0, net.ErrClosed
+	}
 	c.lostMu.Lock()
 	err := c.err
 	c.lostMu.Unlock()
@@ -398,22 +456,43 @@ func (c *conn) deliver() {
 				c.err = err
 			}
 			c.lostMu.Unlock()
-			_ = c.Close()
+			_ = c.reset()
 			return
 		}
 	}
 }
 
-// Close closes the connection and forgets it.
+// Close closes the connection and forgets it. While the link to the peer
+// is cut, the peer is not told, as no FIN crosses a partition: the socket
+// stays open and silent, counted as having lost data, until a heal of the
+// link resets it.
 func (c *conn) Close() error {
+	if c.isHeld() {
+		return nil
+	}
+	if to := c.knownPeer(); to != "" && c.n.state(c.from, to).cut && c.hold() {
+		// Wake this side's blocked Reads and Writes; they see ErrClosed.
+		_ = c.Conn.SetDeadline(time.Unix(1, 0))
+		c.closeOnce.Do(func() {
+			close(c.closed)
+			c.forget()
+		})
+		return nil
+	}
+	return c.reset()
+}
+
+// reset closes the socket, which the peer sees, and forgets the
+// connection.
+func (c *conn) reset() error {
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
 		close(c.closed)
-		c.n.mu.Lock()
-		delete(c.n.conns, c)
-		c.n.mu.Unlock()
 		c.forget()
 	})
+	c.n.mu.Lock()
+	delete(c.n.conns, c)
+	c.n.mu.Unlock()
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -139,6 +139,54 @@ func TestCutLosesDataAndHealResets(t *testing.T) {
 	}
 }
 
+// A connection closed across a cut is closed at once for its own side,
+// but its peer, like a peer across a partition, hears nothing until the
+// link heals and resets it.
+func TestCloseAcrossACutIsHeardOnlyAfterTheHeal(t *testing.T) {
+	n := faultnet.New()
+	a, b := pair(t, n, "a", "b")
+	send(t, a, "before")
+	br := bufio.NewReader(b)
+	if got := readLine(t, br); got != "before" {
+		t.Fatalf("b read %q", got)
+	}
+	n.Cut("a", "b")
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := a.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	if err := a.Close(); err != nil {
+		t.Fatalf("close across the cut: %v", err)
+	}
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("a's blocked Read after its Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a's blocked Read did not return after its Close")
+	}
+	if _, err := a.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a's Write after its Close: %v, want net.ErrClosed", err)
+	}
+	// b waits a while and must hear nothing: no end of stream, no reset.
+	_ = b.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := br.ReadByte(); !isTimeout(err) {
+		t.Fatalf("b's Read across the cut: %v, want a timeout", err)
+	}
+	_ = b.SetReadDeadline(time.Time{})
+	n.Heal("a", "b")
+	if got := readUntilClosed(t, b, br); got != "" {
+		t.Fatalf("b read %q after the heal", got)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func TestOneWayCutKeepsTheOtherWay(t *testing.T) {
 	n := faultnet.New()
 	a, b := pair(t, n, "a", "b")
