@@ -412,3 +412,69 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 		}
 	}
 }
+
+// A room watch whose backend goes silent, its link cut without a reset
+// (as a partition or a vanished host does), is moved to another backend by
+// the connection's keepalive, and goes on delivering the room's changes.
+func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
+	t.Parallel()
+	network := faultnet.New()
+	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	var addrs []string
+	for _, n := range c.Running() {
+		addrs = append(addrs, n.GRPCAddr())
+	}
+	gc, err := gameclient.New(gameclient.Config{
+		Backends: addrs, Dial: network.Host("frontend").Dial, Logger: clustertest.Logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := gc.Close(); err != nil {
+			t.Errorf("close the game client: %v", err)
+		}
+	}()
+	ctx := clustertest.Context(t, 60*time.Second)
+	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox", MaxLives: 26})
+	if err != nil {
+		t.Fatalf("create room: %v", err)
+	}
+	events, err := gc.WatchRoom(ctx, room.GetId(), 0)
+	if err != nil {
+		t.Fatalf("watch room: %v", err)
+	}
+	var first *pb.RoomEvent
+	select {
+	case first = <-events:
+	case <-ctx.Done():
+		t.Fatal("no first event")
+	}
+	silent := first.GetServedBy()
+	network.Cut("frontend", silent)
+
+	// The guess reaches the leader some way (the client hedges and other
+	// nodes forward); its change must come from a backend still reachable.
+	reply, err := gc.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ana", Letter: "q", RequestId: "ana-1"})
+	if err != nil {
+		t.Fatalf("guess with %s cut off: %v", silent, err)
+	}
+	want := reply.GetRoom().GetVersion()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("room watch ended")
+			}
+			if ev.GetRoom().GetVersion() < want {
+				continue
+			}
+			if ev.GetServedBy() == silent {
+				t.Fatalf("version %d served by %s, which is cut off", ev.GetRoom().GetVersion(), silent)
+			}
+			return
+		case <-ctx.Done():
+			t.Fatalf("the watch served by %s never delivered version %d", silent, want)
+		}
+	}
+}

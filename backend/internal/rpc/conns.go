@@ -17,11 +17,15 @@ type Conns struct {
 	closed bool
 }
 
-// NewConns returns an empty pool; opts are added to every connection.
+// NewConns returns an empty pool. Its connections are plaintext and kept
+// alive as the servers' policy allows; opts are added to every one.
 func NewConns(opts ...grpc.DialOption) *Conns {
 	return &Conns{
 		conns: map[string]*grpc.ClientConn{},
-		opts:  append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...),
+		opts: append([]grpc.DialOption{
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithKeepaliveParams(keepaliveClient),
+		}, opts...),
 	}
 }
 

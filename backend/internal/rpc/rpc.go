@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/gallows-game/gallows/backend/internal/store"
@@ -82,7 +83,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)))
+	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)),
+		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement), grpc.KeepaliveParams(keepaliveParams))
 	pb.RegisterGameServer(gs, &gameService{cfg: cfg})
 	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
 	hs := health.NewServer()
@@ -90,6 +92,18 @@ func NewServer(cfg Config) (*Server, error) {
 	reflection.Register(gs)
 	return &Server{Server: gs, health: hs}, nil
 }
+
+// Keepalive: clients (gameclient, and this node forwarding to the leader)
+// ping a connection that has been quiet for 10 s and drop it when the ping
+// goes unanswered for 3 s, so a watch over a link cut without a reset
+// moves to another node instead of waiting for events that never come.
+// The server allows pings that often and pings quiet clients the same
+// way, so that the watches of a frontend that vanished are ended.
+var (
+	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+	keepaliveParams      = keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 3 * time.Second}
+	keepaliveClient      = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}
+)
 
 // Stop ends every call at once.
 func (s *Server) Stop() {
