@@ -798,3 +798,108 @@ func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 		}
 	}
 }
+
+// A node stopped gracefully (SIGTERM) does not wait for the streams its
+// clients hold open: watches end at once with Unavailable, so their
+// clients resubscribe elsewhere; a guess stream ends the same way once
+// every batch taken from it is answered; leadership goes to another node;
+// and the stop is over well before its deadline.
+func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
+	c := clustertest.New(t, 3)
+	leader := c.Leader()
+	cl := c.Client(leader.ID())
+	room := createRoom(t, cl)
+	ctx := clustertest.Context(t, 60*time.Second)
+	watch, err := cl.WatchRoom(ctx, &pb.WatchRoomRequest{RoomId: room.GetId()})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("first event: %v", err)
+	}
+	statuses, err := c.ClusterClient(leader.ID()).WatchStatus(ctx, &pb.StatusRequest{})
+	if err != nil {
+		t.Fatalf("watch status: %v", err)
+	}
+	if _, err := statuses.Recv(); err != nil {
+		t.Fatalf("first status: %v", err)
+	}
+	guesses, err := cl.GuessStream(ctx)
+	if err != nil {
+		t.Fatalf("guess stream: %v", err)
+	}
+	req := &pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: "ana", Letter: "q", RequestId: "ana-1"}}}
+	if err := guesses.Send(req); err != nil {
+		t.Fatalf("send a batch: %v", err)
+	}
+
+	// Each stream is read until it ends, as its client would, while the
+	// node stops.
+	ends := map[string]chan error{}
+	readUntilEnd := func(what string, recv func() error) {
+		end := make(chan error, 1)
+		ends[what] = end
+		go func() {
+			var err error
+			for err == nil {
+				err = recv() // events sent before the stop may come first
+			}
+			end <- err
+		}()
+	}
+	readUntilEnd("room watch", func() error { _, err := watch.Recv(); return err })
+	readUntilEnd("cluster watch", func() error { _, err := statuses.Recv(); return err })
+	type received struct {
+		rep *pb.GuessBatchReply
+		err error
+	}
+	first := make(chan received, 1)
+	guessEnd := make(chan error, 1)
+	go func() {
+		rep, err := guesses.Recv()
+		first <- received{rep, err}
+		for err == nil {
+			_, err = guesses.Recv()
+		}
+		guessEnd <- err
+	}()
+
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := c.Stop(stopCtx, leader.ID()); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	if stopCtx.Err() != nil {
+		t.Fatal("the graceful stop lasted until its deadline")
+	}
+	// The batch was taken on and answered, or it was still on its way when
+	// the stream ended, and then it was not applied: the client sends it
+	// elsewhere.
+	if r := <-first; r.err == nil {
+		if o := r.rep.GetOutcomes(); len(o) != 1 || o[0].GetReply() == nil {
+			t.Fatalf("answer to the batch: %v, want the guess applied", r.rep)
+		}
+		ends["guess stream"] = guessEnd
+		t.Log("the batch was answered before the guess stream ended")
+	} else {
+		t.Log("the guess stream ended before the batch was taken on")
+		if status.Code(r.err) != codes.Unavailable {
+			t.Fatalf("guess stream ended with %v, want Unavailable", r.err)
+		}
+		next := c.Leader()
+		c.AppliedEverywhere(next.Store().Stats().AppliedIndex)
+		for _, n := range c.Running() {
+			if _, guessed := roomOn(t, n, room.GetId()); len(guessed) != 0 {
+				t.Fatalf("node %s applied %v, a guess whose batch was never answered", n.ID(), guessed)
+			}
+		}
+	}
+	for what, end := range ends {
+		if err := <-end; status.Code(err) != codes.Unavailable {
+			t.Errorf("%s ended with %v, want Unavailable", what, err)
+		}
+	}
+	if next := c.Leader(); next.ID() == leader.ID() {
+		t.Fatalf("%s still leads after its stop", leader.ID())
+	}
+}

@@ -320,7 +320,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		n.grpc.GracefulStop(ctx)
 		if err := n.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("admin http: %w", err))
+			// A request still running when ctx ran out, such as a scrape,
+			// is cut.
+			n.log.Warn("admin http did not drain in time; closing it", "err", err)
+			if err := n.http.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("admin http: %w", err))
+			}
 		}
 		n.stopErr = errors.Join(append(errs, n.close()...)...)
 		n.log.Info("backend stopped")

@@ -201,7 +201,22 @@ func (c *Cluster) Kill(id string) {
 	}
 }
 
-// Restart starts a killed node again on its data dir and ports, joining
+// Stop stops node id gracefully, as SIGTERM does (see backend.Node.Shutdown).
+func (c *Cluster) Stop(ctx context.Context, id string) error {
+	c.t.Helper()
+	c.mu.Lock()
+	n := c.nodes[id]
+	delete(c.nodes, id)
+	c.mu.Unlock()
+	if n == nil {
+		c.t.Fatalf("stop %s: not running", id)
+	}
+	// The test's connection to the node stays open, so that its streams
+	// end as the node ends them.
+	return n.Shutdown(ctx)
+}
+
+// Restart starts a stopped or killed node again on its data dir and ports, joining
 // the running nodes.
 func (c *Cluster) Restart(id string) *backend.Node {
 	c.t.Helper()

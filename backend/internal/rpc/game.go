@@ -32,7 +32,8 @@ const unknownRoomWait = 2 * time.Second
 
 type gameService struct {
 	pb.UnimplementedGameServer
-	cfg Config
+	cfg   Config
+	drain *drain
 }
 
 // RoomToProto is what may be shown of a room: the word only once the round
@@ -340,6 +341,7 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 				err = stream.Send(rep)
 			}
 			<-slots
+			g.drain.end()
 		}
 		sent <- err
 	}()
@@ -362,6 +364,14 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 		}
 		slots <- struct{}{}
 		inflight.Add(1)
+		g.drain.begin() // until its answer is sent
+		if g.drain.draining.Load() {
+			rep := errorReply(len(req.GetGuesses()), errDraining)
+			rep.Id = req.GetId()
+			replies <- rep
+			inflight.Done()
+			continue
+		}
 		g.streamBatch(ctx, req, func(rep *pb.GuessBatchReply) {
 			rep.Id = req.GetId()
 			replies <- rep

@@ -61,6 +61,7 @@ type Config struct {
 type Server struct {
 	*grpc.Server
 	health *health.Server
+	drain  *drain
 }
 
 // NewServer builds the gRPC server: game, cluster, health and reflection.
@@ -83,14 +84,16 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	d := newDrain()
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)),
+		grpc.ChainStreamInterceptor(d.stream),
 		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement), grpc.KeepaliveParams(keepaliveParams))
-	pb.RegisterGameServer(gs, &gameService{cfg: cfg})
+	pb.RegisterGameServer(gs, &gameService{cfg: cfg, drain: d})
 	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{Server: gs, health: hs}, nil
+	return &Server{Server: gs, health: hs, drain: d}, nil
 }
 
 // Keepalive: clients (gameclient, and this node forwarding to the leader)
@@ -111,8 +114,11 @@ func (s *Server) Stop() {
 	s.Server.Stop()
 }
 
-// GracefulStop reports NOT_SERVING, then waits for calls to finish, at most
-// until ctx is done.
+// GracefulStop reports NOT_SERVING, refuses new connections and calls,
+// and ends every stream with Unavailable, so that their clients move to
+// another node: watches at once, guess streams once every batch they took
+// on has been answered. It returns when every call has ended, or cuts
+// what is left when ctx is done.
 func (s *Server) GracefulStop(ctx context.Context) {
 	s.health.Shutdown()
 	done := make(chan struct{})
@@ -120,6 +126,7 @@ func (s *Server) GracefulStop(ctx context.Context) {
 		s.Server.GracefulStop()
 		close(done)
 	}()
+	s.drain.start()
 	select {
 	case <-done:
 	case <-ctx.Done():
