@@ -67,8 +67,8 @@ func (c *Config) setDefaults() error {
 	if c.TimeoutScale == 0 {
 		c.TimeoutScale = 1
 	}
-	if c.TimeoutScale < 0.05 || c.TimeoutScale > 100 {
-		return fmt.Errorf("store: timeout scale %v out of range [0.05, 100]", c.TimeoutScale)
+	if !(c.TimeoutScale >= MinTimeoutScale && c.TimeoutScale <= MaxTimeoutScale) { // NaN too
+		return fmt.Errorf("store: timeout scale %v out of range [%v, %v]", c.TimeoutScale, MinTimeoutScale, MaxTimeoutScale)
 	}
 	if c.Network == nil {
 		c.Network = TCP{}
@@ -94,6 +94,12 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
+// The range of Config.TimeoutScale.
+const (
+	MinTimeoutScale = 0.05
+	MaxTimeoutScale = 100
+)
+
 // RaftConfig returns the Raft configuration for id with every timeout
 // multiplied by scale. Scale 1 suits a LAN.
 func RaftConfig(id string, scale float64) *raft.Config {
@@ -103,7 +109,7 @@ func RaftConfig(id string, scale float64) *raft.Config {
 	rc.HeartbeatTimeout = d(200 * time.Millisecond)
 	rc.ElectionTimeout = d(200 * time.Millisecond)
 	rc.LeaderLeaseTimeout = d(200 * time.Millisecond)
-	rc.CommitTimeout = d(5 * time.Millisecond)
+	rc.CommitTimeout = max(d(5*time.Millisecond), time.Millisecond) // Raft's least
 	rc.MaxAppendEntries = 256
 	return rc
 }
@@ -159,12 +165,17 @@ type Store struct {
 	entries   *entries
 	hasState  bool
 
-	pending   chan struct{}  // one token per call queued and not answered yet
-	answering sync.WaitGroup // entries handed to Raft and not answered yet
-	closing   chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	pending chan struct{} // one token per call queued and not answered yet
+	// unanswered holds the entries handed to Raft whose answers nobody
+	// has claimed yet: finish claims one when Raft answers it, Close the
+	// rest. answering counts the claimed answers still being given.
+	unansweredMu sync.Mutex
+	unanswered   map[*openEntry]struct{}
+	answering    sync.WaitGroup
+	closing      chan struct{}
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
 
 	readyTerm     atomic.Uint64 // the term in which this node, as leader, applied its barrier
 	leaderMu      sync.Mutex
@@ -237,6 +248,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
 		entries:       logs,
 		pending:       make(chan struct{}, maxPendingCalls),
+		unanswered:    map[*openEntry]struct{}{},
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
 		observations:  make(chan raft.Observation, 64),
@@ -382,7 +394,9 @@ func (s *Store) Subscribe(code string, buffer int) (*game.Room, *Subscription, e
 	}
 	ch := make(chan Change, buffer)
 	sub := &Subscription{C: ch, ch: ch, room: room.Code, subs: &s.fsm.subs}
-	s.fsm.subs.add(sub)
+	if err := s.fsm.subs.add(sub); err != nil {
+		return nil, nil, err
+	}
 	return room, sub, nil
 }
 
@@ -584,19 +598,38 @@ func (s *Store) proposeEntries() {
 		}
 		for _, oe := range s.entries.toPropose() {
 			f := s.raft.Apply(oe.data, applyTimeout)
-			s.answering.Add(1)
-			go func() {
-				defer s.answering.Done()
-				s.finish(f, oe)
-			}()
+			s.unansweredMu.Lock()
+			s.unanswered[oe] = struct{}{}
+			s.unansweredMu.Unlock()
+			go s.finish(f, oe)
 		}
 	}
 }
 
+// claim takes the answering of oe, handed to Raft, for its caller; false
+// when Close has answered it already.
+func (s *Store) claim(oe *openEntry) bool {
+	s.unansweredMu.Lock()
+	defer s.unansweredMu.Unlock()
+	if _, ok := s.unanswered[oe]; !ok {
+		return false
+	}
+	delete(s.unanswered, oe)
+	s.answering.Add(1)
+	return true
+}
+
 // finish answers the commands of oe once Raft has applied it or given up
-// on it.
+// on it. If Raft shuts down with oe committed but not applied, it never
+// answers (hashicorp/raft#498): this goroutine then waits for good, and
+// Close answers oe's commands.
 func (s *Store) finish(f raft.ApplyFuture, oe *openEntry) {
-	if err := f.Error(); err != nil {
+	err := f.Error()
+	if !s.claim(oe) {
+		return
+	}
+	defer s.answering.Done()
+	if err != nil {
 		ps := s.entries.failed(oe)
 		err = raftError(err)
 		for _, p := range ps {
@@ -693,8 +726,19 @@ func (s *Store) Close() error {
 		// proposer from raft.Apply.
 		shutdownErr := s.raft.Shutdown().Error()
 		s.wg.Wait()
-		// Raft has answered every entry it was handed, and no more are
-		// handed to it: what is still queued will never be proposed.
+		// No more entries are handed to Raft, and Raft has answered all it
+		// ever will: an entry unanswered now was committed and not applied,
+		// or Raft stopped before writing it. Its commands' outcome is
+		// unknown, and what is still queued will never be proposed.
+		s.unansweredMu.Lock()
+		left := s.unanswered
+		s.unanswered = nil
+		s.unansweredMu.Unlock()
+		for oe := range left {
+			for _, p := range s.entries.failed(oe) {
+				p.answer(outcome{err: fmt.Errorf("%w: outcome unknown", ErrClosed)})
+			}
+		}
 		for _, p := range s.entries.close() {
 			p.answer(outcome{err: ErrClosed})
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -214,13 +215,18 @@ func TestSlowSubscriberIsDroppedNotWaitedFor(t *testing.T) {
 	}
 }
 
-func TestApplyOnClosedStore(t *testing.T) {
+func TestClosedStore(t *testing.T) {
 	s := mustNewStore(t)
+	mustApply(t, s, create("ABCDE"))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Apply(context.Background(), create("ABCDE")); !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrClosed) {
-		t.Errorf("apply after close: %v, want ErrNotLeader or ErrClosed", err)
+	// A closed store does not lead.
+	if _, err := s.Apply(context.Background(), create("FGHJK")); !errors.Is(err, ErrNotLeader) {
+		t.Errorf("apply after close: %v, want ErrNotLeader", err)
+	}
+	if _, sub, err := s.Subscribe("ABCDE", 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("subscribe after close: %v (subscription %v), want ErrClosed", err, sub)
 	}
 }
 
@@ -759,5 +765,91 @@ func TestProposalsQueuedWhenTheStoreClosesAreAnswered(t *testing.T) {
 	s.ProposeAll(context.Background(), guess(0), late.answer)
 	if _, errs := late.wait(t); !errors.Is(errs[0], ErrNotLeader) && !errors.Is(errs[0], ErrClosed) {
 		t.Errorf("after close: err = %v, want ErrNotLeader or ErrClosed", errs[0])
+	}
+}
+
+// Raft does not answer the futures of entries it committed but had not
+// applied when it shut down. Close answers their calls itself, with
+// ErrClosed, instead of waiting for Raft forever.
+func TestCloseAnswersCommittedEntriesRaftNeverApplied(t *testing.T) {
+	s := mustNewStore(t)
+	const calls = 6
+	for i := range calls {
+		mustApply(t, s, create(fmt.Sprintf("RM%cZZ", 'A'+rune(i))))
+	}
+	// The apply goroutine stops after its next entry: it waits to mark
+	// that entry applied.
+	s.fsm.appliedMu.Lock()
+	as := make([]*answers, calls)
+	for i := range as {
+		as[i] = newAnswers()
+		before := s.raft.CommitIndex()
+		s.ProposeAll(context.Background(), []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", Letter: "o", RequestID: "r1", At: 2}}, as[i].answer)
+		deadline := time.Now().Add(10 * time.Second)
+		for s.raft.CommitIndex() == before { // an entry of its own, committed
+			if time.Now().After(deadline) {
+				t.Fatalf("call %d not committed", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.raft.State() != raft.Shutdown {
+		if time.Now().After(deadline) {
+			t.Fatal("raft did not begin to shut down")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.fsm.appliedMu.Unlock()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for entries Raft will never answer")
+	}
+	for i, a := range as {
+		_, errs := a.wait(t)
+		if errs[0] != nil && !errors.Is(errs[0], ErrClosed) {
+			t.Errorf("call %d: err = %v, want ErrClosed or none", i, errs[0])
+		}
+		if n := a.count(); n != 1 {
+			t.Errorf("call %d answered %d times", i, n)
+		}
+	}
+}
+
+// Every scale in the documented range gives a Raft configuration Raft
+// accepts; scales outside it are refused.
+func TestTimeoutScaleRange(t *testing.T) {
+	for _, tc := range []struct {
+		scale float64
+		ok    bool
+	}{
+		{MinTimeoutScale, true}, {0.1, true}, {1, true}, {MaxTimeoutScale, true},
+		{0.01, false}, {101, false}, {-1, false}, {math.NaN(), false},
+	} {
+		t.Run(fmt.Sprint(tc.scale), func(t *testing.T) {
+			if tc.ok {
+				if err := raft.ValidateConfig(RaftConfig("n1", tc.scale)); err != nil {
+					t.Fatalf("Raft refuses scale %v: %v", tc.scale, err)
+				}
+			}
+			cfg := Config{ID: "n1", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20, TimeoutScale: tc.scale}
+			s, err := Open(cfg)
+			if err == nil {
+				defer func() {
+					if err := s.Close(); err != nil {
+						t.Errorf("close: %v", err)
+					}
+				}()
+			}
+			if (err == nil) != tc.ok {
+				t.Fatalf("open with scale %v: err = %v, want ok %v", tc.scale, err, tc.ok)
+			}
+		})
 	}
 }

@@ -53,21 +53,30 @@ func (s *Subscription) end(err error) {
 	s.ch = nil
 }
 
-// subscribers is guarded by fsm.mu (writes under the write lock).
+// subscribers are the subscriptions of every room. The FSM publishes
+// under its write lock and Subscribe adds under its read lock, so that a
+// subscription starts right after the state it is handed; lock guards the
+// rest, such as a Close from the subscriber's goroutine.
 type subscribers struct {
-	lock   sync.Mutex // guards byRoom against Close from other goroutines
+	lock   sync.Mutex
 	byRoom map[string]map[*Subscription]struct{}
+	closed error // set by closeAll: later subscriptions are refused with it
 }
 
-func (s *subscribers) add(sub *Subscription) {
+// add adds sub, unless every subscription has been ended.
+func (s *subscribers) add(sub *Subscription) error {
 	s.lock.Lock()
 	defer s.lock.Unlock()
+	if s.closed != nil {
+		return s.closed
+	}
 	m := s.byRoom[sub.room]
 	if m == nil {
 		m = map[*Subscription]struct{}{}
 		s.byRoom[sub.room] = m
 	}
 	m[sub] = struct{}{}
+	return nil
 }
 
 func (s *subscribers) remove(sub *Subscription) {
@@ -86,7 +95,8 @@ func (s *subscribers) remove(sub *Subscription) {
 func (s *subscribers) publish(c Change) {
 	s.lock.Lock()
 	defer s.lock.Unlock()
-	for sub := range s.byRoom[c.Room.Code] {
+	m := s.byRoom[c.Room.Code]
+	for sub := range m {
 		sub.mu.Lock()
 		if sub.ch != nil {
 			select {
@@ -94,17 +104,21 @@ func (s *subscribers) publish(c Change) {
 			default:
 				close(sub.ch)
 				sub.ch, sub.err = nil, ErrLagging
-				delete(s.byRoom[c.Room.Code], sub)
+				delete(m, sub)
 			}
 		}
 		sub.mu.Unlock()
 	}
+	if m != nil && len(m) == 0 {
+		delete(s.byRoom, c.Room.Code)
+	}
 }
 
-// closeAll ends every subscription with err.
+// closeAll ends every subscription with err, and refuses later ones.
 func (s *subscribers) closeAll(err error) {
 	s.lock.Lock()
 	defer s.lock.Unlock()
+	s.closed = err
 	for room, m := range s.byRoom {
 		for sub := range m {
 			sub.end(err)
