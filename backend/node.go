@@ -69,22 +69,25 @@ func (c Config) Validate() error {
 		return errors.New("--data-dir is required")
 	}
 	for _, a := range []struct{ flag, addr string }{
-		{"--raft-addr", c.RaftAddr}, {"--serf-addr", c.SerfAddr}, {"--grpc-addr", c.GRPCAddr}, {"--http-addr", c.HTTPAddr},
+		{"--raft-addr", c.RaftAddr}, {"--grpc-addr", c.GRPCAddr}, {"--http-addr", c.HTTPAddr},
 	} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return fmt.Errorf("%s %q: want host:port: %w", a.flag, a.addr, err)
 		}
 	}
+	if err := membership.CheckBindAddr(c.SerfAddr); err != nil {
+		return fmt.Errorf("--serf-addr %q: want ip:port: %w", c.SerfAddr, err)
+	}
 	for _, j := range c.Join {
-		if _, _, err := net.SplitHostPort(j); err != nil {
+		if err := membership.CheckJoinAddr(j); err != nil {
 			return fmt.Errorf("--join %q: want host:port: %w", j, err)
 		}
 	}
 	if c.BootstrapExpect < 0 {
 		return fmt.Errorf("--bootstrap-expect %d: must be 0 or more", c.BootstrapExpect)
 	}
-	if c.TimeoutScale < 0 {
-		return fmt.Errorf("--raft-timeout-scale %v: must be positive", c.TimeoutScale)
+	if s := c.TimeoutScale; s != 0 && !(s >= store.MinTimeoutScale && s <= store.MaxTimeoutScale) {
+		return fmt.Errorf("--raft-timeout-scale %v: must be between %v and %v", s, store.MinTimeoutScale, store.MaxTimeoutScale)
 	}
 	return nil
 }

@@ -180,6 +180,13 @@ func checkIPPort(addr string) error {
 	return checkPort(port)
 }
 
+// CheckBindAddr reports whether serf can listen on addr: an IP literal and
+// a port (0 for any).
+func CheckBindAddr(addr string) error { return checkBindAddr(addr) }
+
+// CheckJoinAddr reports whether addr, a member to join, is host:port.
+func CheckJoinAddr(addr string) error { return checkHostPort(addr) }
+
 // checkBindAddr is checkIPPort, with port 0 allowed.
 func checkBindAddr(addr string) error {
 	if host, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
