@@ -14,8 +14,9 @@ func envName(flagName string) string {
 	return "GALLOWS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parse reads flags from the environment first, then from args, so the
-// command line wins. The usage text names each flag's variable.
+// parse reads flags from args, then each flag args did not set from the
+// environment, so the command line wins, also over a list flag's
+// variable. The usage text names each flag's variable.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) error {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -28,24 +29,23 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) er
 			fmt.Fprintf(stderr, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	return nil
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil && !onCommandLine[f.Name] {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	return err
 }
 
 // listFlag is a comma-separated list that may also be repeated.
