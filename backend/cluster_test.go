@@ -245,6 +245,60 @@ func TestCreateWithoutRequestIDGetsOne(t *testing.T) {
 	}
 }
 
+// A guess that comes without a request id gets one from the node that
+// takes it, alone, in a batch or on a stream, so that a second sending on
+// its way to the leader is answered as the first.
+func TestGuessWithoutRequestIDGetsOne(t *testing.T) {
+	c := clustertest.New(t, 3)
+	follower := c.Followers()[0]
+	cl := c.Client(follower.ID())
+	room := createRoom(t, cl)
+	ctx := clustertest.Context(t, 20*time.Second)
+	tests := []struct {
+		via   string
+		guess func(req *pb.GuessRequest) error
+	}{
+		{"guess", func(req *pb.GuessRequest) error { _, err := cl.Guess(ctx, req); return err }},
+		{"batch", func(req *pb.GuessRequest) error {
+			rep, err := cl.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{req}})
+			if err == nil && rep.GetOutcomes()[0].GetReply() == nil {
+				err = fmt.Errorf("outcome %s", outcomeString(rep.GetOutcomes()[0]))
+			}
+			return err
+		}},
+		{"stream", func(req *pb.GuessRequest) error {
+			stream, err := cl.GuessStream(ctx)
+			if err != nil {
+				return err
+			}
+			if err := stream.Send(&pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{req}}); err != nil {
+				return err
+			}
+			rep, err := stream.Recv()
+			if err == nil && rep.GetOutcomes()[0].GetReply() == nil {
+				err = fmt.Errorf("outcome %s", outcomeString(rep.GetOutcomes()[0]))
+			}
+			return err
+		}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.via, func(t *testing.T) {
+			player := fmt.Sprintf("p%d", i)
+			if err := tc.guess(&pb.GuessRequest{RoomId: room.GetId(), Player: player, Letter: string(alphabet[i])}); err != nil {
+				t.Fatalf("guess: %v", err)
+			}
+			r, ok := c.Leader().Store().Room(room.GetId())
+			if !ok {
+				t.Fatalf("room %s not on the leader", room.GetId())
+			}
+			i := slices.IndexFunc(r.Players, func(p game.Player) bool { return p.Name == player })
+			if i < 0 || !strings.HasPrefix(r.Players[i].LastRequest.ID, follower.ID()+"-") {
+				t.Fatalf("player %s on the leader: %+v; want a last request id set by %s", player, r.Players, follower.ID())
+			}
+		})
+	}
+}
+
 // A brief guess reply is the room without its players and log, alone or
 // in a batch, and a full one has them.
 func TestBriefGuessReply(t *testing.T) {

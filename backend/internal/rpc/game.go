@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,12 +121,35 @@ func (g *gameService) Categories(context.Context, *pb.CategoriesRequest) (*pb.Ca
 	}, nil
 }
 
+// newRequestID is a request id for a write that came without one. A write
+// may be sent twice on its way to the leader (see write), and an id makes
+// the second an answer to the first instead of a second write, or a
+// refusal of a guess that counted.
+func (g *gameService) newRequestID() string {
+	return fmt.Sprintf("%s-%016x", g.cfg.ID, rand.Uint64())
+}
+
+// withRequestIDs returns guesses, each with a request id: the guesses
+// without one are copies given a new one.
+func (g *gameService) withRequestIDs(guesses []*pb.GuessRequest) []*pb.GuessRequest {
+	out, copied := guesses, false
+	for i, req := range guesses {
+		if req.GetRequestId() != "" {
+			continue
+		}
+		if !copied {
+			out, copied = slices.Clone(guesses), true
+		}
+		out[i] = proto.CloneOf(req)
+		out[i].RequestId = g.newRequestID()
+	}
+	return out
+}
+
 func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
 	if req.GetRequestId() == "" {
-		// The write may be sent twice on its way to the leader (see write):
-		// a request id of its own makes that one room.
 		req = proto.CloneOf(req)
-		req.RequestId = fmt.Sprintf("%s-%016x", g.cfg.ID, rand.Uint64())
+		req.RequestId = g.newRequestID()
 	}
 	return g.writeRoom(ctx, func() (game.Command, error) { return g.newRoom(req) },
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.CreateRoom(ctx, req) })
@@ -181,6 +205,10 @@ func leaderGone(err error) bool {
 }
 
 func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
+	if req.GetRequestId() == "" {
+		req = proto.CloneOf(req)
+		req.RequestId = g.newRequestID()
+	}
 	var reply *pb.GuessReply
 	err := g.write(ctx, func(ctx context.Context) error {
 		res, err := g.cfg.Store.Apply(ctx, guessCommand(req, g.cfg.Now().UnixMilli()))
@@ -207,6 +235,7 @@ func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest)
 	if err := checkBatch(guesses); err != nil {
 		return nil, err
 	}
+	guesses = g.withRequestIDs(guesses)
 	return g.answerBatch(ctx, guesses, make([]*pb.GuessOutcome, len(guesses)), positions(len(guesses)))
 }
 
@@ -390,6 +419,7 @@ func (g *gameService) streamBatch(ctx context.Context, req *pb.GuessBatchRequest
 		answer(errorReply(len(guesses), err))
 		return
 	}
+	guesses = g.withRequestIDs(guesses)
 	out := make([]*pb.GuessOutcome, len(guesses))
 	slow := func(pending []int) {
 		timeout := streamBatchTimeout
