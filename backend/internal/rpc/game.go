@@ -592,6 +592,10 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 				return toStatus(err)
 			}
 			last = err
+		case leaderID == g.cfg.ID:
+			// Elected, and still applying what earlier terms committed:
+			// it leads, for writes, once that is done.
+			last = errors.New("this node was just elected and is catching up")
 		case forwardedBy != "":
 			// One hop only: the forwarding node retries against the leader it learns of next.
 			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
@@ -604,7 +608,8 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 			}
 			cc, err := g.cfg.Conns.Get(addr)
 			if err != nil {
-				return toStatus(err)
+				// This node is shutting down: another one can take the write.
+				return status.Error(codes.Unavailable, err.Error())
 			}
 			fctx, stop := untilClosed(metadata.AppendToOutgoingContext(ctx, forwardedKey, g.cfg.ID), changed)
 			err = forward(fctx, pb.NewGameClient(cc))
