@@ -79,10 +79,20 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 }
 
 // NextRound starts the next round and returns the room. The request ends
-// one round: req.Round, or the round the first backend that sees it finds
-// the room in. So a retry after a lost reply starts no second round; it is
-// answered with the room as it is.
+// one round: req.Round, or, when that is 0, the round the room is in when
+// the call begins (read first, as GetRoom does). So a retry after a lost
+// reply starts no second round; it is answered with the room as it is.
 func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
+	if req.GetRound() == 0 {
+		// "The round now": pinned once, here, so that a retry on another
+		// backend after a lost reply cannot start a second round.
+		room, err := c.GetRoom(ctx, req.GetRoomId())
+		if err != nil {
+			return nil, err
+		}
+		req = proto.CloneOf(req)
+		req.Round = room.GetRound()
+	}
 	rep, _, err := retry(ctx, c, pb.Game_NextRound_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.NextRound))
 	if err != nil {
 		return nil, err

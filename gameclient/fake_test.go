@@ -266,3 +266,43 @@ func TestCloseEndsWatches(t *testing.T) {
 		}
 	}
 }
+
+// roundGame is a room in round 3 whose first NextRound answer is lost.
+type roundGame struct {
+	pb.UnimplementedGameServer
+	mu     sync.Mutex
+	rounds []int64 // the Round of each NextRound request
+}
+
+func (g *roundGame) GetRoom(_ context.Context, req *pb.GetRoomRequest) (*pb.RoomReply, error) {
+	return &pb.RoomReply{Room: &pb.Room{Id: req.GetRoomId(), Round: 3, Version: 9}}, nil
+}
+
+func (g *roundGame) NextRound(_ context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rounds = append(g.rounds, req.GetRound())
+	if len(g.rounds) == 1 {
+		return nil, status.Error(codes.Unavailable, "the reply was lost")
+	}
+	return &pb.RoomReply{Room: &pb.Room{Id: req.GetRoomId(), Round: 4, Version: 10}}, nil
+}
+
+// A NextRound for "the round now" (Round 0) is pinned to the room's round
+// before it is sent, so that its retry cannot end a second round.
+func TestNextRoundPinsTheRoundBeforeSending(t *testing.T) {
+	g := &roundGame{}
+	c := fakeClient(t, &recorder{}, 5*time.Second, startServer(t, g))
+	room, err := c.NextRound(context.Background(), &pb.NextRoundRequest{RoomId: "ABCDE", Player: "ana"})
+	if err != nil {
+		t.Fatalf("next round: %v", err)
+	}
+	if room.GetRound() != 4 {
+		t.Errorf("round %d after the call, want 4", room.GetRound())
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.rounds) != 2 || g.rounds[0] != 3 || g.rounds[1] != 3 {
+		t.Fatalf("NextRound requests for rounds %v, want [3 3]", g.rounds)
+	}
+}
