@@ -27,8 +27,11 @@ var errBadRequest = errors.New("bad request")
 // person can act on.
 func classify(err error, reason pb.ErrorReason) (int, string, string) {
 	msg := err.Error()
-	if st, ok := status.FromError(err); ok {
-		msg = st.Message()
+	// The backend's own words, not the chain of wrappers around them
+	// (status.FromError of a wrapped status gives the whole chain).
+	var grpcErr interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &grpcErr) {
+		msg = grpcErr.GRPCStatus().Message()
 	}
 	switch reason {
 	case pb.ErrorReason_ERROR_REASON_INVALID_LETTER:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -52,6 +53,8 @@ type Handlers struct {
 	hub     *hub.Hub
 	metrics *metrics
 	mux     *http.ServeMux
+	// clusterVersion numbers the cluster panel's frames.
+	clusterVersion atomic.Uint64
 }
 
 // New builds the routes.

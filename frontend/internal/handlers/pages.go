@@ -157,8 +157,12 @@ func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	round, _ := parseRound(r.FormValue("round"))
-	_, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
+	round, err := parseRound(r.FormValue("round"))
+	if err != nil {
+		h.backToRoom(w, r, err)
+		return
+	}
+	_, err = h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
 		RoomId: r.PathValue("id"), Player: player, Round: round, Word: strings.TrimSpace(r.FormValue("word")),
 	})
 	h.backToRoom(w, r, err)

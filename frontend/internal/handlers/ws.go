@@ -115,6 +115,9 @@ func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Fr
 	if topic == clusterTopic {
 		return h.clusterSource(ctx, publish)
 	}
+	// Returning ends the watch: the hub may start the source again.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	id := strings.TrimPrefix(topic, roomTopicPrefix)
 	events, err := h.cfg.Game.WatchRoom(ctx, id, 0)
 	if err != nil {
@@ -138,11 +141,15 @@ func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Fr
 	return fmt.Errorf("watch of room %s ended", id)
 }
 
+// clusterSource produces the cluster panel's frames. Their versions count
+// on from the source before, if the hub restarts it, since the hub drops
+// frames older than the last it sent.
 func (h *Handlers) clusterSource(ctx context.Context, publish func(hub.Frame)) error {
-	var version uint64
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var buf bytes.Buffer
 	for st := range h.cfg.Game.WatchCluster(ctx) {
-		version++
+		version := h.clusterVersion.Add(1)
 		buf.Reset()
 		if err := web.ClusterBody(clusterView(st, "")).Render(ctx, &buf); err != nil {
 			return fmt.Errorf("render cluster: %w", err)
