@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -373,6 +374,14 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 		if _, ok := n.Store().Room(id); !ok {
 			t.Errorf("room %s missing on the restarted node", id)
 		}
+	}
+	// The snapshot counts as applied, though no command came after it.
+	snap, err := strconv.ParseUint(n.Store().Raft().Stats()["last_snapshot_index"], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied := n.Store().Stats().AppliedIndex; applied < snap {
+		t.Errorf("applied index %d after installing the snapshot of index %d", applied, snap)
 	}
 }
 

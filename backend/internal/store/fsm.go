@@ -28,6 +28,7 @@ type fsm struct {
 	subs  subscribers
 
 	applied atomic.Uint64 // index of the last applied log entry
+	opened  atomic.Uint64 // index of the last snapshot opened (see indexedSnapshots)
 
 	appliedMu sync.Mutex
 	appliedCh chan struct{} // closed and replaced after every applied entry
@@ -101,8 +102,28 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return snapshot(buf.Bytes()), nil
 }
 
+// indexedSnapshots is a snapshot store that tells the FSM the index of
+// the last entry of each snapshot opened: Raft opens a snapshot right
+// before it restores it (at start, or when the leader sends one), and
+// hands Restore only the data. A leader also opens snapshots to send
+// them, but never restores one.
+type indexedSnapshots struct {
+	raft.SnapshotStore
+	fsm *fsm
+}
+
+// Open implements raft.SnapshotStore.
+func (s indexedSnapshots) Open(id string) (*raft.SnapshotMeta, io.ReadCloser, error) {
+	meta, rc, err := s.SnapshotStore.Open(id)
+	if err == nil {
+		s.fsm.opened.Store(meta.Index)
+	}
+	return meta, rc, err
+}
+
 // Restore implements raft.FSM: it replaces the state and tells every
-// subscriber the restored state of its room.
+// subscriber the restored state of its room. The applied index becomes
+// the snapshot's.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	next := game.NewState()
@@ -111,6 +132,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.applied.Store(f.opened.Load())
 	f.state = next
 	for _, r := range next.Rooms() {
 		f.subs.publish(Change{Room: r})
@@ -124,6 +146,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 type snapshot []byte
 
+// Persist implements raft.FSMSnapshot: it writes the encoded state.
 func (s snapshot) Persist(sink raft.SnapshotSink) error {
 	if _, err := sink.Write(s); err != nil {
 		_ = sink.Cancel()
@@ -135,4 +158,5 @@ func (s snapshot) Persist(sink raft.SnapshotSink) error {
 	return nil
 }
 
+// Release implements raft.FSMSnapshot; there is nothing to release.
 func (s snapshot) Release() {}

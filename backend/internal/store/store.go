@@ -238,7 +238,7 @@ func Open(cfg Config) (*Store, error) {
 		inner = cfg.wrapLogs(w)
 	}
 	logs := newEntries(inner, cfg.MaxBatch)
-	r, err := raft.NewRaft(rc, f, logs, w, snaps, transport)
+	r, err := raft.NewRaft(rc, f, logs, w, indexedSnapshots{SnapshotStore: snaps, fsm: f}, transport)
 	if err != nil {
 		_ = transport.Close()
 		_ = closeWAL()
@@ -656,17 +656,23 @@ func (s *Store) finish(f raft.ApplyFuture, oe *openEntry) {
 
 // Stats is this node's Raft state.
 type Stats struct {
-	ID          string
-	State       string
-	Term        uint64
-	LastIndex   uint64
+	// ID is this node's id.
+	ID string
+	// State is Raft's role: Follower, Candidate, Leader or Shutdown.
+	State string
+	// Term is the current Raft term.
+	Term uint64
+	// LastIndex is the index of the last entry in this node's log.
+	LastIndex uint64
+	// CommitIndex is the index of the last entry this node knows committed.
 	CommitIndex uint64
 	// AppliedIndex is the index of the last game command the state
-	// machine applied. Raft's own entries (configuration changes,
-	// barriers, no-ops) do not move it, so it may stay below CommitIndex
-	// until the next command.
+	// machine applied, or of the snapshot it restored since. Raft's own
+	// entries (configuration changes, barriers, no-ops) do not move it,
+	// so it may stay below CommitIndex until the next command.
 	AppliedIndex uint64
-	LeaderID     string
+	// LeaderID is the leader this node knows of, or "".
+	LeaderID string
 }
 
 // Stats returns this node's Raft state now.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -45,9 +46,12 @@ func newStreamLayer(n Network, bind, advertise string) (*streamLayer, error) {
 	adv := ln.Addr()
 	if advertise != "" {
 		host, port, err := net.SplitHostPort(advertise)
-		if err != nil || host == "" || port == "" || port == "0" {
+		if err == nil && (host == "" || port == "" || port == "0") {
+			err = errors.New("empty host or port")
+		}
+		if err != nil {
 			_ = ln.Close()
-			return nil, fmt.Errorf("raft advertise address %q: want host:port with a reachable host", advertise)
+			return nil, fmt.Errorf("raft advertise address %q: want host:port with a reachable host: %w", advertise, err)
 		}
 		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 			_ = ln.Close()
@@ -75,5 +79,8 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 // service name) rather than an IP, so it stays valid across restarts.
 type advertised string
 
+// Network implements net.Addr.
 func (a advertised) Network() string { return "tcp" }
-func (a advertised) String() string  { return string(a) }
+
+// String implements net.Addr: the address as given.
+func (a advertised) String() string { return string(a) }
