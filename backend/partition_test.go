@@ -95,6 +95,27 @@ func (a *answeredBy) since(t time.Time, addr string) int {
 	return n
 }
 
+// frontendClient is a game client of c's running nodes, as host
+// "frontend" of network, with cfg's other settings; it is closed when the
+// test ends.
+func frontendClient(t *testing.T, network *faultnet.Network, c *clustertest.Cluster, cfg gameclient.Config) *gameclient.Client {
+	t.Helper()
+	for _, n := range c.Running() {
+		cfg.Backends = append(cfg.Backends, n.GRPCAddr())
+	}
+	cfg.Dial, cfg.Logger = network.Host("frontend").Dial, clustertest.Logger()
+	gc, err := gameclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := gc.Close(); err != nil {
+			t.Errorf("close the game client: %v", err)
+		}
+	})
+	return gc
+}
+
 // TestGuessesSurviveLinkFaults plays through one gameclient, four players
 // at a time, while the links around the leader fail in different ways, then
 // heal. Every guess must be acknowledged in the end (none may fail), every
@@ -141,27 +162,15 @@ func TestGuessesSurviveLinkFaults(t *testing.T) {
 func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader string, others []string), newLeader, elsewhere bool) {
 	network := faultnet.New()
 	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
-	var addrs []string
-	for _, n := range c.Running() {
-		addrs = append(addrs, n.GRPCAddr())
-	}
 	answered := &answeredBy{}
 	// Attempts time out only after attemptTimeout: a guess the faulty
 	// leader holds is answered sooner only because the client hedges it on
 	// another node and that node forwards it to the next leader.
 	const attemptTimeout = 10 * time.Second
-	gc, err := gameclient.New(gameclient.Config{
-		Backends: addrs, Dial: network.Host("frontend").Dial, Recorder: answered, Logger: clustertest.Logger(),
+	gc := frontendClient(t, network, c, gameclient.Config{
+		Recorder:     answered,
 		WriteTimeout: 3 * attemptTimeout, CallTimeout: attemptTimeout, RepeatableTimeout: attemptTimeout,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := gc.Close(); err != nil {
-			t.Errorf("close the game client: %v", err)
-		}
-	}()
 
 	ctx := clustertest.Context(t, 90*time.Second)
 	var (
@@ -420,21 +429,7 @@ func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 	t.Parallel()
 	network := faultnet.New()
 	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
-	var addrs []string
-	for _, n := range c.Running() {
-		addrs = append(addrs, n.GRPCAddr())
-	}
-	gc, err := gameclient.New(gameclient.Config{
-		Backends: addrs, Dial: network.Host("frontend").Dial, Logger: clustertest.Logger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := gc.Close(); err != nil {
-			t.Errorf("close the game client: %v", err)
-		}
-	}()
+	gc := frontendClient(t, network, c, gameclient.Config{})
 	ctx := clustertest.Context(t, 60*time.Second)
 	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox", MaxLives: 26})
 	if err != nil {

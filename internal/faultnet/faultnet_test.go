@@ -68,6 +68,19 @@ func pair(t *testing.T, n *faultnet.Network, a, b string) (atA, atB net.Conn) {
 	return atA, accept(t, accepted)
 }
 
+// talking connects host a to host b, has a line go across, and returns
+// both ends and the reader of b's.
+func talking(t *testing.T, n *faultnet.Network) (a, b net.Conn, br *bufio.Reader) {
+	t.Helper()
+	a, b = pair(t, n, "a", "b")
+	send(t, a, "before")
+	br = bufio.NewReader(b)
+	if got := readLine(t, br); got != "before" {
+		t.Fatalf("b read %q", got)
+	}
+	return a, b, br
+}
+
 func send(t *testing.T, c net.Conn, line string) {
 	t.Helper()
 	if _, err := io.WriteString(c, line+"\n"); err != nil {
@@ -123,12 +136,7 @@ func TestCutLosesDataAndHealResets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := faultnet.New()
-			a, b := pair(t, n, "a", "b")
-			send(t, a, "before")
-			br := bufio.NewReader(b)
-			if got := readLine(t, br); got != "before" {
-				t.Fatalf("b read %q", got)
-			}
+			a, b, br := talking(t, n)
 			tc.cut(n)
 			send(t, a, "lost") // the sender is not told
 			tc.heal(n)
@@ -144,12 +152,7 @@ func TestCutLosesDataAndHealResets(t *testing.T) {
 // link heals and resets it.
 func TestCloseAcrossACutIsHeardOnlyAfterTheHeal(t *testing.T) {
 	n := faultnet.New()
-	a, b := pair(t, n, "a", "b")
-	send(t, a, "before")
-	br := bufio.NewReader(b)
-	if got := readLine(t, br); got != "before" {
-		t.Fatalf("b read %q", got)
-	}
+	a, b, br := talking(t, n)
 	n.Cut("a", "b")
 	readErr := make(chan error, 1)
 	go func() {
