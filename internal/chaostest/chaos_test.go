@@ -59,6 +59,9 @@ type chaos struct {
 	start   time.Time
 	results []outcome
 	checks  int
+	// anomalies is how many of the workload's anomalies have been
+	// reported as errors.
+	anomalies int
 }
 
 func (h *chaos) logf(format string, args ...any) {
@@ -134,7 +137,9 @@ func (h *chaos) verify(after string) {
 		h.logf("the backends' game states agreed %v after their indexes did", d.Round(100*time.Millisecond))
 	}
 	h.checks++
+	h.must(h.w.Resend(ctx), "send acknowledged guesses again after "+after)
 	h.w.Resume()
+	h.reportAnomalies()
 	for i, p := range res.Problems {
 		if i == 20 {
 			h.t.Errorf("after %s: … %d more problems", after, len(res.Problems)-20)
@@ -201,6 +206,7 @@ func TestChaos(t *testing.T) {
 	ctx, cancel := context.WithTimeout(sigCtx, testBudget)
 	defer cancel()
 	h := &chaos{t: t, ctx: ctx, c: c, rec: NewRecorder(), start: time.Now()}
+	t.Cleanup(h.writeRecord)
 	if !c.ImageExists(ctx) {
 		t.Fatalf("image %s not found: build it with `make image`", image)
 	}
@@ -359,26 +365,29 @@ func (h *chaos) loseQuorum() {
 	healGap := h.nextAck(tHeal, tHeal, "a guess after the quorum came back")
 	gap := h.nextAck(t0, t1, "a guess after the quorum came back")
 
-	// Requests sent during the outage and answered before it ended.
-	var during, noQuorum int
+	// Requests sent during the outage and answered before it ended: each
+	// must have been refused with 503 no_quorum, after the frontend's
+	// bounded wait.
+	var during int
+	var shortest time.Duration
 	for _, a := range h.rec.Attempts() {
 		if a.Sent.Before(t1) || a.Answered.After(tHeal) {
 			continue
 		}
 		during++
-		switch {
-		case a.Status == http.StatusOK || a.Status == http.StatusCreated:
-			h.t.Errorf("(d) %s %s %q (request %s) acknowledged with %d while two of three backends were down",
-				a.Player, a.Kind, a.Letter, a.RequestID, a.Status)
-		case a.Status == http.StatusServiceUnavailable && a.Code == "no_quorum":
-			noQuorum++
+		if a.Status != http.StatusServiceUnavailable || a.Code != "no_quorum" {
+			h.t.Errorf("(d) %s %s %q (request %s) answered %d %q %s while two of three backends were down, want 503 no_quorum",
+				a.Player, a.Kind, a.Letter, a.RequestID, a.Status, a.Code, a.Err)
+		}
+		if wait := a.Answered.Sub(a.Sent); during == 1 || wait < shortest {
+			shortest = wait
 		}
 	}
-	if noQuorum == 0 {
-		h.t.Errorf("(d) no request was refused with 503 no_quorum during the %v outage (%d answered)", noQuorumFor, during)
+	if during == 0 {
+		h.t.Errorf("(d) no request was answered during the %v outage", noQuorumFor)
 	}
-	h.logf("(d) killed %s (leader b%d left alone) for %v: %d requests answered meanwhile, none acknowledged, %d refused with 503 no_quorum; next guess %v after the restart",
-		strings.Join(victims, ", "), l+1, noQuorumFor, during, noQuorum, healGap.Round(time.Millisecond))
+	h.logf("(d) killed %s (leader b%d left alone) for %v: %d requests answered meanwhile, each refused with 503 no_quorum after %v or more; next guess %v after the restart",
+		strings.Join(victims, ", "), l+1, noQuorumFor, during, shortest.Round(100*time.Millisecond), healGap.Round(time.Millisecond))
 	h.results = append(h.results, outcome{kind: faultQuorum, gap: gap, healGap: healGap})
 	h.verify("(d) quorum loss")
 }
@@ -411,8 +420,8 @@ func (h *chaos) killFrontend() {
 		t1, err = h.c.Kill(ctx, svc)
 		return err
 	})
-	gap := h.nextAck(t1, t1, "a guess after killing a frontend")
-	// Every player of the killed frontend plays on through the other.
+	// Every player of the killed frontend plays on through the other: the
+	// gap is until the last of them has a guess acknowledged there.
 	var moved []string
 	for name, home := range h.w.Players() {
 		if home == victim {
@@ -422,58 +431,82 @@ func (h *chaos) killFrontend() {
 	slices.Sort(moved)
 	ctx, cancel := h.within(recoveryDeadline)
 	defer cancel()
+	var gap time.Duration
 	err := poll(ctx, 50*time.Millisecond, func() bool {
-		left := map[string]bool{}
-		for _, n := range moved {
-			left[n] = true
-		}
+		first := map[string]time.Time{}
 		for _, a := range h.rec.Attempts() {
-			if a.Acked() && !a.Sent.Before(t1) && a.Frontend != victim {
-				delete(left, a.Player)
+			if a.Acked() && !a.Sent.Before(t1) && a.Frontend != victim && slices.Contains(moved, a.Player) {
+				if f, ok := first[a.Player]; !ok || a.Answered.Before(f) {
+					first[a.Player] = a.Answered
+				}
 			}
 		}
-		return len(left) == 0
+		if len(first) < len(moved) {
+			return false
+		}
+		for _, f := range first {
+			gap = max(gap, f.Sub(t1))
+		}
+		return true
 	})
 	h.must(err, fmt.Sprintf("players %v acknowledged through the other frontend", moved))
-	h.logf("(f) killed %s; next guess acknowledged after %v; its players %v play on through %s",
-		svc, gap.Round(time.Millisecond), moved, FrontendService(1-victim))
+	h.logf("(f) killed %s; its players %v all had a guess acknowledged through %s within %v",
+		svc, moved, FrontendService(1-victim), gap.Round(time.Millisecond))
 	h.inject("start "+svc, func(ctx context.Context) error { return h.c.Start(ctx, svc) })
 	h.results = append(h.results, outcome{kind: faultFrontend, gap: gap})
 	h.verify("(f) frontend kill")
 }
 
+// reportAnomalies fails the test on each unexpected reply the players got
+// since the last call.
+func (h *chaos) reportAnomalies() {
+	h.t.Helper()
+	all := h.w.Anomalies()
+	for _, a := range all[h.anomalies:] {
+		h.t.Errorf("unexpected reply: %s", a)
+	}
+	h.anomalies = len(all)
+}
+
+// writeRecord writes every request and reply to GALLOWS_CHAOS_RECORD, if
+// set; it runs when the test ends, passed or failed.
+func (h *chaos) writeRecord() {
+	path := os.Getenv("GALLOWS_CHAOS_RECORD")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = h.rec.WriteJSONL(f)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		h.t.Errorf("write the record: %v", err)
+		return
+	}
+	h.logf("every request and reply written to %s", path)
+}
+
 // report prints the totals and, per kind of fault, the gaps.
 func (h *chaos) report() {
 	attempts := h.rec.Attempts()
-	var acked, failed int
+	var acked, resent, failed int
 	for _, a := range attempts {
 		switch {
 		case a.Acked():
 			acked++
-		case a.Status != http.StatusCreated:
+		case a.Kind == "resend" && a.Status == http.StatusOK:
+			resent++
+		case a.Status != http.StatusOK && a.Status != http.StatusCreated:
 			failed++
 		}
 	}
 	rooms := h.w.Rooms()
-	if path := os.Getenv("GALLOWS_CHAOS_RECORD"); path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = h.rec.WriteJSONL(f)
-			err = errors.Join(err, f.Close())
-		}
-		if err != nil {
-			h.t.Errorf("write the record: %v", err)
-		} else {
-			h.logf("every request and reply written to %s", path)
-		}
-	}
-	for _, a := range h.w.Anomalies() {
-		h.t.Errorf("unexpected reply: %s", a)
-	}
+	h.reportAnomalies()
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d requests, %d guesses acknowledged in %d rooms, %d refused or failed and retried; %d checks, 0 lost, 0 applied twice; %v in all\n\n",
-		len(attempts), acked, len(rooms), failed, h.checks, time.Since(h.start).Round(time.Second))
+	fmt.Fprintf(&b, "%d requests, %d guesses acknowledged in %d rooms, %d refused or failed and retried, %d acknowledged guesses sent again and answered as the first time; %d checks passed, %d unexpected replies; %v in all\n\n",
+		len(attempts), acked, len(rooms), failed, resent, h.checks, h.anomalies, time.Since(h.start).Round(time.Second))
 	b.WriteString("| fault | count | median gap | max gap | median after heal | max after heal |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|\n")
 	for _, kind := range []string{faultKill, faultDisconnect, faultPause, faultQuorum, faultDownUp, faultFrontend} {

@@ -24,7 +24,7 @@ const alphabet = "abcdefghijklmnopqrstuvwxyz"
 // Attempt is one HTTP request a player sent and what came back.
 type Attempt struct {
 	Player    string    `json:"player"`
-	Kind      string    `json:"kind"` // "create" or "guess"
+	Kind      string    `json:"kind"` // "create", "guess", or "resend" (an acknowledged guess sent again)
 	Frontend  int       `json:"frontend"`
 	Room      string    `json:"room,omitempty"`
 	Letter    string    `json:"letter,omitempty"`
@@ -332,14 +332,18 @@ func retryAfter(n int) time.Duration {
 	return min(50*time.Millisecond<<min(n, 5), time.Second)
 }
 
-// create opens a fresh room on the home frontend, retrying until one
-// creation is acknowledged. A creation whose reply was lost may still have
-// made a room: no guess is ever sent there.
+// create opens a fresh room on the home frontend, retrying, with the same
+// request id, until the creation is acknowledged: a creation whose reply
+// was lost is answered with its room when retried, so the player's rooms
+// are all the rooms there are.
 func (p *player) create() {
 	p.cur = p.home
-	body := map[string]any{"word": Pangram, "player": p.name, "max_lives": 26}
+	p.mu.Lock()
+	id := fmt.Sprintf("%s-room-%d", p.name, len(p.rooms))
+	p.mu.Unlock()
+	body := map[string]any{"word": Pangram, "player": p.name, "max_lives": 26, "request_id": id}
 	for n := 0; p.w.ctx.Err() == nil; n++ {
-		a, reply := p.do(Attempt{Kind: "create"}, "/api/rooms", body)
+		a, reply := p.do(Attempt{Kind: "create", RequestID: id}, "/api/rooms", body)
 		switch {
 		case a.Status == http.StatusCreated:
 			if reply.ID == "" || reply.Version != 1 {
@@ -395,6 +399,57 @@ func (p *player) guess(r *Room) bool {
 		p.w.wait(retryAfter(n))
 	}
 	return false
+}
+
+// Resend sends each player's last acknowledged guess again, with its
+// request id, and checks that it is answered as it was the first time (the
+// same version) rather than applied again or refused as already guessed:
+// the record of it must have survived every fault so far on every node.
+// Call it while the players are parked.
+func (w *Workload) Resend(ctx context.Context) error {
+	for _, p := range w.players {
+		p.mu.Lock()
+		var r *Room
+		for _, room := range slices.Backward(p.rooms) {
+			if len(room.Acked) > 0 {
+				r = room
+				break
+			}
+		}
+		var i int
+		var version uint64
+		if r != nil {
+			i, version = len(r.Acked)-1, r.Acked[len(r.Acked)-1]
+		}
+		p.mu.Unlock()
+		if r == nil {
+			continue
+		}
+		letter := string(r.Order[i])
+		base := Attempt{Kind: "resend", Room: r.ID, Letter: letter, Index: i, RequestID: fmt.Sprintf("%s-%s-%02d", p.name, r.ID, i)}
+		body := map[string]any{"player": p.name, "letter": letter, "request_id": base.RequestID}
+		for n := 0; ; n++ {
+			a, reply := p.do(base, "/api/rooms/"+r.ID+"/guesses", body)
+			if a.Status == http.StatusOK {
+				if reply.Version != version {
+					w.anomaly("%s: guess %q in %s sent again: answered at version %d, acknowledged at %d", p.name, letter, r.ID, reply.Version, version)
+				}
+				break
+			}
+			if a.Status != 0 && a.Status != http.StatusServiceUnavailable {
+				w.anomaly("%s: guess %q in %s sent again: %d %s, want the first answer", p.name, letter, r.ID, a.Status, a.Body)
+				break
+			}
+			if a.Status == 0 {
+				p.cur = 1 - p.cur
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("send %s's guess %q in %s again: %w", p.name, letter, r.ID, err)
+			}
+			w.wait(retryAfter(n))
+		}
+	}
+	return nil
 }
 
 // checkReply checks an acknowledged guess's reply: the room as it stands
