@@ -301,6 +301,65 @@ func TestWebsocketGuessAckAndState(t *testing.T) {
 	}
 }
 
+// answerTo reads c until the ack or error of request id, skipping states.
+func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
+	t.Helper()
+	for {
+		m, data := readMsg(t, c)
+		switch {
+		case m.Type == "state":
+		case m.RequestID == id:
+			return m
+		default:
+			t.Fatalf("waiting for the answer to %s: got %s", id, data)
+		}
+	}
+}
+
+// A tab that lost its socket sends its unacknowledged guesses again, with
+// their request ids and the round they were made in. One whose first
+// sending was applied, sent once the round is over, is refused, not
+// applied to the next round, even after another guess of the same player.
+func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
+	s := systemtest.Start(t, 3, 1)
+	base := s.Frontends[0].URL()
+	var r room
+	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
+	tab1, tab2 := dialWS(t, base, r.ID, "ana"), dialWS(t, base, r.ID, "ana")
+	for _, c := range []*websocket.Conn{tab1, tab2} {
+		if m, _ := readMsg(t, c); m.Type != "state" {
+			t.Fatalf("first message = %+v, want the state", m)
+		}
+	}
+	send := func(c *websocket.Conn, letter, id string, round int) wsMsg {
+		t.Helper()
+		if err := c.WriteJSON(map[string]any{"type": "guess", "letter": letter, "request_id": id, "round": round}); err != nil {
+			t.Fatal(err)
+		}
+		return answerTo(t, c, id)
+	}
+	if m := send(tab1, "o", "tab1-1", 1); m.Type != "ack" {
+		t.Fatalf("first guess: %+v", m)
+	}
+	if m := send(tab2, "x", "tab2-1", 1); m.Type != "ack" {
+		t.Fatalf("second guess: %+v", m)
+	}
+	var next room
+	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/rounds", map[string]any{"player": "ana", "round": 1, "word": "oak"}, http.StatusOK, &next)
+	if next.Round != 2 {
+		t.Fatalf("round %d after next round, want 2", next.Round)
+	}
+	// Tab 1 reconnects and sends its guess again.
+	if m := send(tab1, "o", "tab1-1", 1); m.Type != "error" || m.Code != "round_over" {
+		t.Fatalf("guess of round 1 sent again in round 2: %+v, want error round_over", m)
+	}
+	var now room
+	mustDo(t, "GET", base+"/api/rooms/"+r.ID, nil, http.StatusOK, &now)
+	if now.Version != next.Version || len(now.Guessed) != 0 {
+		t.Fatalf("round 2 after the guess sent again: version %d, guessed %v; want version %d, nothing guessed", now.Version, now.Guessed, next.Version)
+	}
+}
+
 func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 	s := systemtest.Start(t, 3, 1)
 	var r room

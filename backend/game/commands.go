@@ -46,6 +46,10 @@ type Guess struct {
 	// repeats the player's last successful RequestID in the room is not
 	// applied again but answered with the first outcome.
 	RequestID string
+	// Round, if not 0, is the round the guess was made in: a guess for a
+	// round that is over is refused with ErrRoundOver, so a guess sent
+	// again after the round changed is never applied to the next one.
+	Round int
 	// At is the time of the command in unix milliseconds.
 	At int64
 }

@@ -31,8 +31,8 @@ type checkedGuess struct {
 // checkGuess runs every check of a Guess without building the next room.
 // A repeated request id is recognised before any other check, so a retry
 // gets the first answer even after the round ended. The other checks run
-// in this order: player name, request id, letter, round over, letter
-// already guessed, room full (for a new player).
+// in this order: player name, request id, letter, round (the guess's, then
+// the room's) over, letter already guessed, room full (for a new player).
 func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	cur, err := s.lookup("guess", g.Room)
 	if err != nil {
@@ -54,6 +54,12 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	letter, err := NormalizeLetter(g.Letter)
 	if err != nil {
 		return fail(err)
+	}
+	if g.Round > cur.Round || g.Round < 0 {
+		return fail(fmt.Errorf("round %d has not started (the room is in round %d): %w", g.Round, cur.Round, ErrInvalidCommand))
+	}
+	if g.Round != 0 && g.Round < cur.Round {
+		return fail(fmt.Errorf("round %d is over (the room is in round %d): %w", g.Round, cur.Round, ErrRoundOver))
 	}
 	if cur.Over() {
 		return fail(fmt.Errorf("round %d is %s: %w", cur.Round, cur.Status, ErrRoundOver))

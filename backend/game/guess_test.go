@@ -256,3 +256,51 @@ func TestEarlierRoomsStayAsTheyWere(t *testing.T) {
 		t.Errorf("wrong = %v, want [x q]", wrong)
 	}
 }
+
+// A guess made in one round is refused once the room is in another, so a
+// guess sent again after the round changed is never applied to the next
+// one; 0 means the round the room is in.
+func TestGuessForARound(t *testing.T) {
+	tests := []struct {
+		name  string
+		round int
+		want  error // nil: applied
+	}{
+		{"the round now", 2, nil},
+		{"no round given", 0, nil},
+		{"a round that is over", 1, game.ErrRoundOver},
+		{"a round not started", 3, game.ErrInvalidCommand},
+		{"a negative round", -1, game.ErrInvalidCommand},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newState(t, custom("ABCDE", "hello"))
+			mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1})
+			mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "world", At: t0 + 2})
+			before := snapshot(t, s)
+			g := game.Guess{Room: "ABCDE", Player: "bob", Letter: "o", RequestID: "bob-1", Round: tt.round, At: t0 + 3}
+			valid := s.Validate(g)
+			res, err := s.Apply(g)
+			if (valid == nil) != (err == nil) {
+				t.Errorf("Validate = %v, Apply = %v: they disagree", valid, err)
+			}
+			switch {
+			case tt.want == nil && (err != nil || !res.Changed):
+				t.Fatalf("Apply = %+v, %v; want applied", res, err)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Fatalf("Apply = %v, want %v", err, tt.want)
+			case tt.want != nil && string(snapshot(t, s)) != string(before):
+				t.Fatal("a refused guess changed the state")
+			}
+		})
+	}
+	// A retry of a guess applied in an earlier round is still answered
+	// with its first outcome.
+	s := newState(t, custom("ABCDE", "hello"))
+	g := game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1}
+	mustApply(t, s, g)
+	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "world", At: t0 + 2})
+	if res := mustApply(t, s, g); !res.Duplicate || !res.Hit {
+		t.Errorf("retry after the round changed: %+v, want the first outcome", res)
+	}
+}

@@ -89,18 +89,26 @@
     bad_request: 'The server did not understand that request.'
   };
 
-  var tab = randomHex(8), seq = 0, statusTimer = 0;
+  var tab = randomHex(8), seq = 0, statusTimer = 0, resendTimer = 0;
   var pending = []; // sent or queued, not yet acknowledged; oldest first
+  var resent = {}; // request ids sent more than once
   var roomId = room.getAttribute('data-room') || '';
   var conn = live(function () {
     // since one below the version shown: the frontend answers at once with
     // its current state, which also says which backend streams it.
     return '/ws/rooms/' + encodeURIComponent(roomId) + '?since=' + Math.max(0, version() - 1);
-  }, onMessage, function () {
-    // (Re)send everything unacknowledged with its original request_id:
-    // the server applies each request at most once.
-    pending.forEach(function (m) { conn.send(m); });
-  });
+  }, onMessage, resend);
+
+  // resend sends everything unacknowledged again with its original
+  // request_id: the server applies each request at most once, and a guess
+  // carries the round it was made in, so it is never applied to a later one.
+  function resend() {
+    resendTimer = 0;
+    pending.forEach(function (m) {
+      resent[m.request_id] = true;
+      conn.send(m);
+    });
+  }
 
   function randomHex(n) {
     var a = new Uint8Array(n);
@@ -115,6 +123,11 @@
 
   function version() {
     return Number(room.getAttribute('data-version')) || 0;
+  }
+
+  function round() {
+    var el = room.querySelector('[data-round]');
+    return (el && Number(el.getAttribute('data-round'))) || 0;
   }
 
   function showStatus(text) {
@@ -143,6 +156,7 @@
 
   function settle(id) {
     pending = pending.filter(function (m) { return m.request_id !== id; });
+    delete resent[id];
     room.querySelectorAll('.key--pending').forEach(function (b) {
       b.classList.remove('key--pending');
       b.removeAttribute('aria-busy');
@@ -155,7 +169,7 @@
     if (!b || b.disabled) return;
     if (pending.some(function (m) { return m.type === 'guess' && m.letter === letter; })) return;
     setText(statusEl, '');
-    request({ type: 'guess', letter: letter });
+    request({ type: 'guess', letter: letter, round: round() });
   }
 
   function onMessage(msg) {
@@ -163,18 +177,30 @@
       // Never go back: a state older than the one shown is ignored (the
       // same version again is the same state, from the current stream).
       if (typeof msg.html !== 'string' || !(Number(msg.version) >= version())) return;
-      render(msg.html, Number(msg.version), msg.announce);
+      // Only a newer state is news: the same one again is not announced.
+      render(msg.html, Number(msg.version), Number(msg.version) > version(), msg.announce);
     } else if (msg.type === 'ack') {
       settle(msg.request_id);
     } else if (msg.type === 'error') {
+      if (!msg.request_id) {
+        // Refused before it was read (rate_limited): send what is
+        // pending again in a moment.
+        if (!resendTimer) resendTimer = setTimeout(resend, 1000);
+        showStatus(msg.message || messages[msg.code] || 'Something went wrong.');
+        return;
+      }
+      var again = resent[msg.request_id];
       settle(msg.request_id);
+      // A guess sent again whose first sending was applied: the letter is
+      // in, as the player wanted.
+      if (again && msg.code === 'already_guessed') return;
       showStatus(msg.message || messages[msg.code] || 'Something went wrong.');
     }
   }
 
   // render swaps in a newer RoomBody, keeping keyboard focus where it was
   // (or on the next usable key) and announcing what happened.
-  function render(html, v, announce) {
+  function render(html, v, fresh, announce) {
     var active = document.activeElement;
     var had = active && active !== room && room.contains(active);
     var letter = had && active.name === 'letter' ? active.value : '';
@@ -182,7 +208,7 @@
     room.innerHTML = html;
     room.setAttribute('data-version', String(v));
     var body = room.firstElementChild;
-    var text = announce || (body && body.getAttribute('data-announce')) || '';
+    var text = fresh ? announce || (body && body.getAttribute('data-announce')) || '' : '';
     if (text && announceEl) {
       // Clear first so that the same sentence twice is announced twice.
       announceEl.textContent = '';
@@ -209,10 +235,16 @@
   }
 
   function restoreFocus(letter, id) {
-    var next = room.querySelector('form[data-ws="next_round"] button');
+    // The host's own form is in every fragment, hidden from the others.
+    var next = Array.prototype.filter.call(room.querySelectorAll('form[data-ws="next_round"] button'), function (b) {
+      return !b.disabled && !b.closest('form').hidden;
+    })[0];
     var keys = Array.prototype.slice.call(room.querySelectorAll('button[name="letter"]'));
     var start = Math.max(0, keys.findIndex(function (k) { return k.value === letter; }));
-    var el = (id && document.getElementById(id)) || (letter ? null : next);
+    // The control that had focus if it is still there and usable, else the
+    // next usable key (a round being played), else the next-round button.
+    var el = id && document.getElementById(id);
+    if (el && (el.disabled || el.closest('[hidden]'))) el = null;
     for (var i = 0; !el && i < keys.length; i++) {
       if (!keys[(start + i) % keys.length].disabled) el = keys[(start + i) % keys.length];
     }

@@ -184,7 +184,7 @@ func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error
 func guessCommand(req *pb.GuessRequest, at int64) game.Guess {
 	return game.Guess{
 		Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), Letter: req.GetLetter(),
-		RequestID: req.GetRequestId(), At: at,
+		RequestID: req.GetRequestId(), Round: int(req.GetRound()), At: at,
 	}
 }
 

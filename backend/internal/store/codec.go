@@ -38,7 +38,7 @@ func toProto(c game.Command) (*pb.Command, error) {
 		}}}, nil
 	case game.Guess:
 		return &pb.Command{Kind: &pb.Command_Guess{Guess: &pb.GuessCommand{
-			Room: c.Room, Player: c.Player, Letter: c.Letter, RequestId: c.RequestID, AtUnixMs: c.At,
+			Room: c.Room, Player: c.Player, Letter: c.Letter, RequestId: c.RequestID, Round: int64(c.Round), AtUnixMs: c.At,
 		}}}, nil
 	case game.NextRound:
 		return &pb.Command{Kind: &pb.Command_NextRound{NextRound: &pb.NextRoundCommand{
@@ -64,7 +64,7 @@ func fromProto(c *pb.Command) (game.Command, error) {
 		}, nil
 	case *pb.Command_Guess:
 		x := k.Guess
-		return game.Guess{Room: x.GetRoom(), Player: x.GetPlayer(), Letter: x.GetLetter(), RequestID: x.GetRequestId(), At: x.GetAtUnixMs()}, nil
+		return game.Guess{Room: x.GetRoom(), Player: x.GetPlayer(), Letter: x.GetLetter(), RequestID: x.GetRequestId(), Round: int(x.GetRound()), At: x.GetAtUnixMs()}, nil
 	case *pb.Command_NextRound:
 		x := k.NextRound
 		return game.NextRound{Room: x.GetRoom(), Player: x.GetPlayer(), Word: x.GetWord(), FromRound: int(x.GetFromRound()), At: x.GetAtUnixMs()}, nil

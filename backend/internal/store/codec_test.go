@@ -12,7 +12,7 @@ func TestCommandsSurviveEncoding(t *testing.T) {
 	for _, cmd := range []game.Command{
 		game.CreateRoom{Code: "ABCDE", Host: "ana", Category: "food", Difficulty: game.Hard, Word: "toast", MaxLives: 9, RequestID: "c-1", At: 11},
 		game.CreateRoom{Code: "ABCDE", Host: "ana", Category: "custom", Custom: true, Word: "cat", At: 12},
-		game.Guess{Room: "ABCDE", Player: "bo", Letter: "e", RequestID: "g-1", At: 13},
+		game.Guess{Room: "ABCDE", Player: "bo", Letter: "e", RequestID: "g-1", Round: 2, At: 13},
 		game.NextRound{Room: "ABCDE", Player: "bo", Word: "bread", FromRound: 3, At: 14},
 		game.Join{Room: "ABCDE", Player: "cy", At: 15},
 		game.Leave{Room: "ABCDE", Player: "cy", At: 16},

@@ -166,6 +166,7 @@ type guessBody struct {
 	Player    string `json:"player"`
 	Letter    string `json:"letter"`
 	RequestID string `json:"request_id"`
+	Round     int64  `json:"round"`
 }
 
 func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +175,7 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, err)
 		return
 	}
-	reply, err := h.guess(r.Context(), r.PathValue("id"), b.Player, b.Letter, b.RequestID, false)
+	reply, err := h.guess(r.Context(), r.PathValue("id"), guessBody{Player: b.Player, Letter: b.Letter, RequestID: b.RequestID, Round: b.Round}, false)
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -183,13 +184,17 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 }
 
 // guess sends one guess; without a request id it makes one, so the
-// client's own retries stay idempotent. brief asks for a reply without the
-// room's players and log, for callers that do not show the reply's room.
-func (h *Handlers) guess(ctx context.Context, room, player, letter, requestID string, brief bool) (*pb.GuessReply, error) {
-	if requestID == "" {
-		requestID = newRequestID()
+// client's own retries stay idempotent. g.Round, if not 0, is the round
+// the player saw: a guess sent again once that round is over is refused,
+// not applied to the next. brief asks for a reply without the room's
+// players and log, for callers that do not show the reply's room.
+func (h *Handlers) guess(ctx context.Context, room string, g guessBody, brief bool) (*pb.GuessReply, error) {
+	if g.RequestID == "" {
+		g.RequestID = newRequestID()
 	}
-	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: player, Letter: letter, RequestId: requestID, Brief: brief})
+	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{
+		RoomId: room, Player: g.Player, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round, Brief: brief,
+	})
 	h.metrics.guess(err)
 	return reply, err
 }

@@ -147,7 +147,12 @@ func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := h.guess(r.Context(), r.PathValue("id"), player, r.FormValue("letter"), r.FormValue("request_id"), true)
+	round, err := parseRound(r.FormValue("round"))
+	if err == nil {
+		_, err = h.guess(r.Context(), r.PathValue("id"), guessBody{
+			Player: player, Letter: r.FormValue("letter"), RequestID: r.FormValue("request_id"), Round: round,
+		}, true)
+	}
 	h.backToRoom(w, r, err)
 }
 

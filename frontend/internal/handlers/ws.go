@@ -185,7 +185,7 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		var reply *pb.GuessReply
 		// The ack needs only the version: the tab gets the room from
 		// the room's watch, so the reply leaves out players and log.
-		reply, err = h.guess(ctx, room, player, in.Letter, in.RequestID, true)
+		reply, err = h.guess(ctx, room, guessBody{Player: player, Letter: in.Letter, RequestID: in.RequestID, Round: in.Round}, true)
 		version = reply.GetRoom().GetVersion()
 	case "next_round":
 		var r *pb.Room

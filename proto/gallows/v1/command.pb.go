@@ -307,12 +307,14 @@ func (x *CreateRoomCommand) GetRequestId() string {
 }
 
 type GuessCommand struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
-	Letter        string                 `protobuf:"bytes,3,opt,name=letter,proto3" json:"letter,omitempty"`
-	RequestId     string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	AtUnixMs      int64                  `protobuf:"varint,5,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Room      string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Player    string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	Letter    string                 `protobuf:"bytes,3,opt,name=letter,proto3" json:"letter,omitempty"`
+	RequestId string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	AtUnixMs  int64                  `protobuf:"varint,5,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	// round is the round the guess was made in; 0: the room's round now.
+	Round         int64 `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -378,6 +380,13 @@ func (x *GuessCommand) GetRequestId() string {
 func (x *GuessCommand) GetAtUnixMs() int64 {
 	if x != nil {
 		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *GuessCommand) GetRound() int64 {
+	if x != nil {
+		return x.Round
 	}
 	return 0
 }
@@ -608,7 +617,7 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"at_unix_ms\x18\b \x01(\x03R\batUnixMs\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\t \x01(\tR\trequestId\"\x8f\x01\n" +
+	"request_id\x18\t \x01(\tR\trequestId\"\xa5\x01\n" +
 	"\fGuessCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
@@ -616,7 +625,8 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\"\x8f\x01\n" +
+	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\x12\x14\n" +
+	"\x05round\x18\x06 \x01(\x03R\x05round\"\x8f\x01\n" +
 	"\x10NextRoundCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +

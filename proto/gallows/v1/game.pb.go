@@ -780,7 +780,11 @@ type GuessRequest struct {
 	// brief asks for a smaller reply: the room without its players and log.
 	// What is left (version, status, masked word, letters, lives) is enough to
 	// follow the round; a watch stream carries the rest.
-	Brief         bool `protobuf:"varint,5,opt,name=brief,proto3" json:"brief,omitempty"`
+	Brief bool `protobuf:"varint,5,opt,name=brief,proto3" json:"brief,omitempty"`
+	// round, if not 0, is the round the player saw when guessing: a guess
+	// sent again after that round ended is refused (ROUND_OVER) rather than
+	// applied to the next one.
+	Round         int64 `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -848,6 +852,13 @@ func (x *GuessRequest) GetBrief() bool {
 		return x.Brief
 	}
 	return false
+}
+
+func (x *GuessRequest) GetRound() int64 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
 }
 
 type GuessReply struct {
@@ -1621,14 +1632,15 @@ const file_game_proto_rawDesc = "" +
 	"categories\x12\"\n" +
 	"\fdifficulties\x18\x02 \x03(\tR\fdifficulties\"8\n" +
 	"\x0eListRoomsReply\x12&\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"\x8c\x01\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"\xa2\x01\n" +
 	"\fGuessRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
 	"\x06letter\x18\x03 \x01(\tR\x06letter\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x14\n" +
-	"\x05brief\x18\x05 \x01(\bR\x05brief\"b\n" +
+	"\x05brief\x18\x05 \x01(\bR\x05brief\x12\x14\n" +
+	"\x05round\x18\x06 \x01(\x03R\x05round\"b\n" +
 	"\n" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
