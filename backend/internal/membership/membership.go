@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -248,6 +249,7 @@ type Membership struct {
 
 	eventCh     chan serf.Event
 	reconcileCh chan struct{}
+	passes      atomic.Int64   // reconcile passes done, for tests to wait on
 	stopCh      chan struct{}  // closed by Shutdown to stop the reconcile and join loops
 	loops       sync.WaitGroup // the reconcile and join loops
 	serfDown    chan struct{}  // closed by Shutdown once serf is down, to stop the event loop

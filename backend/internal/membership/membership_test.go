@@ -180,9 +180,63 @@ func TestFailedKeptDuringGrace(t *testing.T) {
 	victim := followers(all, leader)[0]
 	victim.stop(t)
 	c.waitLog("server is down", "server="+victim.id, "reason=failed")
+	// The pass that saw it down does not remove it; later ones could.
+	seen := leader.m.passes.Load()
+	waitFor(t, waitTimeout, "three more reconcile passes on the leader", func() error {
+		if n := leader.m.passes.Load() - seen; n < 3 {
+			return fmt.Errorf("%d passes", n)
+		}
+		return nil
+	})
 	c.waitVoters(without(all, victim), all...)
 	if m, ok := leader.m.Member(victim.id); !ok || m.Status != statusFailed {
 		t.Errorf("leader sees %s as %+v, want failed", victim.id, m)
+	}
+}
+
+// A backend started only to join (bootstrap-expect 0) that is alive while
+// a fresh cluster forms does not stop it from bootstrapping; it is added
+// once there is a leader.
+func TestJoinOnlyBackendDoesNotBlockBootstrap(t *testing.T) {
+	c := newCluster(t)
+	joiner := c.start("node4", nodeOpts{})
+	nodes := []*testNode{joiner}
+	for i := 1; i <= 3; i++ {
+		nodes = append(nodes, c.start(fmt.Sprintf("node%d", i), nodeOpts{expect: 3, join: []string{joiner.serfAddr()}}))
+	}
+	c.waitVoters(nodes, nodes...)
+}
+
+// The floor under removals is the cluster's bootstrap-expect, also on a
+// leader that was started only to join.
+func TestVoterFloorOnAJoinOnlyLeader(t *testing.T) {
+	c := newCluster(t)
+	nodes := c.startN(3, nodeOpts{expect: 3})
+	c.waitVoters(nodes, nodes...)
+	joiner := c.join("node4", nodeOpts{})
+	all := append(nodes, joiner)
+	c.waitVoters(all, all...)
+	if leader := c.waitLeader(all); leader != joiner {
+		if err := leader.raft.LeadershipTransferToServer(raft.ServerID(joiner.id), raft.ServerAddress(joiner.m.LocalMember().RaftAddr)).Error(); err != nil {
+			t.Fatalf("hand leadership to %s: %v", joiner.id, err)
+		}
+	}
+	if leader := c.waitLeader(all); leader != joiner {
+		t.Fatalf("leader %s, want %s", leader.id, joiner.id)
+	}
+	live := all
+	for i, gone := range nodes[:2] {
+		if err := gone.m.Leave(); err != nil {
+			t.Fatalf("%s: Leave: %v", gone.id, err)
+		}
+		gone.stop(t)
+		live = without(live, gone)
+		if i == 0 {
+			c.waitVoters(live, live...) // four voters: one may go
+			continue
+		}
+		c.waitLog("keeping down server", "server="+gone.id, "reason=left")
+		c.waitVoters(live, append(live, gone)...)
 	}
 }
 

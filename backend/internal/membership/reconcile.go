@@ -20,6 +20,7 @@ func (m *Membership) pass() {
 	m.markBootstrapped()
 	m.maybeBootstrap(members)
 	m.reconcileRaft(members)
+	m.passes.Add(1)
 }
 
 // markBootstrapped sets this node's Bootstrapped tag once it is part of a
@@ -63,10 +64,11 @@ func (m *Membership) setBootstrapped(reason string, args ...any) {
 
 // maybeBootstrap bootstraps Raft when this node has no state, has a
 // bootstrap-expect N, no backend is bootstrapped yet, at least N alive
-// backends all advertise the same N, and the alive backends have not
-// changed for bootstrapSettle. The configuration holds the first N of them
-// by ID, all voters, so every node computes the same one; a node outside
-// those N waits to be added by the leader.
+// backends that expect to bootstrap all advertise the same N, and those
+// backends have not changed for bootstrapSettle. The configuration holds
+// the first N of them by ID, all voters, so every node computes the same
+// one; a node outside those N, or one that only joins (bootstrap-expect
+// 0), waits to be added by the leader.
 func (m *Membership) maybeBootstrap(members []Member) {
 	expect := m.cfg.BootstrapExpect
 	if m.cfg.HasState || expect == 0 || m.localTags().Bootstrapped {
@@ -80,7 +82,7 @@ func (m *Membership) maybeBootstrap(members []Member) {
 				"bootstrapped_member", mem.ID)
 			return
 		}
-		if mem.Status == statusAlive {
+		if mem.Status == statusAlive && mem.Expect != 0 {
 			alive = append(alive, mem)
 		}
 	}
@@ -164,9 +166,9 @@ func (m *Membership) bootstrapNote(level slog.Level, msg string, args ...any) {
 // reconcileRaft makes the Raft configuration follow serf, on the leader only:
 // alive backends become voters at their advertised Raft address;
 // backends that left are removed; failed or vanished ones are removed after
-// FailedGrace. Removals never take the voters below BootstrapExpect and
-// never remove this node. Failed operations are logged and retried by the
-// next pass.
+// FailedGrace. Removals never take the voters below the highest
+// bootstrap-expect of any member, and never remove this node. Failed
+// operations are logged and retried by the next pass.
 func (m *Membership) reconcileRaft(members []Member) {
 	if m.cfg.Raft.State() != raft.Leader {
 		if m.wasLeader {
@@ -199,6 +201,12 @@ func (m *Membership) reconcileRaft(members []Member) {
 		}
 	}
 
+	// The floor is the cluster's bootstrap-expect, whatever this node was
+	// started with: a leader started only to join has 0.
+	floor := m.cfg.BootstrapExpect
+	for _, mem := range members {
+		floor = max(floor, mem.Expect)
+	}
 	now := time.Now()
 	inSerf := make(map[string]bool, len(members))
 	for _, mem := range members {
@@ -210,17 +218,17 @@ func (m *Membership) reconcileRaft(members []Member) {
 			m.ensureVoter(mem, srv, ok)
 		case statusLeft:
 			if ok {
-				voters = m.removeServer(srv, statusLeft, now, 0, voters)
+				voters = m.removeServer(srv, statusLeft, now, 0, voters, floor)
 			}
 		case statusFailed:
 			if ok {
-				voters = m.removeServer(srv, statusFailed, now, m.cfg.FailedGrace, voters)
+				voters = m.removeServer(srv, statusFailed, now, m.cfg.FailedGrace, voters, floor)
 			}
 		}
 	}
 	for _, srv := range servers {
 		if !inSerf[string(srv.ID)] {
-			voters = m.removeServer(srv, "absent from serf", now, m.cfg.FailedGrace, voters)
+			voters = m.removeServer(srv, "absent from serf", now, m.cfg.FailedGrace, voters, floor)
 		}
 	}
 	for id := range m.down {
@@ -258,9 +266,9 @@ func (m *Membership) ensureVoter(mem Member, srv raft.Server, ok bool) {
 
 // removeServer removes srv, which serf reports down for the given reason,
 // once it has been down for grace, unless it is this node or a voter whose
-// removal would leave fewer than BootstrapExpect voters. It returns the
-// number of voters left.
-func (m *Membership) removeServer(srv raft.Server, reason string, now time.Time, grace time.Duration, voters int) int {
+// removal would leave fewer than floor voters. It returns the number of
+// voters left.
+func (m *Membership) removeServer(srv raft.Server, reason string, now time.Time, grace time.Duration, voters, floor int) int {
 	id := string(srv.ID)
 	if id == m.cfg.Tags.ID {
 		return voters
@@ -278,11 +286,11 @@ func (m *Membership) removeServer(srv raft.Server, reason string, now time.Time,
 		return voters
 	}
 	isVoter := srv.Suffrage == raft.Voter
-	if isVoter && voters-1 < m.cfg.BootstrapExpect {
+	if isVoter && voters-1 < floor {
 		if !d.kept {
 			d.kept = true
 			m.logger.Info("keeping down server: removing it would leave fewer voters than bootstrap-expect",
-				"server", id, "reason", reason, "voters", voters, "expect", m.cfg.BootstrapExpect)
+				"server", id, "reason", reason, "voters", voters, "expect", floor)
 		}
 		return voters
 	}
