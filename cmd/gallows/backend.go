@@ -35,6 +35,11 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	cfg.Join = join
 	cfg.Logger = newLogger(stderr, &level)
+	if cfg.TimeoutScale == 0 {
+		// In a Config 0 means the default; on the command line it is a
+		// mistake.
+		return fmt.Errorf("--raft-timeout-scale 0: must be more than 0 (1 suits a LAN)")
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +26,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(&level, "log-level", "debug, info, warn or error")
 	if err := parse(fs, args, stderr, "gallows dev: the whole system (3 backends, 1 frontend) on loopback in one command."); err != nil {
 		return err
+	}
+	if *basePort < 1024 || *basePort+32 > 65535 {
+		return fmt.Errorf("dev: --base-port %d: want 1024 to %d (the backends use the 33 ports from it)", *basePort, 65535-32)
 	}
 	log := newLogger(stderr, &level)
 	dir := *dataDir
@@ -74,6 +76,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancel()
 	leader, err := started[0].Store().WaitForLeader(wctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped (Ctrl-C) before the cluster was up
+		}
 		return fmt.Errorf("dev: cluster did not elect a leader: %w", err)
 	}
 	var grpcAddrs []string
@@ -101,9 +106,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		go func() { errc <- n.Wait(ctx) }()
 	}
 	go func() { errc <- fe.Wait(ctx) }()
-	err = <-errc
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
+	// Each returns nil once ctx is done (Ctrl-C), or a server's error.
+	return <-errc
 }

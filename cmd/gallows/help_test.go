@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,34 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 			}
 			if stdout.Len() > 0 {
 				t.Errorf("bench %v printed before refusing:\n%s", tc.args, stdout.String())
+			}
+		})
+	}
+}
+
+// The backend and dev commands refuse bad values before starting anything.
+func TestServersRejectBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"backend", "--data-dir", dir}, "--id is required"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--raft-timeout-scale", "0"}, "--raft-timeout-scale 0: must be more than 0"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--raft-timeout-scale", "500"}, "--raft-timeout-scale 500: must be between"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--serf-addr", "backend1:7946"}, "--serf-addr"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--join", ":7946"}, "--join"},
+		{[]string{"dev", "--base-port", "80"}, "--base-port 80"},
+		{[]string{"dev", "--base-port", "65530"}, "--base-port 65530"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v: err = %v, want one saying %q", tc.args, err, tc.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+				t.Errorf("%v created %d entries in the data dir before refusing", tc.args, len(entries))
 			}
 		})
 	}
