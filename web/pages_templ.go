@@ -98,7 +98,7 @@ func Home(p HomePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" required maxlength=\"32\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><fieldset class=\"choice\"><legend>Random word</legend><div class=\"field-row\"><div class=\"field\"><label for=\"create-category\">Category</label> <select id=\"create-category\" name=\"category\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" required maxlength=\"24\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><fieldset class=\"choice\"><legend>Random word</legend><div class=\"field-row\"><div class=\"field\"><label for=\"create-category\">Category</label> <select id=\"create-category\" name=\"category\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -170,7 +170,7 @@ func Home(p HomePage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select></div></div></fieldset><p class=\"or\" aria-hidden=\"true\"><span>or</span></p><fieldset class=\"choice\"><legend>Your own word</legend><div class=\"field\"><label for=\"create-word\">Custom word <span class=\"optional\">(optional)</span></label> <input id=\"create-word\" name=\"word\" type=\"text\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" maxlength=\"40\" pattern=\"[A-Za-z '\\-]*\" aria-describedby=\"create-word-hint\"><p id=\"create-word-hint\" class=\"hint\">Type a word and the other players guess it: you host the round and don't guess. Letters a–z, spaces, hyphens and apostrophes. Leave it empty to draw a random word from the category above.</p></div></fieldset><button class=\"btn btn--primary\" type=\"submit\">Create room</button></form><form class=\"card\" method=\"get\" action=\"/join\" aria-labelledby=\"join-title\"><h2 id=\"join-title\">Join by code</h2><div class=\"field\"><label for=\"join-code\">Room code</label> <input id=\"join-code\" class=\"code-input\" name=\"code\" type=\"text\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select></div></div></fieldset><p class=\"or\" aria-hidden=\"true\"><span>or</span></p><fieldset class=\"choice\"><legend>Your own word</legend><div class=\"field\"><label for=\"create-word\">Custom word <span class=\"optional\">(optional)</span></label> <input id=\"create-word\" name=\"word\" type=\"text\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" maxlength=\"32\" pattern=\"[A-Za-z '\\-]*\" aria-describedby=\"create-word-hint\"><p id=\"create-word-hint\" class=\"hint\">Type a word and the other players guess it: you host the round and don't guess. Letters a–z, spaces, hyphens and apostrophes. Leave it empty to draw a random word from the category above.</p></div></fieldset><button class=\"btn btn--primary\" type=\"submit\">Create room</button></form><form class=\"card\" method=\"get\" action=\"/join\" aria-labelledby=\"join-title\"><h2 id=\"join-title\">Join by code</h2><div class=\"field\"><label for=\"join-code\">Room code</label> <input id=\"join-code\" class=\"code-input\" name=\"code\" type=\"text\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -196,7 +196,7 @@ func Home(p HomePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\" required maxlength=\"32\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><button class=\"btn btn--primary\" type=\"submit\">Join room</button></form></div><section class=\"section\" aria-labelledby=\"rooms-title\"><h2 id=\"rooms-title\">Open rooms</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\" required maxlength=\"24\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><button class=\"btn btn--primary\" type=\"submit\">Join room</button></form></div><section class=\"section\" aria-labelledby=\"rooms-title\"><h2 id=\"rooms-title\">Open rooms</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

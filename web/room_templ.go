@@ -78,7 +78,7 @@ func Room(p RoomPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><div class=\"field-row\"><div class=\"field\"><label for=\"room-join-player\">Your nickname</label> <input id=\"room-join-player\" name=\"player\" type=\"text\" required maxlength=\"32\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><button class=\"btn btn--primary\" type=\"submit\">Join this room</button></div></form>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\"><div class=\"field-row\"><div class=\"field\"><label for=\"room-join-player\">Your nickname</label> <input id=\"room-join-player\" name=\"player\" type=\"text\" required maxlength=\"24\" autocomplete=\"nickname\" autocapitalize=\"off\" spellcheck=\"false\"></div><button class=\"btn btn--primary\" type=\"submit\">Join this room</button></div></form>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
