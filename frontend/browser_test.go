@@ -139,6 +139,37 @@ func brGuessUntilSeen(t *testing.T, clicker *brTab, letter string, tabs []*brTab
 	}
 }
 
+// After "Next round", keyboard focus goes to the new round's keyboard in
+// every tab that had it on a next-round button: not to the page (the
+// others' copy of the host's form is hidden) and not to the host's "Skip",
+// where another Enter would skip the round that just began.
+func TestBrowserFocusAfterNextRound(t *testing.T) {
+	brChromium(t)
+	s := systemtest.Start(t, 3, 1)
+	base := s.Frontends[0].URL()
+	room := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "mo"}, http.StatusCreated)
+	b := brStartBrowser(t, 1280, 900)
+	host, other := b.newTab("host", tabOption{}), b.newTab("other", tabOption{})
+	brOpenRoom(t, host, base, room.ID, "mo")
+	brOpenRoom(t, other, base, room.ID, "ana")
+	brGuessAPI(t, base, room.ID, "ana", "o")
+	brGuessAPI(t, base, room.ID, "ana", "x") // the round is won
+	const nextButton = `[...document.querySelectorAll('#room form[data-ws="next_round"]:not([hidden]) button')][0]`
+	for _, tab := range []*brTab{host, other} {
+		tab.waitJS(brStepTimeout, "the next-round button", `!!`+nextButton)
+		tab.eval("focus the next-round button", nextButton+`.focus()`)
+	}
+	host.eval("start the next round", nextButton+`.click()`)
+	for _, tab := range []*brTab{host, other} {
+		tab.waitJS(brStepTimeout, "round 2 shown", `!!document.querySelector('#room [data-round="2"]')`)
+		got := brEval[string](tab, "read the focused element", `(e => e.tagName + ' ' + (e.name || '') + ' ' + e.disabled + ' ' + e.textContent.trim())(document.activeElement)`)
+		if !strings.HasPrefix(got, "BUTTON letter false") {
+			t.Errorf("tab %s: focus on %q after the next round began, want an enabled letter key", tab.name, got)
+		}
+		tab.noExceptions()
+	}
+}
+
 // TestBrowserLiveAcrossFrontends: a guess in a tab served by one frontend
 // shows up in a tab served by another within a second, with no reload.
 func TestBrowserLiveAcrossFrontends(t *testing.T) {
