@@ -198,11 +198,15 @@ func New(cfg Config) (*Client, error) {
 		watchers: map[*clusterWatcher]struct{}{},
 		streams:  map[string]map[*roomStream]struct{}{},
 	}
+	// fail undoes what was started: the guess batchers, the connections.
+	fail := func(err error) (*Client, error) {
+		cancel()
+		c.wg.Wait()
+		return nil, errors.Join(err, c.closeConns())
+	}
 	for _, addr := range cfg.Backends {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			cancel()
-			_ = c.closeConns()
-			return nil, fmt.Errorf("gameclient: backend %q: want host:port: %w", addr, err)
+			return fail(fmt.Errorf("gameclient: backend %q: want host:port: %w", addr, err))
 		}
 		if slices.Contains(c.seeds, addr) {
 			continue
@@ -212,9 +216,7 @@ func New(cfg Config) (*Client, error) {
 		_, err := c.connLocked(addr)
 		c.mu.Unlock()
 		if err != nil {
-			cancel()
-			_ = c.closeConns()
-			return nil, err
+			return fail(err)
 		}
 	}
 	c.addrs = slices.Sorted(slices.Values(c.seeds))
