@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -453,4 +454,66 @@ func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
 	if strings.Contains(string(again.Body), m[1]) {
 		t.Error("a new page load reuses the last request id")
 	}
+}
+
+// A form refused without JavaScript shows its error on the page it leads
+// back to, once; words put in a link's query are never shown.
+func TestFormErrorsComeFromTheServerOnly(t *testing.T) {
+	s := systemtest.Start(t, 3, 1)
+	base := s.Frontends[0].URL()
+	var r room
+	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar.SetCookies(mustParseURL(t, base), []*http.Cookie{{Name: "gallows_player", Value: "bo"}})
+	client := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	const bait = "Your account is locked"
+	if page := get("/rooms/" + r.ID + "?error=" + url.QueryEscape(bait)); strings.Contains(page, bait) {
+		t.Error("the room page shows the words of its link's error parameter")
+	}
+	if page := get("/?error=" + url.QueryEscape(bait)); strings.Contains(page, bait) {
+		t.Error("the home page shows the words of its link's error parameter")
+	}
+	// Guess a letter that is not one: the redirect leads back to the room,
+	// which says why, and only the first time.
+	resp, err := client.PostForm(base+"/rooms/"+r.ID+"/guesses", url.Values{"letter": {"7"}, "player": {"bo"}, "round": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const why = "Guess one letter, a to z."
+	if !strings.Contains(string(page), why) {
+		t.Errorf("after a refused guess the room page does not say %q", why)
+	}
+	if strings.Contains(get("/rooms/"+r.ID), why) {
+		t.Error("the error is shown again on the next load")
+	}
+}
+
+func mustParseURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -54,6 +54,34 @@ func rememberPlayer(w http.ResponseWriter, player string) {
 	})
 }
 
+// flashCookie carries a message to the page a form's redirect leads to.
+const flashCookie = "gallows_flash"
+
+// flash keeps msg for the next page this browser loads. It is a cookie
+// this server sets, not a query parameter, so that a link cannot put its
+// own words on the page.
+func flash(w http.ResponseWriter, msg string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: url.QueryEscape(msg), Path: "/",
+		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// takeFlash returns the message flash kept, if any, and clears it. Call it
+// before the page is written.
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	msg, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return ""
+	}
+	return msg
+}
+
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: newRequestID()}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
@@ -72,7 +100,7 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 			p.Rooms = append(p.Rooms, roomSummary(room))
 		}
 	}
-	if msg := r.URL.Query().Get("error"); msg != "" && p.Error == "" {
+	if msg := takeFlash(w, r); msg != "" && p.Error == "" {
 		p.Error = msg
 	}
 	h.render(w, r, http.StatusOK, web.Home(p))
@@ -83,7 +111,8 @@ func (h *Handlers) join(w http.ResponseWriter, r *http.Request) {
 	code := strings.ToUpper(strings.TrimSpace(r.FormValue("code")))
 	rememberPlayer(w, playerOf(r))
 	if code == "" {
-		http.Redirect(w, r, "/?error="+url.QueryEscape("Type a room code to join."), http.StatusSeeOther)
+		flash(w, "Type a room code to join.")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+url.PathEscape(code), http.StatusSeeOther)
@@ -93,7 +122,8 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	player := playerOf(r)
 	if player == "" {
-		http.Redirect(w, r, "/?error="+url.QueryEscape("Pick a nickname first."), http.StatusSeeOther)
+		flash(w, "Pick a nickname first.")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	rememberPlayer(w, player)
@@ -103,7 +133,8 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		_, _, msg := classify(err, gameclient.Reason(err))
-		http.Redirect(w, r, "/?error="+url.QueryEscape(msg), http.StatusSeeOther)
+		flash(w, msg)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+room.GetId(), http.StatusSeeOther)
@@ -116,18 +147,17 @@ func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	player := playerOf(r)
-	p := web.RoomPage{Page: h.page("Room "+room.GetId(), player), Room: roomView(room, ""), Error: r.URL.Query().Get("error")}
+	p := web.RoomPage{Page: h.page("Room "+room.GetId(), player), Room: roomView(room, ""), Error: takeFlash(w, r)}
 	h.render(w, r, http.StatusOK, web.Room(p))
 }
 
 // backToRoom redirects to the room page, with an error to show if any.
 func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error) {
-	target := "/rooms/" + url.PathEscape(r.PathValue("id"))
 	if err != nil {
 		_, _, msg := classify(err, gameclient.Reason(err))
-		target += "?error=" + url.QueryEscape(msg)
+		flash(w, msg)
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	http.Redirect(w, r, "/rooms/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
 }
 
 // requirePlayer returns the form's or cookie's nickname; without one it
@@ -135,7 +165,8 @@ func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error)
 func requirePlayer(w http.ResponseWriter, r *http.Request) (string, bool) {
 	player := playerOf(r)
 	if player == "" {
-		http.Redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id"))+"&error="+url.QueryEscape("Pick a nickname to play."), http.StatusSeeOther)
+		flash(w, "Pick a nickname to play.")
+		http.Redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id")), http.StatusSeeOther)
 		return "", false
 	}
 	return player, true
