@@ -341,22 +341,18 @@ func (c *conn) knownPeer() string {
 	return c.peer()
 }
 
-func (c *conn) isHeld() bool {
+// holdOpen reports whether Close must keep the socket open: it was held
+// already, or the link to the peer is cut, and then it is held now and
+// counts as having lost data, so that a heal resets it.
+func (c *conn) holdOpen() bool {
+	to := c.knownPeer()
+	cut := to != "" && c.n.state(c.from, to).cut // n.mu before lostMu, as heal takes them
 	c.lostMu.Lock()
 	defer c.lostMu.Unlock()
-	return c.held
-}
-
-// hold marks the connection held open and as having lost data; false if
-// it was held already.
-func (c *conn) hold() bool {
-	c.lostMu.Lock()
-	defer c.lostMu.Unlock()
-	if c.held {
-		return false
+	if !c.held && cut {
+		c.held, c.dropped = true, true
 	}
-	c.held, c.dropped = true, true
-	return true
+	return c.held
 }
 
 func (c *conn) lost() bool {
@@ -467,19 +463,16 @@ func (c *conn) deliver() {
 // stays open and silent, counted as having lost data, until a heal of the
 // link resets it.
 func (c *conn) Close() error {
-	if c.isHeld() {
-		return nil
+	if !c.holdOpen() {
+		return c.reset()
 	}
-	if to := c.knownPeer(); to != "" && c.n.state(c.from, to).cut && c.hold() {
-		// Wake this side's blocked Reads and Writes; they see ErrClosed.
-		_ = c.Conn.SetDeadline(time.Unix(1, 0))
-		c.closeOnce.Do(func() {
-			close(c.closed)
-			c.forget()
-		})
-		return nil
-	}
-	return c.reset()
+	// Wake this side's blocked Reads and Writes; they see ErrClosed.
+	_ = c.Conn.SetDeadline(time.Unix(1, 0))
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.forget()
+	})
+	return nil
 }
 
 // reset closes the socket, which the peer sees, and forgets the
