@@ -67,14 +67,15 @@ const (
 // tried only after the others.
 const suspectFor = 2 * time.Second
 
-// keepaliveParams make a connection whose backend stopped answering fail
-// within about 13 s, even when nothing is being sent: a room or cluster
-// watch only receives, and a link cut without a reset (a partition, a
-// host gone) would otherwise leave it waiting for events that never come
-// until the operating system gives up on the TCP connection, minutes
-// later. 10 s is the shortest interval gRPC allows a client; the backends'
-// enforcement policy permits it.
-var keepaliveParams = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}
+// Keepalive makes a connection to a backend whose other end stopped
+// answering fail within about 13 s, even when nothing is being sent: a
+// room or cluster watch only receives, and a link cut without a reset (a
+// partition, a host gone) would otherwise leave it waiting for events that
+// never come until the operating system gives up on the TCP connection,
+// minutes later. 10 s is the shortest interval gRPC allows a client. The
+// backends' connections to each other use it too, and their servers permit
+// pings this often.
+var Keepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}
 
 // ErrClosed is returned by calls on a closed Client.
 var ErrClosed = errors.New("gameclient: client closed")
@@ -277,7 +278,7 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 2 * time.Second,
 		}),
-		grpc.WithKeepaliveParams(keepaliveParams)}
+		grpc.WithKeepaliveParams(Keepalive)}
 	if c.cfg.Dial != nil {
 		opts = append(opts, grpc.WithContextDialer(c.cfg.Dial))
 	}

@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/gallows-game/gallows/gameclient"
 )
 
 // Conns keeps one gRPC client connection per address and reuses it.
@@ -24,7 +26,7 @@ func NewConns(opts ...grpc.DialOption) *Conns {
 		conns: map[string]*grpc.ClientConn{},
 		opts: append([]grpc.DialOption{
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithKeepaliveParams(keepaliveClient),
+			grpc.WithKeepaliveParams(gameclient.Keepalive),
 		}, opts...),
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/gallows-game/gallows/backend/internal/store"
+	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -96,16 +97,14 @@ func NewServer(cfg Config) (*Server, error) {
 	return &Server{Server: gs, health: hs, drain: d}, nil
 }
 
-// Keepalive: clients (gameclient, and this node forwarding to the leader)
-// ping a connection that has been quiet for 10 s and drop it when the ping
-// goes unanswered for 3 s, so a watch over a link cut without a reset
-// moves to another node instead of waiting for events that never come.
-// The server allows pings that often and pings quiet clients the same
-// way, so that the watches of a frontend that vanished are ended.
+// Keepalive: clients (gameclient, and this node's connections to the
+// others) ping as gameclient.Keepalive says, so that a watch over a link
+// cut without a reset moves to another node. The server allows pings at
+// twice that rate and pings quiet clients the same way, so that the
+// watches of a frontend that vanished are ended.
 var (
-	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
-	keepaliveParams      = keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 3 * time.Second}
-	keepaliveClient      = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}
+	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: gameclient.Keepalive.Time / 2, PermitWithoutStream: true}
+	keepaliveParams      = keepalive.ServerParameters{Time: gameclient.Keepalive.Time, Timeout: gameclient.Keepalive.Timeout}
 )
 
 // Stop ends every call at once.
