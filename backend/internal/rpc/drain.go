@@ -22,8 +22,10 @@ import (
 // Unavailable, so that its client sends them elsewhere, and ends, with
 // Unavailable, once no batch taken on is left to answer.
 type drain struct {
-	ctx      context.Context // done once draining
-	stop     context.CancelFunc
+	ctx  context.Context // done once draining; streams end with it
+	stop context.CancelFunc
+	// draining is ctx being done, read on every guess batch without
+	// ctx's lock.
 	draining atomic.Bool
 
 	mu   sync.Mutex
@@ -48,7 +50,7 @@ func (d *drain) end() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.busy--
-	if d.busy == 0 && d.ctx.Err() != nil {
+	if d.busy == 0 && d.draining.Load() {
 		d.closeIdle()
 	}
 }
