@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -370,35 +371,49 @@ func (p *player) create() {
 // reports whether it was.
 func (p *player) guess(r *Room) bool {
 	i := len(r.Acked)
+	a, reply, ok := p.sendGuess(p.w.ctx, "guess", r, i)
+	switch {
+	case !ok:
+		return false
+	case a.Status == http.StatusOK:
+		p.checkReply(r, i, a.Letter, reply)
+		p.mu.Lock()
+		r.Acked = append(r.Acked, reply.Version)
+		if len(r.Acked) == len(r.Order) {
+			p.room = nil
+		}
+		p.mu.Unlock()
+		return true
+	default:
+		p.w.anomaly("%s: guess %q in %s: %d %s", p.name, a.Letter, r.ID, a.Status, a.Body)
+		p.mu.Lock()
+		p.room = nil // play on in a fresh room
+		p.mu.Unlock()
+		return false
+	}
+}
+
+// sendGuess sends guess i of room r, with its request id, until it is
+// answered by something other than a transport error (after which the
+// player moves to the other frontend) or a 503; ok is false if ctx or the
+// workload ended first.
+func (p *player) sendGuess(ctx context.Context, kind string, r *Room, i int) (a Attempt, reply roomReply, ok bool) {
 	letter := string(r.Order[i])
-	base := Attempt{Kind: "guess", Room: r.ID, Letter: letter, Index: i,
+	base := Attempt{Kind: kind, Room: r.ID, Letter: letter, Index: i,
 		RequestID: fmt.Sprintf("%s-%s-%02d", p.name, r.ID, i)}
 	body := map[string]any{"player": p.name, "letter": letter, "request_id": base.RequestID}
-	for n := 0; p.w.ctx.Err() == nil; n++ {
-		a, reply := p.do(base, "/api/rooms/"+r.ID+"/guesses", body)
-		switch {
-		case a.Status == http.StatusOK:
-			p.checkReply(r, i, letter, reply)
-			p.mu.Lock()
-			r.Acked = append(r.Acked, reply.Version)
-			if len(r.Acked) == len(r.Order) {
-				p.room = nil
-			}
-			p.mu.Unlock()
-			return true
-		case a.Status == 0:
+	for n := 0; ctx.Err() == nil && p.w.ctx.Err() == nil; n++ {
+		a, reply = p.do(base, "/api/rooms/"+r.ID+"/guesses", body)
+		switch a.Status {
+		case 0:
 			p.cur = 1 - p.cur
-		case a.Status == http.StatusServiceUnavailable:
+		case http.StatusServiceUnavailable:
 		default:
-			p.w.anomaly("%s: guess %q in %s: %d %s", p.name, letter, r.ID, a.Status, a.Body)
-			p.mu.Lock()
-			p.room = nil // play on in a fresh room
-			p.mu.Unlock()
-			return false
+			return a, reply, true
 		}
 		p.w.wait(retryAfter(n))
 	}
-	return false
+	return a, reply, false
 }
 
 // Resend sends each player's last acknowledged guess again, with its
@@ -410,43 +425,27 @@ func (w *Workload) Resend(ctx context.Context) error {
 	for _, p := range w.players {
 		p.mu.Lock()
 		var r *Room
-		for _, room := range slices.Backward(p.rooms) {
-			if len(room.Acked) > 0 {
-				r = room
-				break
-			}
-		}
 		var i int
 		var version uint64
-		if r != nil {
-			i, version = len(r.Acked)-1, r.Acked[len(r.Acked)-1]
+		for _, room := range slices.Backward(p.rooms) {
+			if len(room.Acked) > 0 {
+				r, i = room, len(room.Acked)-1
+				version = room.Acked[i]
+				break
+			}
 		}
 		p.mu.Unlock()
 		if r == nil {
 			continue
 		}
-		letter := string(r.Order[i])
-		base := Attempt{Kind: "resend", Room: r.ID, Letter: letter, Index: i, RequestID: fmt.Sprintf("%s-%s-%02d", p.name, r.ID, i)}
-		body := map[string]any{"player": p.name, "letter": letter, "request_id": base.RequestID}
-		for n := 0; ; n++ {
-			a, reply := p.do(base, "/api/rooms/"+r.ID+"/guesses", body)
-			if a.Status == http.StatusOK {
-				if reply.Version != version {
-					w.anomaly("%s: guess %q in %s sent again: answered at version %d, acknowledged at %d", p.name, letter, r.ID, reply.Version, version)
-				}
-				break
-			}
-			if a.Status != 0 && a.Status != http.StatusServiceUnavailable {
-				w.anomaly("%s: guess %q in %s sent again: %d %s, want the first answer", p.name, letter, r.ID, a.Status, a.Body)
-				break
-			}
-			if a.Status == 0 {
-				p.cur = 1 - p.cur
-			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("send %s's guess %q in %s again: %w", p.name, letter, r.ID, err)
-			}
-			w.wait(retryAfter(n))
+		a, reply, ok := p.sendGuess(ctx, "resend", r, i)
+		switch {
+		case !ok:
+			return fmt.Errorf("send %s's guess %d in %s again: %w", p.name, i, r.ID, errors.Join(ctx.Err(), w.ctx.Err()))
+		case a.Status != http.StatusOK:
+			w.anomaly("%s: guess %q in %s sent again: %d %s, want the first answer", p.name, a.Letter, r.ID, a.Status, a.Body)
+		case reply.Version != version:
+			w.anomaly("%s: guess %q in %s sent again: answered at version %d, acknowledged at %d", p.name, a.Letter, r.ID, reply.Version, version)
 		}
 	}
 	return nil
