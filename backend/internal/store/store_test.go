@@ -585,13 +585,7 @@ func TestCommandsQueuedDuringAWriteShareTheNextEntry(t *testing.T) {
 	for i := range later {
 		go func() { r, err := guess(i); answers <- answer{r, err} }()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for queued(s) < later {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d guesses queued", queued(s), later)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, fmt.Sprintf("%d guesses queued", later), func() bool { return queued(s) >= later })
 	close(gate.release)
 	if a := <-first; a.err != nil {
 		t.Fatalf("first guess: %v", a.err)
@@ -614,6 +608,18 @@ func queued(s *Store) int {
 	s.entries.mu.Lock()
 	defer s.entries.mu.Unlock()
 	return len(s.entries.queued)
+}
+
+// waitUntil polls cond until it holds, failing the test after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // answers collects the answers of ProposeAll calls.
@@ -785,23 +791,11 @@ func TestCloseAnswersCommittedEntriesRaftNeverApplied(t *testing.T) {
 		as[i] = newAnswers()
 		before := s.raft.CommitIndex()
 		s.ProposeAll(context.Background(), []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", Letter: "o", RequestID: "r1", At: 2}}, as[i].answer)
-		deadline := time.Now().Add(10 * time.Second)
-		for s.raft.CommitIndex() == before { // an entry of its own, committed
-			if time.Now().After(deadline) {
-				t.Fatalf("call %d not committed", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		waitUntil(t, fmt.Sprintf("call %d committed in an entry of its own", i), func() bool { return s.raft.CommitIndex() > before })
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.raft.State() != raft.Shutdown {
-		if time.Now().After(deadline) {
-			t.Fatal("raft did not begin to shut down")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "raft to begin shutting down", func() bool { return s.raft.State() == raft.Shutdown })
 	s.fsm.appliedMu.Unlock()
 	select {
 	case err := <-closed:
