@@ -182,18 +182,17 @@
     } else if (msg.type === 'ack') {
       settle(msg.request_id);
     } else if (msg.type === 'error') {
+      var again = resent[msg.request_id];
       if (!msg.request_id) {
         // Refused before it was read (rate_limited): send what is
         // pending again in a moment.
         if (!resendTimer) resendTimer = setTimeout(resend, 1000);
-        showStatus(msg.message || messages[msg.code] || 'Something went wrong.');
-        return;
+      } else {
+        settle(msg.request_id);
+        // A guess sent again whose first sending was applied: the letter
+        // is in, as the player wanted.
+        if (again && msg.code === 'already_guessed') return;
       }
-      var again = resent[msg.request_id];
-      settle(msg.request_id);
-      // A guess sent again whose first sending was applied: the letter is
-      // in, as the player wanted.
-      if (again && msg.code === 'already_guessed') return;
       showStatus(msg.message || messages[msg.code] || 'Something went wrong.');
     }
   }

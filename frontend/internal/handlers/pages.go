@@ -67,6 +67,15 @@ func flash(w http.ResponseWriter, msg string) {
 	})
 }
 
+// redirect sends the browser on to target (303 See Other), with msg, if
+// not empty, to be shown there.
+func redirect(w http.ResponseWriter, r *http.Request, target, msg string) {
+	if msg != "" {
+		flash(w, msg)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
 // takeFlash returns the message flash kept, if any, and clears it. Call it
 // before the page is written.
 func takeFlash(w http.ResponseWriter, r *http.Request) string {
@@ -111,8 +120,7 @@ func (h *Handlers) join(w http.ResponseWriter, r *http.Request) {
 	code := strings.ToUpper(strings.TrimSpace(r.FormValue("code")))
 	rememberPlayer(w, playerOf(r))
 	if code == "" {
-		flash(w, "Type a room code to join.")
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		redirect(w, r, "/", "Type a room code to join.")
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+url.PathEscape(code), http.StatusSeeOther)
@@ -122,8 +130,7 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	player := playerOf(r)
 	if player == "" {
-		flash(w, "Pick a nickname first.")
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		redirect(w, r, "/", "Pick a nickname first.")
 		return
 	}
 	rememberPlayer(w, player)
@@ -133,8 +140,7 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		_, _, msg := classify(err, gameclient.Reason(err))
-		flash(w, msg)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		redirect(w, r, "/", msg)
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+room.GetId(), http.StatusSeeOther)
@@ -153,11 +159,11 @@ func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 
 // backToRoom redirects to the room page, with an error to show if any.
 func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error) {
+	msg := ""
 	if err != nil {
-		_, _, msg := classify(err, gameclient.Reason(err))
-		flash(w, msg)
+		_, _, msg = classify(err, gameclient.Reason(err))
 	}
-	http.Redirect(w, r, "/rooms/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+	redirect(w, r, "/rooms/"+url.PathEscape(r.PathValue("id")), msg)
 }
 
 // requirePlayer returns the form's or cookie's nickname; without one it
@@ -165,8 +171,7 @@ func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error)
 func requirePlayer(w http.ResponseWriter, r *http.Request) (string, bool) {
 	player := playerOf(r)
 	if player == "" {
-		flash(w, "Pick a nickname to play.")
-		http.Redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id")), http.StatusSeeOther)
+		redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id")), "Pick a nickname to play.")
 		return "", false
 	}
 	return player, true
