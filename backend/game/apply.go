@@ -8,7 +8,10 @@ type step struct {
 	cur  *Room // the stored room the command names, nil if there is none
 	next *Room // the room to store in its place, nil when nothing changes
 	hit  bool  // Guess: the letter is in the word
-	dup  bool  // Guess, CreateRoom: the request was already applied
+	dup  bool  // Guess, CreateRoom, NextRound: the request was already applied
+	// reply, for a duplicate, is the room its first application answered
+	// with; nil means cur.
+	reply *Room
 }
 
 // Apply applies cmd to the state. On error nothing changes: no version bump,
@@ -22,6 +25,9 @@ func (s *State) Apply(cmd Command) (Result, error) {
 	res := Result{Hit: st.hit, Duplicate: st.dup}
 	if st.next == nil {
 		res.Room = st.cur
+		if st.reply != nil {
+			res.Room = st.reply
+		}
 		return res, nil
 	}
 	s.put(st.next)

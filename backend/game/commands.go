@@ -63,10 +63,13 @@ type NextRound struct {
 	Player string
 	// Word is the new secret, picked by the proposer.
 	Word string
-	// FromRound, if not zero, is the round this request ends. When the room
-	// is no longer in that round (the request is a retry, or another player
-	// was first) nothing changes and the result is a Duplicate holding the
-	// current room, so a NextRound is applied at most once per round.
+	// FromRound, if not zero, is the round this request ends. When the
+	// room has moved on to the next round (the request is a retry, or
+	// another player was first) nothing changes and the result is a
+	// Duplicate holding the room as that next round began, the first
+	// answer; a request for an earlier round is refused with ErrRoundOver.
+	// So a NextRound is applied at most once per round, and a retry gets
+	// the answer the first try got.
 	FromRound int
 	// At is the time of the command in unix milliseconds.
 	At int64
@@ -110,12 +113,13 @@ type Result struct {
 	Room *Room
 	// Hit reports, for a Guess, that the letter is in the word.
 	Hit bool
-	// Duplicate reports, for a NextRound, that its FromRound already ended
-	// (nothing changed); for a Guess, that its RequestID repeats the
-	// player's last successful request in the room: nothing was applied,
-	// Room is the current room and Hit is the first outcome's; for a
-	// CreateRoom, that the host created a room with its RequestID before:
-	// Room is that room, as it is now.
+	// Duplicate reports that the request was applied before and nothing
+	// changed now: Room and Hit are then the first application's answer,
+	// the room as it was right after it (Raft thesis §6.3). For a Guess,
+	// its RequestID repeats the player's last successful request in the
+	// room; for a NextRound, its FromRound is the round before the
+	// current one; for a CreateRoom, the host created a room with its
+	// RequestID before.
 	Duplicate bool
 	// Changed reports that the room changed, so its Version went up.
 	Changed bool

@@ -24,11 +24,11 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	if len(c.RequestID) > MaxRequestIDLen || !utf8.ValidString(c.RequestID) {
 		return fail(fmt.Errorf("request id %s: not valid UTF-8 of at most %d bytes: %w", quote(c.RequestID), MaxRequestIDLen, ErrInvalidCommand))
 	}
-	// A repeated request gets the room it made, whatever code the proposer
-	// picked this time.
+	// A repeated request gets the first answer, the room as it was made,
+	// whatever code the proposer picked this time.
 	if c.RequestID != "" {
 		if first, ok := s.created[createKey(host, c.RequestID)]; ok {
-			return step{cur: s.rooms[first], dup: true}, nil
+			return step{cur: s.rooms[first.Code], dup: true, reply: first}, nil
 		}
 	}
 	if cur, ok := s.rooms[code]; ok {

@@ -151,3 +151,17 @@ func TestNormalizeLetter(t *testing.T) {
 		}
 	}
 }
+
+// shown is what a reply shows of r: r without its request records and
+// round start, which no reply carries.
+func shown(r *game.Room) *game.Room {
+	if r == nil {
+		return nil
+	}
+	c := r.Clone()
+	for i := range c.Players {
+		c.Players[i].LastRequest = game.RequestRecord{}
+	}
+	c.RoundStart = nil
+	return c
+}

@@ -24,8 +24,9 @@ type checkedGuess struct {
 	name   string
 	letter string
 	known  bool // the player is a player of record
-	dup    bool // the request id was applied before; hit is its outcome
+	dup    bool // the request id was applied before; hit and reply are its outcome
 	hit    bool
+	reply  *Room
 }
 
 // checkGuess runs every check of a Guess without building the next room.
@@ -39,7 +40,12 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 		return checkedGuess{}, err
 	}
 	if i := cur.playerIndex(strings.TrimSpace(g.Player)); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID {
-		return checkedGuess{cur: cur, hit: cur.Players[i].LastRequest.Hit, dup: true}, nil
+		rec := cur.Players[i].LastRequest
+		reply := rec.Reply
+		if reply == nil { // a record from an older snapshot
+			reply = cur
+		}
+		return checkedGuess{cur: cur, hit: rec.Hit, dup: true, reply: reply}, nil
 	}
 	fail := func(err error) (checkedGuess, error) {
 		return checkedGuess{cur: cur}, fmt.Errorf("guess in room %s: %w", cur.Code, err)
@@ -77,8 +83,11 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 // planGuess plans a Guess: the checks of checkGuess, then the next room.
 func (s *State) planGuess(g Guess) (step, error) {
 	c, err := s.checkGuess(g)
-	if err != nil || c.dup {
-		return step{cur: c.cur, hit: c.hit, dup: c.dup}, err
+	if err != nil {
+		return step{cur: c.cur}, err
+	}
+	if c.dup {
+		return step{cur: c.cur, hit: c.hit, dup: true, reply: c.reply}, nil
 	}
 	cur, name, letter, known := c.cur, c.name, c.letter, c.known
 	next := cur.successor()
@@ -105,7 +114,8 @@ func (s *State) planGuess(g Guess) (step, error) {
 	hit := hits > 0
 	next.Log = append(next.Log, LogEntry{Player: name, Letter: letter, Hit: hit, Version: next.Version})
 	if g.RequestID != "" {
-		next.Players[i].LastRequest = RequestRecord{ID: g.RequestID, Letter: letter, Hit: hit, Version: next.Version}
+		// The reply is taken before the record is written: it holds no records.
+		next.Players[i].LastRequest = RequestRecord{ID: g.RequestID, Letter: letter, Hit: hit, Version: next.Version, Reply: next.asReply()}
 	}
 	return step{cur: cur, next: next, hit: hit}, nil
 }

@@ -1,6 +1,7 @@
 package game_test
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"slices"
@@ -177,8 +178,12 @@ func TestGuessIdempotent(t *testing.T) {
 				t.Fatalf("first: %+v", first)
 			}
 			wantRec := game.RequestRecord{ID: "req-1", Letter: tt.letter, Hit: tt.wantHit, Version: 2}
-			if amy, _ := first.Room.Player("amy"); amy.LastRequest != wantRec {
+			amy, _ := first.Room.Player("amy")
+			if rec := amy.LastRequest; rec.ID != wantRec.ID || rec.Letter != wantRec.Letter || rec.Hit != wantRec.Hit || rec.Version != wantRec.Version {
 				t.Errorf("amy's LastRequest = %+v, want %+v", amy.LastRequest, wantRec)
+			}
+			if !reflect.DeepEqual(amy.LastRequest.Reply, shown(first.Room)) {
+				t.Errorf("amy's remembered reply = %+v, want the first reply %+v", amy.LastRequest.Reply, shown(first.Room))
 			}
 			before := snapshot(t, s)
 			for i := range 2 {
@@ -191,7 +196,7 @@ func TestGuessIdempotent(t *testing.T) {
 				if res.Hit != tt.wantHit || !res.Duplicate || res.Changed {
 					t.Errorf("retry %d: Hit=%v Duplicate=%v Changed=%v; want %v, true, false", i, res.Hit, res.Duplicate, res.Changed, tt.wantHit)
 				}
-				if !reflect.DeepEqual(res.Room, first.Room) {
+				if !reflect.DeepEqual(shown(res.Room), shown(first.Room)) {
 					t.Errorf("retry %d: room differs from the first result", i)
 				}
 			}
@@ -302,5 +307,29 @@ func TestGuessForARound(t *testing.T) {
 	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "world", At: t0 + 2})
 	if res := mustApply(t, s, g); !res.Duplicate || !res.Hit {
 		t.Errorf("retry after the round changed: %+v, want the first outcome", res)
+	}
+}
+
+// TestResendGetsFirstAnswer is the sequence of a resent guess that met
+// another player's guess in between: the resend is answered with the room
+// as the first application left it (version 2, only "a"), before and after
+// a snapshot is restored.
+func TestResendGetsFirstAnswer(t *testing.T) {
+	s := newState(t, custom("ABCDE", "banana"))
+	ana := game.Guess{Room: "ABCDE", Player: "ana", Letter: "a", RequestID: "dup-1", At: t0 + 1}
+	first := mustApply(t, s, ana)
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "z", RequestID: "bo-1", At: t0 + 2})
+	restored := game.NewState()
+	if err := restored.Restore(bytes.NewReader(snapshot(t, s))); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]*game.State{"live": s, "restored": restored} {
+		again := mustApply(t, st, ana)
+		if !again.Duplicate || again.Changed || again.Room.Version != 2 || !slices.Equal(again.Room.Guessed, []string{"a"}) {
+			t.Errorf("%s: resend answered version %d %v (duplicate %v), want version 2 [a]", name, again.Room.Version, again.Room.Guessed, again.Duplicate)
+		}
+		if !reflect.DeepEqual(shown(again.Room), shown(first.Room)) {
+			t.Errorf("%s: resend answered %+v, want the first answer %+v", name, again.Room, first.Room)
+		}
 	}
 }

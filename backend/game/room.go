@@ -32,6 +32,11 @@ type RequestRecord struct {
 	Hit bool
 	// Version is the room's Version right after the guess.
 	Version uint64
+	// Reply is the room as the guess left it, as its reply showed it (see
+	// Room.asReply): a resend of the request is answered with it, so that
+	// it gets the first answer, not the room as it is now. It is nil in
+	// records restored from snapshots of format 3 and earlier.
+	Reply *Room `json:",omitempty"`
 }
 
 // Room is one game room. Rooms returned by this package are copies; changing
@@ -78,6 +83,10 @@ type Room struct {
 	// UpdatedAt is the time of the last applied change in unix
 	// milliseconds, from the command.
 	UpdatedAt int64
+	// RoundStart is the room as the NextRound that began the current
+	// round left it (see asReply): a NextRound sent again for the round
+	// before is answered with it. It is nil in round 1.
+	RoundStart *Room `json:",omitempty"`
 }
 
 // Masked returns Word with every letter not yet guessed replaced by '_'.
@@ -124,6 +133,21 @@ func (r *Room) Clone() *Room {
 func (r *Room) successor() *Room {
 	c := *r
 	c.Players = slices.Clone(r.Players)
+	return &c
+}
+
+// asReply returns a copy of r to remember as the answer to the request
+// that produced it: the players without their request records and no
+// RoundStart, so that a remembered reply never holds a chain of older
+// rooms. It shares Guessed, Wrong and Log with r, which later changes
+// only append to past their end (see successor).
+func (r *Room) asReply() *Room {
+	c := *r
+	c.Players = make([]Player, len(r.Players))
+	for i, p := range r.Players {
+		c.Players[i] = Player{Name: p.Name, Points: p.Points}
+	}
+	c.RoundStart = nil
 	return &c
 }
 

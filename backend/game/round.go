@@ -18,10 +18,13 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 		return fail(err)
 	}
 	if n.FromRound != 0 && n.FromRound != cur.Round {
-		if n.FromRound > cur.Round {
+		switch {
+		case n.FromRound > cur.Round:
 			return fail(fmt.Errorf("round %d has not started (the room is in round %d): %w", n.FromRound, cur.Round, ErrInvalidCommand))
+		case n.FromRound == cur.Round-1 && cur.RoundStart != nil:
+			return step{cur: cur, dup: true, reply: cur.RoundStart}, nil
 		}
-		return step{cur: cur, dup: true}, nil
+		return fail(fmt.Errorf("round %d ended before round %d began: %w", n.FromRound, cur.Round, ErrRoundOver))
 	}
 	if !cur.Over() && name != cur.Host {
 		return fail(fmt.Errorf("round %d is still playing and %s is not the host: %w", cur.Round, quote(name), ErrRoundNotOver))
@@ -45,5 +48,6 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	next.Guessed, next.Wrong, next.Log = nil, nil, nil
 	next.LivesLeft = next.MaxLives
 	next.Status = Playing
+	next.RoundStart = next.asReply()
 	return step{cur: cur, next: next}, nil
 }

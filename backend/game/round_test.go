@@ -58,6 +58,11 @@ func TestNextRound(t *testing.T) {
 			}
 			want.Version = before.Version + 1
 			want.UpdatedAt = t0 + 10
+			// The round remembers how it began, as its first answer.
+			if !reflect.DeepEqual(res.Room.RoundStart, shown(want)) {
+				t.Errorf("RoundStart = %+v, want %+v", res.Room.RoundStart, shown(want))
+			}
+			want.RoundStart = res.Room.RoundStart
 			if !res.Changed || !reflect.DeepEqual(res.Room, want) {
 				t.Errorf("after NextRound:\n got %+v\nwant %+v", res.Room, want)
 			}
@@ -94,15 +99,23 @@ func TestNextRoundFromRoundIsAppliedOnce(t *testing.T) {
 	if !first.Changed || first.Duplicate || first.Room.Round != 2 {
 		t.Fatalf("first NextRound: changed=%v duplicate=%v round=%d; want a change to round 2", first.Changed, first.Duplicate, first.Room.Round)
 	}
+	// A guess after the round began: a retry still gets the first answer,
+	// not the room as it is now.
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "c", RequestID: "a-1", At: t0 + 2})
 	before := snapshot(t, s)
 	for i := range 2 {
 		again := mustApply(t, s, next)
-		if again.Changed || !again.Duplicate || again.Room.Round != 2 {
-			t.Errorf("retry %d: changed=%v duplicate=%v round=%d; want a duplicate in round 2", i, again.Changed, again.Duplicate, again.Room.Round)
+		if again.Changed || !again.Duplicate || !reflect.DeepEqual(shown(again.Room), shown(first.Room)) {
+			t.Errorf("retry %d: changed=%v duplicate=%v room %+v; want a duplicate answered with %+v", i, again.Changed, again.Duplicate, again.Room, shown(first.Room))
 		}
 	}
 	if !bytes.Equal(before, snapshot(t, s)) {
 		t.Error("retried NextRound changed the state")
+	}
+	// Once a later round has begun, the request is too old to answer.
+	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "dog", FromRound: 2, At: t0 + 3})
+	if _, err := s.Apply(next); !errors.Is(err, game.ErrRoundOver) {
+		t.Errorf("NextRound from two rounds ago: err = %v, want ErrRoundOver", err)
 	}
 	future := next
 	future.FromRound = 9

@@ -5,23 +5,37 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
 // snapshotFormat is the version of the snapshot encoding written by Snapshot.
-// Restore also reads format 2, whose rooms have no CreateRequest.
-const snapshotFormat = 3
+// Restore also reads format 2, whose rooms have no CreateRequest, and
+// format 3, which keeps no first answers (request records without Reply,
+// rooms without RoundStart, no Created): a request sent again after such
+// a restore is answered with the room as it is then.
+const snapshotFormat = 4
 
 // snapshotFile is the encoded form of a State.
 type snapshotFile struct {
 	Format int     `json:"format"`
 	Rooms  []*Room `json:"rooms"`
+	// Created holds the first answer of every create with a request id,
+	// sorted by code (format 4).
+	Created []*Room `json:"created,omitempty"`
 }
 
-// Snapshot writes the whole state to w as JSON: a format version and the
-// rooms sorted by code. Equal states always produce identical bytes.
+// Snapshot writes the whole state to w as JSON: a format version, the
+// rooms sorted by code and the creates' first answers. Equal states always
+// produce identical bytes.
 func (s *State) Snapshot(w io.Writer) error {
-	snap := snapshotFile{Format: snapshotFormat, Rooms: s.sorted()}
+	created := make([]*Room, 0, len(s.created))
+	for _, r := range s.created {
+		created = append(created, r)
+	}
+	slices.SortFunc(created, func(a, b *Room) int { return strings.Compare(a.Code, b.Code) })
+	snap := snapshotFile{Format: snapshotFormat, Rooms: s.sorted(), Created: created}
 	if err := json.NewEncoder(w).Encode(snap); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -41,13 +55,16 @@ func (s *State) Restore(r io.Reader) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("restore: data after the snapshot: %w", ErrBadSnapshot)
 	}
-	if snap.Format != 2 && snap.Format != snapshotFormat {
-		return fmt.Errorf("restore: format %d, want 2 or %d: %w", snap.Format, snapshotFormat, ErrBadSnapshot)
+	if snap.Format < 2 || snap.Format > snapshotFormat {
+		return fmt.Errorf("restore: format %d, want 2 to %d: %w", snap.Format, snapshotFormat, ErrBadSnapshot)
+	}
+	if snap.Format < 4 && len(snap.Created) > 0 {
+		return fmt.Errorf("restore: format %d has no created rooms: %w", snap.Format, ErrBadSnapshot)
 	}
 	rooms := make(map[string]*Room, len(snap.Rooms))
-	created := make(map[string]string)
+	created := make(map[string]*Room)
 	for i, room := range snap.Rooms {
-		if err := checkRoom(room); err != nil {
+		if err := checkStoredRoom(room); err != nil {
 			return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
 		}
 		if _, dup := rooms[room.Code]; dup {
@@ -59,11 +76,66 @@ func (s *State) Restore(r io.Reader) error {
 		}
 		key := createKey(room.Host, room.CreateRequest)
 		if other, dup := created[key]; dup {
-			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other, room.Code, ErrBadSnapshot)
+			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other.Code, room.Code, ErrBadSnapshot)
 		}
-		created[key] = room.Code
+		created[key] = room // format 3 and earlier: the room as it is
+	}
+	if snap.Format >= 4 {
+		if len(snap.Created) != len(created) {
+			return fmt.Errorf("restore: %d created rooms for %d rooms with a create request: %w", len(snap.Created), len(created), ErrBadSnapshot)
+		}
+		for i, first := range snap.Created {
+			if err := checkReply(first, ""); err != nil {
+				return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
+			}
+			key := createKey(first.Host, first.CreateRequest)
+			if r, ok := created[key]; !ok || r.Code != first.Code || first.Version != 1 {
+				return fmt.Errorf("restore: created room %d (%s) is no room's first answer: %w", i, first.Code, ErrBadSnapshot)
+			}
+			created[key] = first
+		}
 	}
 	s.rooms, s.created = rooms, created
+	return nil
+}
+
+// checkStoredRoom is checkRoom for a stored room and the first answers it
+// keeps: its request records' replies and its RoundStart.
+func checkStoredRoom(r *Room) error {
+	if err := checkRoom(r); err != nil {
+		return err
+	}
+	if err := checkReply(r.RoundStart, r.Code); err != nil {
+		return fmt.Errorf("round start: %w", err)
+	}
+	for _, p := range r.Players {
+		if err := checkReply(p.LastRequest.Reply, r.Code); err != nil {
+			return fmt.Errorf("reply to %s: %w", quote(p.Name), err)
+		}
+	}
+	return nil
+}
+
+// checkReply explains why a remembered reply of room code (any room if
+// code is empty) is not one, or returns nil. A nil reply is none.
+func checkReply(r *Room, code string) error {
+	if r == nil {
+		return nil
+	}
+	if err := checkRoom(r); err != nil {
+		return err
+	}
+	switch {
+	case code != "" && r.Code != code:
+		return fmt.Errorf("reply of room %s in room %s", r.Code, code)
+	case r.RoundStart != nil:
+		return errors.New("a reply with a round start")
+	}
+	for _, p := range r.Players {
+		if p.LastRequest != (RequestRecord{}) {
+			return errors.New("a reply with request records")
+		}
+	}
 	return nil
 }
 

@@ -97,7 +97,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"truncated", good[:len(good)/2]},
 		{"trailing data", good + "{}"},
 		{"old format", `{"format":1,"rooms":[]}`},
-		{"future format", `{"format":4,"rooms":[]}`},
+		{"future format", `{"format":5,"rooms":[]}`},
 		{"missing format", `{"rooms":[]}`},
 		{"unknown field", `{"format":2,"rooms":[],"extra":true}`},
 		{"null room", `{"format":2,"rooms":[null]}`},

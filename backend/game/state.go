@@ -10,13 +10,15 @@ import (
 // FSM that owns it serialises access.
 type State struct {
 	rooms map[string]*Room
-	// created finds a room by its host and create request id (createKey).
-	created map[string]string
+	// created holds, by host and create request id (createKey), the
+	// reply of each create that carried a request id: the room as it was
+	// made (see Room.asReply).
+	created map[string]*Room
 }
 
 // NewState returns an empty State.
 func NewState() *State {
-	return &State{rooms: make(map[string]*Room), created: make(map[string]string)}
+	return &State{rooms: make(map[string]*Room), created: make(map[string]*Room)}
 }
 
 // createKey is the key in State.created of a create by host with request id.
@@ -27,6 +29,16 @@ func createKey(host, requestID string) string { return host + "\x00" + requestID
 func (s *State) Room(code string) (*Room, bool) {
 	r, ok := s.rooms[NormalizeRoomCode(code)]
 	return r.Clone(), ok
+}
+
+// Version returns the version of the room with the given code, without
+// copying it; false if there is no such room.
+func (s *State) Version(code string) (uint64, bool) {
+	r, ok := s.rooms[NormalizeRoomCode(code)]
+	if !ok {
+		return 0, false
+	}
+	return r.Version, true
 }
 
 // Rooms returns copies of every room, sorted by Code.
@@ -61,8 +73,8 @@ func (s *State) put(r *Room) {
 	s.rooms[r.Code] = r
 	if r.Version == 1 && r.CreateRequest != "" { // just created
 		if s.created == nil {
-			s.created = make(map[string]string)
+			s.created = make(map[string]*Room)
 		}
-		s.created[createKey(r.Host, r.CreateRequest)] = r.Code
+		s.created[createKey(r.Host, r.CreateRequest)] = r.asReply()
 	}
 }

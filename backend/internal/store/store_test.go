@@ -259,8 +259,9 @@ func TestApplyAllAnswersEachCommandAtItsPosition(t *testing.T) {
 			room: "FGHJK", version: f0.Version + 1, hit: true},
 		{name: "unknown room", cmd: game.Guess{Room: "ZZZZZ", Player: "ed", Letter: "a", RequestID: "ed-2", At: 3},
 			err: game.ErrUnknownRoom, validated: true},
+		// Answered as it was first, before the hit in ABCDE of this call.
 		{name: "duplicate of an earlier request", cmd: game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 3},
-			room: "ABCDE", version: a0.Version + 1, hit: true, dup: true},
+			room: "ABCDE", version: a0.Version, hit: true, dup: true},
 		{name: "miss in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "di", Letter: "e", RequestID: "di-1", At: 3},
 			room: "FGHJK", version: f0.Version + 2},
 		{name: "guessed before the call", cmd: game.Guess{Room: "ABCDE", Player: "ed", Letter: "q", RequestID: "ed-3", At: 3},
