@@ -36,6 +36,31 @@ test: ## Run every test with the race detector, then the process failover and co
 bench: ## Run the benchmarks (see docs/BENCHMARKS.md).
 	$(GO) test -run '^$$' -bench . -benchtime 5s ./backend/...
 
+# FUZZ_TARGETS lists every fuzz target as package:name. go test takes one
+# -fuzz target per run, so `make fuzz` runs them one after the other; it
+# goes on past a failing one, so that one failure hides no other, and fails
+# at the end.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := \
+	./backend/game:FuzzApplyGuess \
+	./backend/game:FuzzApplySequence \
+	./backend/game:FuzzRestore \
+	./backend/game:FuzzRestoreThenApply \
+	./backend/internal/store:FuzzFSMApply \
+	./backend/internal/store:FuzzFSMRestore \
+	./frontend/internal/handlers:FuzzAPIRequest \
+	./frontend/internal/handlers:FuzzWSMessage
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target briefly (FUZZTIME each, default 10s).
+	@failed=; \
+	for target in $(FUZZ_TARGETS); do \
+	  pkg=$${target%%:*}; name=$${target##*:}; \
+	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed" >&2; exit 1; fi
+
 .PHONY: check
 check: ## Verify generated code, go.mod tidiness, gofmt, vet, staticcheck and import rules.
 	./scripts/check.sh

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/backend/game"
@@ -26,7 +27,7 @@ func createRoom(t *testing.T, c pb.GameClient) *pb.Room {
 	t.Helper()
 	ctx := clustertest.Context(t, 10*time.Second)
 	// A custom word with many distinct letters keeps a round going for many guesses.
-	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26})
+	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: newRequestID("ana-create")})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -48,14 +49,15 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 	f := c.Followers()[0]
 	room := createRoom(t, c.Client(f.ID()))
 	ctx := clustertest.Context(t, 10*time.Second)
-	reply, err := c.Client(f.ID()).Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
+	reply, err := guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess via follower %s: %v", f.ID(), err)
 	}
 	if !reply.GetHit() || reply.GetRoom().GetVersion() != room.GetVersion()+1 {
 		t.Fatalf("guess reply = %v, want a hit at version %d", reply, room.GetVersion()+1)
 	}
-	c.AppliedEverywhere(reply.GetRoom().GetRaftIndex())
+	// The leader applied the guess before it answered.
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		if v, g := roomOn(t, n, room.GetId()); v != reply.GetRoom().GetVersion() || !slices.Equal(g, []string{"o"}) {
 			t.Errorf("node %s has version %d guessed %v, want %d [o]", n.ID(), v, g, reply.GetRoom().GetVersion())
@@ -83,7 +85,7 @@ func (g *guesser) guess(id string) (uint64, error) {
 	letter := string(alphabet[g.next])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	reply, err := g.c.Client(id).Guess(ctx, &pb.GuessRequest{RoomId: g.room, Player: "bo", Letter: letter, RequestId: "bo-" + letter})
+	reply, err := guess(ctx, g.c.Client(id), &pb.GuessRequest{RoomId: g.room, Player: "bo", Letter: letter, RequestId: "bo-" + letter})
 	if err != nil {
 		return 0, err
 	}
@@ -172,16 +174,20 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 	// The same request three times, through three different nodes.
 	for _, id := range c.IDs() {
 		ctx := clustertest.Context(t, 10*time.Second)
-		r, err := c.Client(id).Guess(ctx, req)
+		r, err := guess(ctx, c.Client(id), req)
 		if err != nil {
 			t.Fatalf("guess via %s: %v", id, err)
 		}
 		replies = append(replies, r)
 	}
-	for i, r := range replies {
-		if !r.GetHit() || r.GetRoom().GetVersion() != room.GetVersion()+1 || r.GetDuplicate() != (i > 0) {
-			t.Errorf("reply %d: hit=%v version=%d duplicate=%v; want hit at version %d, duplicate=%v",
-				i, r.GetHit(), r.GetRoom().GetVersion(), r.GetDuplicate(), room.GetVersion()+1, i > 0)
+	first := replies[0]
+	if !first.GetHit() || first.GetRoom().GetVersion() != room.GetVersion()+1 {
+		t.Errorf("first reply: hit=%v version=%d; want a hit at version %d", first.GetHit(), first.GetRoom().GetVersion(), room.GetVersion()+1)
+	}
+	// Each resend is answered with the first reply, unchanged.
+	for i, r := range replies[1:] {
+		if r.GetHit() != first.GetHit() || !proto.Equal(r.GetRoom(), first.GetRoom()) {
+			t.Errorf("reply %d: %v; want the first reply %v", i+1, r, first)
 		}
 	}
 	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
@@ -197,15 +203,26 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	c := clustertest.New(t, 3)
 	req := &pb.CreateRoomRequest{Host: "dee", Category: "animals", RequestId: "tab3-create-1"}
 	var rooms []string
+	var first *pb.Room
 	// The same request three times, through three different nodes: each
-	// proposal picks its own code and word, and only the first is applied.
-	for _, id := range c.IDs() {
+	// proposal picks its own code and word, and only the first is applied;
+	// the resends are answered with the room as it was created.
+	for i, id := range c.IDs() {
 		ctx := clustertest.Context(t, 10*time.Second)
 		r, err := c.Client(id).CreateRoom(ctx, req)
 		if err != nil {
 			t.Fatalf("create via %s: %v", id, err)
 		}
 		rooms = append(rooms, r.GetRoom().GetId())
+		if i == 0 {
+			first = r.GetRoom()
+			// A guess between the sends: the resends' answers do not show it.
+			if _, err := guess(ctx, c.Client(id), &pb.GuessRequest{RoomId: first.GetId(), Player: "dee", Letter: "e", RequestId: "dee-1"}); err != nil {
+				t.Fatalf("guess: %v", err)
+			}
+		} else if r.GetRoom().GetVersion() != 1 || !proto.Equal(r.GetRoom(), first) {
+			t.Errorf("create %d via %s answered %v; want the first answer %v", i+1, id, r.GetRoom(), first)
+		}
 	}
 	if rooms[1] != rooms[0] || rooms[2] != rooms[0] {
 		t.Fatalf("three creates with one request id made rooms %v", rooms)
@@ -231,70 +248,71 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	}
 }
 
-// A create sent without a request id gets one from the node that takes
-// it, so that a forward sent again after a leader change makes one room.
-func TestCreateWithoutRequestIDGetsOne(t *testing.T) {
+// A create sent without a request id is refused, and makes no room:
+// backends mint no ids (clients do), since a write may be sent twice on its
+// way to the leader and only its id makes the second the first's answer.
+func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
 	c := clustertest.New(t, 3)
 	follower := c.Followers()[0]
-	r, err := c.Client(follower.ID()).CreateRoom(clustertest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
-	if err != nil {
-		t.Fatalf("create: %v", err)
+	_, err := c.Client(follower.ID()).CreateRoom(clustertest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
+	if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
+		t.Fatalf("create without a request id: %v, want InvalidArgument BAD_REQUEST", err)
 	}
-	room, ok := c.Leader().Store().Room(r.GetRoom().GetId())
-	if !ok || !strings.HasPrefix(room.CreateRequest, follower.ID()+"-") {
-		t.Fatalf("room %s on the leader: found %v, create request %q; want one set by %s", r.GetRoom().GetId(), ok, room.CreateRequest, follower.ID())
+	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	for _, n := range c.Running() {
+		if got := len(n.Store().Rooms()); got != 0 {
+			t.Errorf("node %s holds %d rooms, want none", n.ID(), got)
+		}
 	}
 }
 
-// A guess that comes without a request id gets one from the node that
-// takes it, alone, in a batch or on a stream, so that a second sending on
-// its way to the leader is answered as the first.
-func TestGuessWithoutRequestIDGetsOne(t *testing.T) {
+// A guess that comes without a request id is refused, alone or beside
+// guesses that have one (which are applied), and changes nothing: a
+// second sending on its way to the leader could not be told from a new
+// guess.
+func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 	c := clustertest.New(t, 3)
 	follower := c.Followers()[0]
 	cl := c.Client(follower.ID())
 	room := createRoom(t, cl)
 	ctx := clustertest.Context(t, 20*time.Second)
 	tests := []struct {
-		via   string
-		guess func(req *pb.GuessRequest) error
+		name string
+		// with is a guess with a request id sent in the same batch, or nil.
+		with *pb.GuessRequest
 	}{
-		{"guess", func(req *pb.GuessRequest) error { _, err := cl.Guess(ctx, req); return err }},
-		{"batch", func(req *pb.GuessRequest) error {
-			rep, err := cl.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{req}})
-			if err == nil && rep.GetOutcomes()[0].GetReply() == nil {
-				err = fmt.Errorf("outcome %s", outcomeString(rep.GetOutcomes()[0]))
-			}
-			return err
-		}},
-		{"stream", func(req *pb.GuessRequest) error {
-			stream, err := cl.GuessStream(ctx)
-			if err != nil {
-				return err
-			}
-			if err := stream.Send(&pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{req}}); err != nil {
-				return err
-			}
-			rep, err := stream.Recv()
-			if err == nil && rep.GetOutcomes()[0].GetReply() == nil {
-				err = fmt.Errorf("outcome %s", outcomeString(rep.GetOutcomes()[0]))
-			}
-			return err
-		}},
+		{"alone", nil},
+		{"beside a guess with an id", &pb.GuessRequest{RoomId: room.GetId(), Player: "ok", Letter: "q", RequestId: "ok-1"}},
 	}
 	for i, tc := range tests {
-		t.Run(tc.via, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			player := fmt.Sprintf("p%d", i)
-			if err := tc.guess(&pb.GuessRequest{RoomId: room.GetId(), Player: player, Letter: string(alphabet[i])}); err != nil {
-				t.Fatalf("guess: %v", err)
+			req := &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: player, Letter: string(alphabet[i])}}}
+			if tc.with != nil {
+				req.Guesses = append(req.Guesses, tc.with)
+			}
+			rep, err := guessBatch(ctx, cl, req)
+			if err != nil {
+				t.Fatalf("guess stream: %v", err)
+			}
+			if len(rep.GetOutcomes()) != len(req.GetGuesses()) {
+				t.Fatalf("%d outcomes for %d guesses", len(rep.GetOutcomes()), len(req.GetGuesses()))
+			}
+			_, err = outcomeReply(rep.GetOutcomes()[0])
+			if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
+				t.Errorf("guess without a request id: %v, want InvalidArgument BAD_REQUEST", err)
+			}
+			if tc.with != nil {
+				if r := rep.GetOutcomes()[1].GetReply(); r == nil || !slices.Contains(r.GetRoom().GetGuessed(), tc.with.GetLetter()) {
+					t.Errorf("the guess with an id: %s, want it applied", outcomeString(rep.GetOutcomes()[1]))
+				}
 			}
 			r, ok := c.Leader().Store().Room(room.GetId())
 			if !ok {
 				t.Fatalf("room %s not on the leader", room.GetId())
 			}
-			i := slices.IndexFunc(r.Players, func(p game.Player) bool { return p.Name == player })
-			if i < 0 || !strings.HasPrefix(r.Players[i].LastRequest.ID, follower.ID()+"-") {
-				t.Fatalf("player %s on the leader: %+v; want a last request id set by %s", player, r.Players, follower.ID())
+			if slices.ContainsFunc(r.Players, func(p game.Player) bool { return p.Name == player }) || slices.Contains(r.Guessed, string(alphabet[i])) {
+				t.Fatalf("room on the leader: players %+v, guessed %v; want no trace of %s's guess", r.Players, r.Guessed, player)
 			}
 		})
 	}
@@ -307,15 +325,15 @@ func TestBriefGuessReply(t *testing.T) {
 	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
 	room := createRoom(t, client)
 	ctx := clustertest.Context(t, 10*time.Second)
-	full, err := client.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
+	full, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	brief, err := client.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
+	brief, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := client.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
+	batch, err := guessBatch(ctx, client, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
 		{RoomId: room.GetId(), Player: "cy", Letter: "i", RequestId: "cy-i", Brief: true},
 		{RoomId: room.GetId(), Player: "cy", Letter: "c", RequestId: "cy-c"},
 	}})
@@ -356,7 +374,7 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	var rooms []string
 	// Far more entries than threshold + trailing logs, one room each.
 	for range 150 {
-		r, err := c.Client(leader.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "di", Category: "animals", Difficulty: "easy"})
+		r, err := c.Client(leader.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "di", Category: "animals", Difficulty: "easy", RequestId: newRequestID("di-create")})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
@@ -451,7 +469,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 	room := createRoom(t, c.Client(f))
 	cl := c.Client(f)
 	ctx := clustertest.Context(t, 10*time.Second)
-	if _, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
+	if _, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	tests := []struct {
@@ -460,23 +478,23 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 		code codes.Code
 	}{
 		{"invalid letter", func() error {
-			_, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "7", RequestId: "ed-2"})
+			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "7", RequestId: "ed-2"})
 			return err
 		}, codes.InvalidArgument},
 		{"two letters", func() error {
-			_, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-3"})
+			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-3"})
 			return err
 		}, codes.InvalidArgument},
 		{"already guessed", func() error {
-			_, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-4"})
+			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-4"})
 			return err
 		}, codes.FailedPrecondition},
 		{"unknown room", func() error {
-			_, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-5"})
+			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-5"})
 			return err
 		}, codes.NotFound},
 		{"unknown category", func() error {
-			_, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ed", Category: "nope"})
+			_, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ed", Category: "nope", RequestId: "ed-create-1"})
 			return err
 		}, codes.InvalidArgument},
 		{"round not over", func() error {
@@ -495,8 +513,8 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 			}
 		})
 	}
-	// Reads are local: wait until the follower has applied all the leader has.
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	// Reads are linearizable on any node: the follower's answer reflects
+	// every write acknowledged before it, with no wait for it to apply them.
 	after, err := cl.GetRoom(ctx, &pb.GetRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("get room: %v", err)
@@ -516,7 +534,7 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 		}
 	}
 	ctx := clustertest.Context(t, 20*time.Second)
-	_, err := c.Client(survivor).Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
+	_, err := guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("guess without quorum: %v, want Unavailable", err)
 	}
@@ -531,25 +549,30 @@ func outcomeString(o *pb.GuessOutcome) string {
 		return fmt.Sprintf("error %v %v %q", codes.Code(e.GetCode()), e.GetReason(), e.GetMessage())
 	}
 	r := o.GetReply()
-	return fmt.Sprintf("reply hit=%v duplicate=%v room %s v%d guessed %v",
-		r.GetHit(), r.GetDuplicate(), r.GetRoom().GetId(), r.GetRoom().GetVersion(), r.GetRoom().GetGuessed())
+	return fmt.Sprintf("reply hit=%v room %s v%d guessed %v",
+		r.GetHit(), r.GetRoom().GetId(), r.GetRoom().GetVersion(), r.GetRoom().GetGuessed())
 }
 
+// TestGuessBatch: each guess of a batch on a GuessStream (sent to a
+// follower, which relays it) is applied or refused on its own and
+// answered at its position; the batch sent again is answered with the
+// first replies, unchanged, and changes nothing.
 func TestGuessBatch(t *testing.T) {
 	c := clustertest.New(t, 3)
 	f := c.Followers()[0].ID()
 	cl := c.Client(f)
 	ctx := clustertest.Context(t, 30*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
-	if _, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"}); err != nil {
+	firstQ, err := guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
+	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	// A room whose round is lost, and a room with no seat left.
-	over, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "ox", MaxLives: 1})
+	over, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "ox", MaxLives: 1, RequestId: "ana-create-ox"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
-	if r, err := cl.Guess(ctx, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
+	if r, err := guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
 		t.Fatalf("losing guess: %v, %v", r, err)
 	}
 	full := createRoom(t, cl)
@@ -574,14 +597,15 @@ func TestGuessBatch(t *testing.T) {
 	vb, _ := roomOn(t, c.Leader(), b.GetId())
 
 	// The word is "quick brown fox jumps lazy dog": "e" is a miss. Every
-	// applied guess is its player's only one in the room, so that a retry
+	// applied guess is its player's only one in the room, so that a resend
 	// of the whole batch repeats each player's last request.
 	tests := []struct {
 		name  string
 		guess *pb.GuessRequest
-		// An applied guess: the letter the reply's room holds, hit, duplicate.
-		letter   string
-		hit, dup bool
+		// An applied guess: the letter the reply's room holds, and hit.
+		// resend: the guess was applied before the batch (firstQ).
+		letter      string
+		hit, resend bool
 		// A refused guess: its code and reason.
 		code   codes.Code
 		reason pb.ErrorReason
@@ -608,8 +632,8 @@ func TestGuessBatch(t *testing.T) {
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROOM_FULL},
 		{name: "no player name", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: " ", Letter: "i", RequestId: "x-1"},
 			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_BAD_REQUEST},
-		{name: "retry of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
-			letter: "q", hit: true, dup: true},
+		{name: "resend of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
+			letter: "q", hit: true, resend: true},
 		{name: "hit in room a after refusals", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "hal", Letter: "i", RequestId: "hal-1"},
 			letter: "i", hit: true},
 	}
@@ -619,7 +643,7 @@ func TestGuessBatch(t *testing.T) {
 	}
 	applied := 0 // guesses that change a room
 	for _, tt := range tests {
-		if tt.letter != "" && !tt.dup {
+		if tt.letter != "" && !tt.resend {
 			applied++
 		}
 	}
@@ -627,19 +651,23 @@ func TestGuessBatch(t *testing.T) {
 		t.Fatalf("test table applies %d guesses, the version checks assume 4", applied)
 	}
 
+	// first holds the batch's first answer: a resend must get it again.
+	var first *pb.GuessBatchReply
 	for _, send := range []struct {
 		name  string
-		retry bool
+		again bool
 	}{{"first", false}, {"again", true}} {
 		t.Run(send.name, func(t *testing.T) {
-			reply, err := cl.GuessBatch(ctx, req)
+			reply, err := guessBatch(ctx, cl, req)
 			if err != nil {
 				t.Fatalf("guess batch via follower %s: %v", f, err)
 			}
 			if len(reply.GetOutcomes()) != len(tests) {
 				t.Fatalf("%d outcomes for %d guesses", len(reply.GetOutcomes()), len(tests))
 			}
-			var index uint64 // the log entry that carried the batch's guesses
+			if !send.again {
+				first = reply
+			}
 			for i, tt := range tests {
 				o := reply.GetOutcomes()[i]
 				if tt.letter == "" {
@@ -650,20 +678,26 @@ func TestGuessBatch(t *testing.T) {
 					continue
 				}
 				r := o.GetReply()
-				if r == nil || r.GetHit() != tt.hit || r.GetDuplicate() != (tt.dup || send.retry) ||
-					!slices.Contains(r.GetRoom().GetGuessed(), tt.letter) {
-					t.Errorf("guess %d (%s): %s; want hit=%v duplicate=%v and %q guessed",
-						i, tt.name, outcomeString(o), tt.hit, tt.dup || send.retry, tt.letter)
+				if r == nil || r.GetHit() != tt.hit || !slices.Contains(r.GetRoom().GetGuessed(), tt.letter) {
+					t.Errorf("guess %d (%s): %s; want hit=%v and %q guessed", i, tt.name, outcomeString(o), tt.hit, tt.letter)
 					continue
 				}
-				if index == 0 {
-					index = r.GetRoom().GetRaftIndex()
-				} else if r.GetRoom().GetRaftIndex() != index {
-					t.Errorf("guess %d (%s) carried by log entry %d, earlier guesses of the batch by %d",
-						i, tt.name, r.GetRoom().GetRaftIndex(), index)
+				// A resent guess gets its first reply, unchanged: the room as
+				// that guess left it, though others were applied since.
+				var want *pb.GuessReply
+				switch {
+				case tt.resend:
+					want = firstQ
+				case send.again && first != nil:
+					want = first.GetOutcomes()[i].GetReply()
+				}
+				if want != nil && (r.GetHit() != want.GetHit() || !proto.Equal(r.GetRoom(), want.GetRoom())) {
+					t.Errorf("guess %d (%s): %s; want its first reply: %s", i, tt.name, outcomeString(o),
+						outcomeString(&pb.GuessOutcome{Result: &pb.GuessOutcome_Reply{Reply: want}}))
 				}
 			}
-			// The applied guesses changed their rooms once, the refused ones not at all.
+			// The applied guesses changed their rooms once, the refused ones
+			// and the resends not at all.
 			c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 			if v, _ := roomOn(t, c.Leader(), a.GetId()); v != va+2 {
 				t.Errorf("room a at version %d, want %d", v, va+2)
@@ -674,25 +708,23 @@ func TestGuessBatch(t *testing.T) {
 		})
 	}
 
-	// Each refused guess gets what the unary Guess gets for it.
+	// Each refused guess gets, alone in a batch, what it got in the batch.
 	for i, tt := range tests {
-		if tt.letter != "" {
+		if tt.letter != "" || first == nil {
 			continue
 		}
-		_, err := cl.Guess(ctx, tt.guess)
+		_, err := guess(ctx, cl, tt.guess)
 		st, _ := status.FromError(err)
-		again, berr := cl.GuessBatch(ctx, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{tt.guess}})
-		if berr != nil || len(again.GetOutcomes()) != 1 {
-			t.Fatalf("guess %d (%s) alone in a batch: %v, %v", i, tt.name, again, berr)
-		}
-		e := again.GetOutcomes()[0].GetError()
+		e := first.GetOutcomes()[i].GetError()
 		if st.Code() != codes.Code(e.GetCode()) || rpc.Reason(err) != e.GetReason() || st.Message() != e.GetMessage() {
-			t.Errorf("guess %d (%s): Guess fails with %v %v %q, GuessBatch with %s",
-				i, tt.name, st.Code(), rpc.Reason(err), st.Message(), outcomeString(again.GetOutcomes()[0]))
+			t.Errorf("guess %d (%s): alone it fails with %v %v %q, in the batch with %s",
+				i, tt.name, st.Code(), rpc.Reason(err), st.Message(), outcomeString(first.GetOutcomes()[i]))
 		}
 	}
 
-	// A batch holds 1 to rpc.MaxGuessBatch guesses.
+	// A batch holds 1 to pb.MaxGuessBatch guesses: one out of bounds is
+	// answered with the same refusal for every guess (none, for an empty
+	// batch), and the stream goes on.
 	many := func(n int) *pb.GuessBatchRequest {
 		r := &pb.GuessBatchRequest{}
 		for i := range n {
@@ -700,15 +732,23 @@ func TestGuessBatch(t *testing.T) {
 		}
 		return r
 	}
-	for _, n := range []int{0, rpc.MaxGuessBatch + 1} {
-		if _, err := cl.GuessBatch(ctx, many(n)); status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
-			t.Errorf("batch of %d guesses: %v, want InvalidArgument BAD_REQUEST", n, err)
+	for _, n := range []int{0, pb.MaxGuessBatch + 1} {
+		reply, err := guessBatch(ctx, cl, many(n))
+		if err != nil || len(reply.GetOutcomes()) != n {
+			t.Errorf("batch of %d guesses: %d outcomes, %v; want %d", n, len(reply.GetOutcomes()), err, n)
+			continue
+		}
+		for i, o := range reply.GetOutcomes() {
+			if _, err := outcomeReply(o); status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
+				t.Errorf("batch of %d guesses, guess %d: %s, want InvalidArgument BAD_REQUEST", n, i, outcomeString(o))
+				break
+			}
 		}
 	}
-	if reply, err := cl.GuessBatch(ctx, many(rpc.MaxGuessBatch)); err != nil || len(reply.GetOutcomes()) != rpc.MaxGuessBatch {
-		t.Errorf("batch of %d guesses: %d outcomes, %v; want all answered", rpc.MaxGuessBatch, len(reply.GetOutcomes()), err)
-	} else if e := reply.GetOutcomes()[rpc.MaxGuessBatch-1].GetError(); codes.Code(e.GetCode()) != codes.NotFound {
-		t.Errorf("last guess of the batch: %s, want NotFound", outcomeString(reply.GetOutcomes()[rpc.MaxGuessBatch-1]))
+	if reply, err := guessBatch(ctx, cl, many(pb.MaxGuessBatch)); err != nil || len(reply.GetOutcomes()) != pb.MaxGuessBatch {
+		t.Errorf("batch of %d guesses: %d outcomes, %v; want all answered", pb.MaxGuessBatch, len(reply.GetOutcomes()), err)
+	} else if e := reply.GetOutcomes()[pb.MaxGuessBatch-1].GetError(); codes.Code(e.GetCode()) != codes.NotFound {
+		t.Errorf("last guess of the batch: %s, want NotFound", outcomeString(reply.GetOutcomes()[pb.MaxGuessBatch-1]))
 	}
 
 	// Every node agrees on the rooms.
@@ -746,30 +786,35 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 		}
 	}
 	g := &pb.GuessRequest{RoomId: room.GetId(), Player: name(0), Letter: "q", RequestId: "r1"}
-	if _, err := follower.Guess(ctx, g); err != nil {
+	first, err := guess(ctx, follower, g)
+	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	req := &pb.GuessBatchRequest{}
-	for range rpc.MaxGuessBatch {
-		req.Guesses = append(req.Guesses, g) // retries: each answered with the whole room
+	for range pb.MaxGuessBatch {
+		req.Guesses = append(req.Guesses, g) // resends: each answered with the first reply, the whole room
 	}
 	for _, cl := range []pb.GameClient{follower, c.Client(c.Leader().ID())} {
-		reply, err := cl.GuessBatch(ctx, req)
+		reply, err := guessBatch(ctx, cl, req)
 		if err != nil {
-			t.Fatalf("batch of %d: %v", rpc.MaxGuessBatch, err)
+			t.Fatalf("batch of %d: %v", pb.MaxGuessBatch, err)
+		}
+		if len(reply.GetOutcomes()) != pb.MaxGuessBatch {
+			t.Fatalf("%d outcomes for %d guesses", len(reply.GetOutcomes()), pb.MaxGuessBatch)
 		}
 		for i, o := range reply.GetOutcomes() {
-			if !o.GetReply().GetDuplicate() || len(o.GetReply().GetRoom().GetPlayers()) != game.MaxPlayersPerRoom {
-				t.Fatalf("outcome %d: %s, want a duplicate with a full room", i, outcomeString(o))
+			r := o.GetReply()
+			if !proto.Equal(r.GetRoom(), first.GetRoom()) || len(r.GetRoom().GetPlayers()) != game.MaxPlayersPerRoom {
+				t.Fatalf("outcome %d: %s, want the first reply, with a full room", i, outcomeString(o))
 			}
 		}
 	}
 }
 
 // TestGuessStream: batches sent on one stream without waiting are each
-// answered, tagged with their ids, as GuessBatch answers them; a batch the
-// backend cannot take gets its error for every guess, and the stream goes
-// on. On a follower the batches are forwarded; the leader proposes them
+// answered, tagged with their ids; a batch the backend cannot take gets
+// its error for every guess, and the stream goes on; a guess sent again
+// gets its first reply. On a follower the batches are forwarded; the leader proposes them
 // from the stream's reader and answers them from the store.
 func TestGuessStream(t *testing.T) {
 	c := clustertest.New(t, 3)
@@ -795,7 +840,7 @@ func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 		return &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: letter, RequestId: id}
 	}
 	tooMany := &pb.GuessBatchRequest{Id: 3}
-	for i := range rpc.MaxGuessBatch + 1 {
+	for i := range pb.MaxGuessBatch + 1 {
 		tooMany.Guesses = append(tooMany.Guesses, g(a, "z", fmt.Sprint("many-", i)))
 	}
 	batches := []*pb.GuessBatchRequest{
@@ -832,25 +877,25 @@ func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 		t.Fatalf("close send: %v", err)
 	}
 
-	if r := got[1].GetOutcomes()[0].GetReply(); !slices.Equal(r.GetRoom().GetGuessed(), []string{"e"}) || r.GetDuplicate() {
+	if r := got[1].GetOutcomes()[0].GetReply(); !slices.Equal(r.GetRoom().GetGuessed(), []string{"e"}) || r.GetRoom().GetVersion() != a.GetVersion()+1 {
 		t.Errorf("batch 1, guess 0: %s, want applied", outcomeString(got[1].GetOutcomes()[0]))
 	}
 	if e := got[1].GetOutcomes()[1].GetError(); codes.Code(e.GetCode()) != codes.InvalidArgument || e.GetReason() != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 		t.Errorf("batch 1, guess 1: %s, want InvalidArgument INVALID_LETTER", outcomeString(got[1].GetOutcomes()[1]))
 	}
-	if r := got[2].GetOutcomes()[0].GetReply(); r == nil || r.GetDuplicate() {
+	if r := got[2].GetOutcomes()[0].GetReply(); !slices.Equal(r.GetRoom().GetGuessed(), []string{"e"}) || r.GetRoom().GetVersion() != b.GetVersion()+1 {
 		t.Errorf("batch 2: %s, want applied", outcomeString(got[2].GetOutcomes()[0]))
 	}
-	if n := len(got[3].GetOutcomes()); n != rpc.MaxGuessBatch+1 {
-		t.Fatalf("batch 3: %d outcomes, want %d", n, rpc.MaxGuessBatch+1)
+	if n := len(got[3].GetOutcomes()); n != pb.MaxGuessBatch+1 {
+		t.Fatalf("batch 3: %d outcomes, want %d", n, pb.MaxGuessBatch+1)
 	}
 	for i, o := range got[3].GetOutcomes() {
 		if codes.Code(o.GetError().GetCode()) != codes.InvalidArgument {
 			t.Fatalf("batch 3, guess %d: %s, want InvalidArgument", i, outcomeString(o))
 		}
 	}
-	if r := got[4].GetOutcomes()[0].GetReply(); !r.GetDuplicate() {
-		t.Errorf("batch 4: %s, want a duplicate of batch 1's guess", outcomeString(got[4].GetOutcomes()[0]))
+	if r, want := got[4].GetOutcomes()[0].GetReply(), got[1].GetOutcomes()[0].GetReply(); r.GetHit() != want.GetHit() || !proto.Equal(r.GetRoom(), want.GetRoom()) {
+		t.Errorf("batch 4: %s, want batch 1's reply to the guess: %s", outcomeString(got[4].GetOutcomes()[0]), outcomeString(got[1].GetOutcomes()[0]))
 	}
 	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
 	for _, room := range []*pb.Room{a, b} {

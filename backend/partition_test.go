@@ -73,7 +73,7 @@ type answeredBy struct {
 }
 
 func (a *answeredBy) Record(op gameclient.Op) {
-	if op.Method != pb.Game_Guess_FullMethodName || op.Err != nil {
+	if op.Method != pb.Game_GuessStream_FullMethodName || op.Err != nil {
 		return
 	}
 	a.mu.Lock()
@@ -410,7 +410,7 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	if rep.GetId() != 1 || len(rep.GetOutcomes()) != 1 {
 		t.Fatalf("answer %d with %d outcomes, want batch 1 with one", rep.GetId(), len(rep.GetOutcomes()))
 	}
-	if r := rep.GetOutcomes()[0].GetReply(); r == nil || r.GetDuplicate() || !slices.Equal(r.GetRoom().GetGuessed(), []string{"q"}) {
+	if r := rep.GetOutcomes()[0].GetReply(); r == nil || r.GetRoom().GetVersion() != room.GetVersion()+1 || !slices.Equal(r.GetRoom().GetGuessed(), []string{"q"}) {
 		t.Fatalf("outcome: %s, want the guess applied", outcomeString(rep.GetOutcomes()[0]))
 	}
 	leader := c.Leader()

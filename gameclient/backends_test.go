@@ -28,7 +28,7 @@ func (r *recorder) guessAttempts(requestID string) []gameclient.Op {
 	defer r.mu.Unlock()
 	var out []gameclient.Op
 	for _, op := range r.ops {
-		if req, ok := op.Request.(*pb.GuessRequest); ok && op.Method == pb.Game_Guess_FullMethodName && req.GetRequestId() == requestID {
+		if req, ok := op.Request.(*pb.GuessRequest); ok && op.Method == pb.Game_GuessStream_FullMethodName && req.GetRequestId() == requestID {
 			out = append(out, op)
 		}
 	}

@@ -20,9 +20,6 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// errorDomain is the domain of the ErrorInfo detail backends attach.
-const errorDomain = "gallows"
-
 // Reason extracts the pb.ErrorReason a backend attached to err (as the
 // reason of a google.rpc.ErrorInfo detail of domain "gallows"), looking
 // through wrapping. It is ERROR_REASON_UNSPECIFIED when there is none.
@@ -35,7 +32,7 @@ func Reason(err error) pb.ErrorReason {
 		return pb.ErrorReason_ERROR_REASON_UNSPECIFIED
 	}
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == pb.ErrorDomain {
 			return pb.ErrorReason(pb.ErrorReason_value[info.GetReason()])
 		}
 	}
@@ -49,32 +46,33 @@ func Reason(err error) pb.ErrorReason {
 func (c *Client) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.Room, error) {
 	if req.GetRequestId() == "" {
 		req = proto.CloneOf(req)
-		req.RequestId = newRequestID()
+		req.RequestId = NewRequestID()
 	}
 	rep, _, err := retry(ctx, c, pb.Game_CreateRoom_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.CreateRoom))
 	if err != nil {
 		return nil, err
 	}
-	return rep.GetRoom(), nil
+	return c.versions.saw(rep.GetRoom()), nil
 }
 
 // Guess guesses one letter. Guesses made at the same time through the same
-// backend share GuessBatch calls (see guessBatcher), each answered on its
-// own exactly as by the Guess method. Every retry carries the same request_id, so
-// the guess is applied at most once; when req has no request_id, a random
-// one is set on a copy of req first. A reply with Duplicate set means the
-// request_id had been applied before: by an earlier call, or by another
-// attempt of this call (one whose reply was lost, or the one a hedge ran
-// alongside, see Config.HedgeAfter); it carries that first outcome.
+// backend share batches on one GuessStream (see guessBatcher), each
+// answered on its own. Every retry carries the same request_id, so the
+// guess is applied at most once, and a retry whose first attempt was
+// applied (its reply lost, or a hedge's twin, see Config.HedgeAfter) is
+// answered with that first reply; when req has no request_id, a random
+// one is set on a copy of req first. This client mints request ids for
+// every caller that has none: backends mint none.
 func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
 	if req.GetRequestId() == "" {
 		req = proto.CloneOf(req)
-		req.RequestId = newRequestID()
+		req.RequestId = NewRequestID()
 	}
-	rep, _, err := retry(ctx, c, pb.Game_Guess_FullMethodName, leaderFirst, req, batchedGuess)
+	rep, _, err := retry(ctx, c, pb.Game_GuessStream_FullMethodName, leaderFirst, req, batchedGuess)
 	if err != nil {
 		return nil, err
 	}
+	c.versions.saw(rep.GetRoom())
 	return rep, nil
 }
 
@@ -97,7 +95,7 @@ func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.R
 	if err != nil {
 		return nil, err
 	}
-	return rep.GetRoom(), nil
+	return c.versions.saw(rep.GetRoom()), nil
 }
 
 // Join makes a player a player of record of a room (idempotent).
@@ -106,7 +104,7 @@ func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error
 	if err != nil {
 		return nil, err
 	}
-	return rep.GetRoom(), nil
+	return c.versions.saw(rep.GetRoom()), nil
 }
 
 // Leave removes a player of record from a room (idempotent).
@@ -115,42 +113,46 @@ func (c *Client) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, err
 	if err != nil {
 		return nil, err
 	}
-	return rep.GetRoom(), nil
+	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// GetRoom returns a room as the leader has applied it (another backend if
-// the leader does not answer), so a read after an acknowledged write, from
-// any frontend, sees that write. The steady stream of updates comes from
-// WatchRoom, which prefers followers. A NotFound from a follower (which may
-// not have applied a room created a moment ago) is checked with the leader
-// before it is returned.
+// GetRoom returns a room, read linearizably: it reflects every write
+// acknowledged before the call began, through any frontend. It asks the
+// leader first (a follower answers too, one hop further). The read
+// carries the highest version of the room this client has returned, so
+// no backend answers with an older one.
 func (c *Client) GetRoom(ctx context.Context, id string) (*pb.Room, error) {
-	req := &pb.GetRoomRequest{RoomId: id}
-	rep, addr, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.GetRoom))
-	if status.Code(err) == codes.NotFound {
-		if leader := c.leader(); leader != "" && leader != addr {
-			lrep, lerr := invoke(ctx, c, pb.Game_GetRoom_FullMethodName, leader, req, gameCall(pb.GameClient.GetRoom))
-			switch {
-			case lerr == nil:
-				c.markOK(leader)
-				return lrep.GetRoom(), nil
-			case status.Code(lerr) == codes.NotFound:
-				return nil, fmt.Errorf("gameclient: GetRoom on %s (leader): %w", leader, lerr)
-			}
-		}
+	return c.getRoom(ctx, id, pb.ReadLevel_READ_LEVEL_LINEARIZABLE)
+}
+
+// GetRoomStale returns a room as a backend (preferably a follower) has
+// applied it, at once: it may miss writes acknowledged a moment ago, but
+// never goes below a version this client has returned.
+func (c *Client) GetRoomStale(ctx context.Context, id string) (*pb.Room, error) {
+	return c.getRoom(ctx, id, pb.ReadLevel_READ_LEVEL_STALE)
+}
+
+func (c *Client) getRoom(ctx context.Context, id string, level pb.ReadLevel) (*pb.Room, error) {
+	req := &pb.GetRoomRequest{RoomId: id, Level: level, MinVersion: c.versions.get(id)}
+	o := leaderFirst
+	if level == pb.ReadLevel_READ_LEVEL_STALE {
+		o = followersFirst
 	}
+	rep, _, err := retry(ctx, c, pb.Game_GetRoom_FullMethodName, o, req, gameCall(pb.GameClient.GetRoom))
 	if err != nil {
 		return nil, err
 	}
-	return rep.GetRoom(), nil
+	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// ListRooms returns every room as the leader (or, failing it, another
-// backend) has applied them.
+// ListRooms returns every room, read linearizably as GetRoom reads one.
 func (c *Client) ListRooms(ctx context.Context) ([]*pb.Room, error) {
 	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, leaderFirst, &pb.ListRoomsRequest{}, gameCall(pb.GameClient.ListRooms))
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range rep.GetRooms() {
+		c.versions.saw(r)
 	}
 	return rep.GetRooms(), nil
 }
@@ -316,13 +318,16 @@ func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr
 	return rep, err
 }
 
-// repeatable reports whether method is a write that is applied at most
-// once however often it is sent: guesses and creates carry request ids, a
-// NextRound names the round it ends, joining and leaving twice changes
-// nothing.
+// repeatable reports whether method is safe to send twice, so that an
+// attempt may be hedged on another backend: reads, and writes that are
+// applied at most once however often they are sent (guesses and creates
+// carry request ids, a NextRound names the round it ends, joining and
+// leaving twice changes nothing). A read hedged on a follower is as fresh
+// as one on the leader: the follower applies the leader's read index first.
 func repeatable(method string) bool {
 	switch method {
-	case pb.Game_CreateRoom_FullMethodName, pb.Game_Guess_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName:
+	case pb.Game_CreateRoom_FullMethodName, pb.Game_GuessStream_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName,
+		pb.Game_GetRoom_FullMethodName, pb.Game_ListRooms_FullMethodName, pb.Game_Categories_FullMethodName:
 		return true
 	}
 	return false
@@ -379,8 +384,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// newRequestID returns a random request id for a guess sent without one.
-func newRequestID() string {
+// NewRequestID returns a new random request id: for a write sent without
+// one, or for a caller that needs one before it sends (a page's form).
+// Request ids are minted here and nowhere else.
+func NewRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "gc-" + hex.EncodeToString(b[:])
@@ -400,7 +407,7 @@ func gaveUp(name string, attempts int, last error) error {
 func reasonStatus(code codes.Code, msg string, reason pb.ErrorReason) error {
 	st := status.New(code, msg)
 	if reason != pb.ErrorReason_ERROR_REASON_UNSPECIFIED {
-		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: errorDomain}); err == nil {
+		if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: pb.ErrorDomain}); err == nil {
 			st = d
 		}
 	}

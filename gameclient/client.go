@@ -39,7 +39,6 @@ import (
 	"google.golang.org/grpc"
 	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -66,16 +65,6 @@ const (
 // suspectFor is how long a backend that failed at the transport level is
 // tried only after the others.
 const suspectFor = 2 * time.Second
-
-// Keepalive makes a connection to a backend whose other end stopped
-// answering fail within about 13 s, even when nothing is being sent: a
-// room or cluster watch only receives, and a link cut without a reset (a
-// partition, a host gone) would otherwise leave it waiting for events that
-// never come until the operating system gives up on the TCP connection,
-// minutes later. 10 s is the shortest interval gRPC allows a client. The
-// backends' connections to each other use it too, and their servers permit
-// pings this often.
-var Keepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}
 
 // ErrClosed is returned by calls on a closed Client.
 var ErrClosed = errors.New("gameclient: client closed")
@@ -161,6 +150,8 @@ type Client struct {
 	rr         int                  // round-robin position
 	watchers   map[*clusterWatcher]struct{}
 	streams    map[string]map[*roomStream]struct{} // open room streams by address
+
+	versions versions // the highest version of each room returned
 }
 
 // New validates cfg, connects to the configured backends (connections are
@@ -278,7 +269,7 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 2 * time.Second,
 		}),
-		grpc.WithKeepaliveParams(Keepalive)}
+		grpc.WithKeepaliveParams(pb.Keepalive)}
 	if c.cfg.Dial != nil {
 		opts = append(opts, grpc.WithContextDialer(c.cfg.Dial))
 	}

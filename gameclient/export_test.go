@@ -1,6 +1,6 @@
 package gameclient
 
-// QueuedGuesses is how many guesses wait for a GuessBatch call to addr.
+// QueuedGuesses is how many guesses wait for a batch on addr's GuessStream.
 func QueuedGuesses(c *Client, addr string) int {
 	bc, err := c.conn(addr)
 	if err != nil {

@@ -19,8 +19,9 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// fakeGame answers Guess (alone or in a GuessBatch) with "no quorum" a set
-// number of times, then with a hit; the letter "7" is refused as invalid.
+// fakeGame answers each guess of a batch on its GuessStream with "no
+// quorum" a set number of times, then with a hit; the letter "7" is
+// refused as invalid.
 type fakeGame struct {
 	pb.UnimplementedGameServer
 	mu         sync.Mutex
@@ -28,7 +29,9 @@ type fakeGame struct {
 	requestIDs []string
 }
 
-func (f *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
+// answer is the answer to one guess: a reply, or the error a backend
+// would give the guess as a status.
+func (f *fakeGame) answer(req *pb.GuessRequest) (*pb.GuessReply, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requestIDs = append(f.requestIDs, req.GetRequestId())
@@ -42,8 +45,8 @@ func (f *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return &pb.GuessReply{Room: &pb.Room{Id: req.GetRoomId(), Version: 2}, Hit: true}, nil
 }
 
-// CreateRoom answers as Guess does: "no quorum" while noQuorum says so,
-// then a new room.
+// CreateRoom answers as a guess is answered: "no quorum" while noQuorum
+// says so, then a new room.
 func (f *fakeGame) CreateRoom(_ context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -55,11 +58,12 @@ func (f *fakeGame) CreateRoom(_ context.Context, req *pb.CreateRoomRequest) (*pb
 	return &pb.RoomReply{Room: &pb.Room{Id: "ABCDE", Version: 1}}, nil
 }
 
-// GuessBatch answers each guess as Guess does, as backends do.
-func (f *fakeGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
+// batch answers each guess of a batch on its own, at its position, as
+// backends do.
+func (f *fakeGame) batch(_ context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
 	rep := &pb.GuessBatchReply{}
 	for _, g := range req.GetGuesses() {
-		r, err := f.Guess(ctx, g)
+		r, err := f.answer(g)
 		if err != nil {
 			st, _ := status.FromError(err)
 			rep.Outcomes = append(rep.Outcomes, &pb.GuessOutcome{Result: &pb.GuessOutcome_Error{Error: &pb.Error{
@@ -72,9 +76,9 @@ func (f *fakeGame) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*
 	return rep, nil
 }
 
-// GuessStream answers each batch as GuessBatch does, as backends do.
+// GuessStream answers each batch received on the stream (see batch).
 func (f *fakeGame) GuessStream(stream pb.Game_GuessStreamServer) error {
-	return serveGuessStream(stream, f.GuessBatch)
+	return serveGuessStream(stream, f.batch)
 }
 
 // serveGuessStream answers every batch received on stream with batch, each
@@ -111,7 +115,7 @@ func (f *fakeGame) seen() []string {
 }
 
 func reasonError(code codes.Code, reason pb.ErrorReason) error {
-	st, err := status.New(code, reason.String()).WithDetails(&errdetails.ErrorInfo{Domain: "gallows", Reason: reason.String()})
+	st, err := status.New(code, reason.String()).WithDetails(&errdetails.ErrorInfo{Domain: pb.ErrorDomain, Reason: reason.String()})
 	if err != nil {
 		panic(err)
 	}

@@ -25,9 +25,6 @@ const (
 	// overdueGrace is how much longer than a batch's timeout its stream
 	// waits for the answer before it gives the stream up as broken.
 	overdueGrace = time.Second
-	// maxGuessesPerBatch caps one batch: backends take up to 256
-	// (rpc.MaxGuessBatch), so that an answer stays under 4 MiB.
-	maxGuessesPerBatch = 256
 )
 
 // queuedGuess is one guess waiting to go out in a batch, then for its outcome.
@@ -164,7 +161,7 @@ func (b *guessBatcher) run(ctx context.Context) {
 		}
 		batch := []*queuedGuess{first}
 	drain:
-		for len(batch) < maxGuessesPerBatch {
+		for len(batch) < pb.MaxGuessBatch {
 			select {
 			case q := <-b.queue:
 				batch = append(batch, q)

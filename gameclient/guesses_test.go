@@ -43,7 +43,7 @@ func (g *gatedGame) batch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.G
 		}
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
-	return g.fakeGame.GuessBatch(ctx, req)
+	return g.fakeGame.batch(ctx, req)
 }
 
 // TestGuessesMadeMeanwhileShareOneBatch: while MaxBatchesInflight batches

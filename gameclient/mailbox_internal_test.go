@@ -10,7 +10,7 @@ import (
 func event(v uint64) *pb.RoomEvent { return &pb.RoomEvent{Room: &pb.Room{Version: v}} }
 
 func TestDeliverKeepsOnlyNewerAndLatest(t *testing.T) {
-	w := &roomWatch{last: 2, out: make(chan *pb.RoomEvent, 1)}
+	w := &roomWatch{c: &Client{}, last: 2, out: make(chan *pb.RoomEvent, 1)}
 	for _, v := range []uint64{1, 2, 3, 5, 4, 5} {
 		w.deliver(event(v))
 	}
@@ -27,6 +27,10 @@ func TestDeliverKeepsOnlyNewerAndLatest(t *testing.T) {
 	w.deliver(event(6))
 	if got := (<-w.out).GetRoom().GetVersion(); got != 6 {
 		t.Fatalf("got version %d, want 6", got)
+	}
+	// The client remembers the newest version it delivered, for its reads.
+	if got := w.c.SeenVersion(""); got != 6 {
+		t.Fatalf("the client saw version %d, want 6", got)
 	}
 }
 

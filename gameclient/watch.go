@@ -153,6 +153,7 @@ func (w *roomWatch) deliver(ev *pb.RoomEvent) {
 		return
 	}
 	w.last = ev.GetRoom().GetVersion()
+	w.c.versions.saw(ev.GetRoom())
 	putLatest(w.out, ev)
 }
 
@@ -238,8 +239,10 @@ func (w *roomWatch) open(ctx, parent context.Context, addr string) (*subscriptio
 	}
 	sctx, cancel := context.WithCancelCause(parent)
 	sub := &subscription{
-		addr:   addr,
-		req:    &pb.WatchRoomRequest{RoomId: w.id, FromVersion: w.last},
+		addr: addr,
+		// The stream starts no lower than any version of the room this
+		// client has returned: the backend waits until it has applied it.
+		req:    &pb.WatchRoomRequest{RoomId: w.id, FromVersion: max(w.last, w.c.versions.get(w.id))},
 		start:  time.Now(),
 		handle: &roomStream{ctx: sctx, cancel: cancel},
 	}

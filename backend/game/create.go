@@ -28,7 +28,7 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	// whatever code the proposer picked this time.
 	if c.RequestID != "" {
 		if first, ok := s.created[createKey(host, c.RequestID)]; ok {
-			return step{cur: s.rooms[first.Code], dup: true, reply: first}, nil
+			return step{cur: s.rooms[first.code], dup: true, reply: first.reply}, nil
 		}
 	}
 	if cur, ok := s.rooms[code]; ok {

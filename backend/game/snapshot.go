@@ -21,8 +21,9 @@ const snapshotFormat = 4
 type snapshotFile struct {
 	Format int     `json:"format"`
 	Rooms  []*Room `json:"rooms"`
-	// Created holds the first answer of every create with a request id,
-	// sorted by code (format 4).
+	// Created holds the first answer of every create with a request id
+	// that has one (not those restored from format 3), sorted by code
+	// (format 4).
 	Created []*Room `json:"created,omitempty"`
 }
 
@@ -31,8 +32,10 @@ type snapshotFile struct {
 // produce identical bytes.
 func (s *State) Snapshot(w io.Writer) error {
 	created := make([]*Room, 0, len(s.created))
-	for _, r := range s.created {
-		created = append(created, r)
+	for _, c := range s.created {
+		if c.reply != nil {
+			created = append(created, c.reply)
+		}
 	}
 	slices.SortFunc(created, func(a, b *Room) int { return strings.Compare(a.Code, b.Code) })
 	snap := snapshotFile{Format: snapshotFormat, Rooms: s.sorted(), Created: created}
@@ -62,7 +65,7 @@ func (s *State) Restore(r io.Reader) error {
 		return fmt.Errorf("restore: format %d has no created rooms: %w", snap.Format, ErrBadSnapshot)
 	}
 	rooms := make(map[string]*Room, len(snap.Rooms))
-	created := make(map[string]*Room)
+	created := make(map[string]creation)
 	for i, room := range snap.Rooms {
 		if err := checkStoredRoom(room); err != nil {
 			return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
@@ -76,24 +79,23 @@ func (s *State) Restore(r io.Reader) error {
 		}
 		key := createKey(room.Host, room.CreateRequest)
 		if other, dup := created[key]; dup {
-			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other.Code, room.Code, ErrBadSnapshot)
+			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other.code, room.Code, ErrBadSnapshot)
 		}
-		created[key] = room // format 3 and earlier: the room as it is
+		created[key] = creation{code: room.Code}
 	}
-	if snap.Format >= 4 {
-		if len(snap.Created) != len(created) {
-			return fmt.Errorf("restore: %d created rooms for %d rooms with a create request: %w", len(snap.Created), len(created), ErrBadSnapshot)
+	for i, first := range snap.Created {
+		if err := checkReply(first, ""); err != nil {
+			return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
 		}
-		for i, first := range snap.Created {
-			if err := checkReply(first, ""); err != nil {
-				return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
-			}
-			key := createKey(first.Host, first.CreateRequest)
-			if r, ok := created[key]; !ok || r.Code != first.Code || first.Version != 1 {
-				return fmt.Errorf("restore: created room %d (%s) is no room's first answer: %w", i, first.Code, ErrBadSnapshot)
-			}
-			created[key] = first
+		key := createKey(first.Host, first.CreateRequest)
+		c, ok := created[key]
+		switch {
+		case !ok || c.code != first.Code || first.Version != 1:
+			return fmt.Errorf("restore: created room %d (%s) is no room's first answer: %w", i, first.Code, ErrBadSnapshot)
+		case c.reply != nil:
+			return fmt.Errorf("restore: created room %d (%s) appears twice: %w", i, first.Code, ErrBadSnapshot)
 		}
+		created[key] = creation{code: c.code, reply: first}
 	}
 	s.rooms, s.created = rooms, created
 	return nil
@@ -153,6 +155,8 @@ func checkRoom(r *Room) error {
 		return fmt.Errorf("version %d, round %d", r.Version, r.Round)
 	case r.MaxLives < 1 || r.MaxLives > MaxLivesLimit || r.LivesLeft < 0 || r.LivesLeft > r.MaxLives:
 		return fmt.Errorf("lives %d of %d", r.LivesLeft, r.MaxLives)
+	case r.Status == Playing && r.LivesLeft == 0:
+		return errors.New("playing with no lives left")
 	case len(r.Players) > MaxPlayersPerRoom:
 		return fmt.Errorf("%d players", len(r.Players))
 	case len(r.CreateRequest) > MaxRequestIDLen || !utf8.ValidString(r.CreateRequest):

@@ -10,15 +10,24 @@ import (
 // FSM that owns it serialises access.
 type State struct {
 	rooms map[string]*Room
-	// created holds, by host and create request id (createKey), the
-	// reply of each create that carried a request id: the room as it was
-	// made (see Room.asReply).
-	created map[string]*Room
+	// created finds, by host and create request id (createKey), the room
+	// each create with a request id made, and its first answer.
+	created map[string]creation
 }
 
 // NewState returns an empty State.
 func NewState() *State {
-	return &State{rooms: make(map[string]*Room), created: make(map[string]*Room)}
+	return &State{rooms: make(map[string]*Room), created: make(map[string]creation)}
+}
+
+// creation is a create with a request id: the code of the room it made
+// and its reply, the room as it was made (see Room.asReply). The reply is
+// nil for rooms restored from snapshots of format 3 and earlier, which
+// did not keep it: a create sent again is then answered with the room as
+// it is.
+type creation struct {
+	code  string
+	reply *Room
 }
 
 // createKey is the key in State.created of a create by host with request id.
@@ -73,8 +82,8 @@ func (s *State) put(r *Room) {
 	s.rooms[r.Code] = r
 	if r.Version == 1 && r.CreateRequest != "" { // just created
 		if s.created == nil {
-			s.created = make(map[string]*Room)
+			s.created = make(map[string]creation)
 		}
-		s.created[createKey(r.Host, r.CreateRequest)] = r.asReply()
+		s.created[createKey(r.Host, r.CreateRequest)] = creation{code: r.Code, reply: r.asReply()}
 	}
 }

@@ -94,7 +94,7 @@ func TestProcessesFailOver(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	room, err := pb.NewGameClient(clients[leader]).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26})
+	room, err := pb.NewGameClient(clients[leader]).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: "ana-create-1"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -103,14 +103,14 @@ func TestProcessesFailOver(t *testing.T) {
 		survivor = "b2"
 	}
 	game := pb.NewGameClient(clients[survivor])
-	if _, err := game.Guess(ctx, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}); err != nil {
+	if _, err := guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}); err != nil {
 		t.Fatalf("guess before kill: %v", err)
 	}
 	if err := procs[leader].Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %s: %v", leader, err)
 	}
 	killed := time.Now()
-	reply, err := game.Guess(ctx, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "u", RequestId: "bo-2"})
+	reply, err := guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "u", RequestId: "bo-2"})
 	if err != nil {
 		t.Fatalf("guess after kill -9 of %s: %v", leader, err)
 	}

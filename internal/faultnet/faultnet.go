@@ -48,6 +48,9 @@ type link struct{ from, to string }
 type state struct {
 	cut   bool
 	delay time.Duration
+	// held: what is sent waits, in order, until the link is released, as
+	// the traffic of a stopped (frozen) process waits in socket buffers.
+	held bool
 }
 
 // New returns a network in which every link is up.
@@ -107,6 +110,55 @@ func (n *Network) Delay(a, b string, d time.Duration) {
 			n.links[l] = st
 		}
 	})
+}
+
+// Freeze makes host look, from the network, like a process stopped with
+// SIGSTOP: what it sends and what is sent to it waits, in order, and
+// arrives once Thaw releases it; its datagrams are lost. (Its goroutines
+// keep running: a frozen Raft leader's own timers still fire.)
+func (n *Network) Freeze(host string) {
+	n.update(func() {
+		for _, h := range n.hosts {
+			if h != host {
+				for _, l := range []link{{host, h}, {h, host}} {
+					st := n.links[l]
+					st.held = true
+					n.links[l] = st
+				}
+			}
+		}
+	})
+}
+
+// Thaw releases what Freeze held for host, which arrives in order.
+func (n *Network) Thaw(host string) {
+	n.update(func() {
+		for l, st := range n.links {
+			if l.from == host || l.to == host {
+				st.held = false
+				n.links[l] = st
+			}
+		}
+	})
+}
+
+// waitReleased waits until the link from one host to another is not held,
+// or done is closed (false).
+func (n *Network) waitReleased(from, to string, done <-chan struct{}) bool {
+	for {
+		n.mu.Lock()
+		held := n.links[link{from, to}].held
+		changed := n.changed
+		n.mu.Unlock()
+		if !held {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-done:
+			return false
+		}
+	}
 }
 
 // Heal restores the link between a and b in both directions, without delay,
@@ -404,8 +456,8 @@ func (c *conn) Write(b []byte) (int, error) {
 		c.dropped = true
 		c.lostMu.Unlock()
 		return len(b), nil
-	case st.delay > 0 || c.pending > 0:
-		// Delayed, or behind delayed writes: queue, in order.
+	case st.delay > 0 || st.held || c.pending > 0:
+		// Delayed, held, or behind such writes: queue, in order.
 		if c.queue == nil {
 			c.queue = make(chan delayed, 1024)
 			go c.deliver()
@@ -441,6 +493,9 @@ func (c *conn) deliver() {
 			case <-c.closed:
 				return
 			}
+		}
+		if !c.n.waitReleased(c.from, c.to, c.closed) {
+			return
 		}
 		_, err := c.Conn.Write(d.b)
 		c.wmu.Lock()
@@ -577,7 +632,7 @@ func (p *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		st = p.n.links[link{p.host, to.host}]
 	}
 	p.n.mu.Unlock()
-	if to == nil || st.cut {
+	if to == nil || st.cut || st.held {
 		return len(b), nil
 	}
 	pk := packet{b: slices.Clone(b), from: p.addr}

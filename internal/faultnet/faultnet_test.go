@@ -366,3 +366,34 @@ func TestListenPacketRefusesBadAddresses(t *testing.T) {
 		}
 	}
 }
+
+// A frozen host's traffic, both ways, waits while it is frozen and all of
+// it arrives, in order, once it thaws; its datagrams are lost.
+func TestFreezeHoldsTrafficUntilThaw(t *testing.T) {
+	n := faultnet.New()
+	a, b, br := talking(t, n)
+	ar := bufio.NewReader(a)
+	n.Freeze("b")
+	send(t, a, "1")
+	send(t, b, "from b")
+	send(t, a, "2")
+	// Nothing arrives while b is frozen.
+	_ = b.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if line, err := br.ReadString('\n'); err == nil {
+		t.Fatalf("b read %q while frozen", line)
+	}
+	_ = b.SetReadDeadline(time.Time{})
+	n.Thaw("b")
+	for _, want := range []string{"1", "2"} {
+		if got := readLine(t, br); got != want {
+			t.Fatalf("b read %q after the thaw, want %q", got, want)
+		}
+	}
+	if got := readLine(t, ar); got != "from b" {
+		t.Fatalf("a read %q after the thaw, want %q", got, "from b")
+	}
+	send(t, a, "3")
+	if got := readLine(t, br); got != "3" {
+		t.Fatalf("b read %q, want 3", got)
+	}
+}

@@ -36,7 +36,7 @@ func (c *clusterService) local() *pb.NodeStatus {
 		CommitIndex: st.CommitIndex,
 		// Raft's applied index also counts entries the game state never
 		// sees (a new leader's no-op, configuration changes).
-		AppliedIndex: max(st.AppliedIndex, c.cfg.Store.Raft().AppliedIndex()),
+		AppliedIndex: max(st.AppliedIndex, st.RaftAppliedIndex),
 		LeaderId:     st.LeaderID,
 	}
 	if v, err := c.cfg.Store.IsVoter(st.ID); err == nil {
@@ -48,6 +48,14 @@ func (c *clusterService) local() *pb.NodeStatus {
 		}
 	}
 	return ns
+}
+
+func (c *clusterService) ReadIndex(context.Context, *pb.ReadIndexRequest) (*pb.ReadIndexReply, error) {
+	index, err := c.cfg.Store.ReadIndex()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ReadIndexReply{Index: index}, nil
 }
 
 func (c *clusterService) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.ClusterStatus, error) {

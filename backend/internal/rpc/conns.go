@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/gallows-game/gallows/gameclient"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
 // Conns keeps one gRPC client connection per address and reuses it.
@@ -26,7 +26,7 @@ func NewConns(opts ...grpc.DialOption) *Conns {
 		conns: map[string]*grpc.ClientConn{},
 		opts: append([]grpc.DialOption{
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithKeepaliveParams(gameclient.Keepalive),
+			grpc.WithKeepaliveParams(pb.Keepalive),
 		}, opts...),
 	}
 }

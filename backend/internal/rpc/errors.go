@@ -9,12 +9,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/proxy"
 	"github.com/gallows-game/gallows/backend/internal/store"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
-
-// ErrorDomain is the domain of the ErrorInfo detail on every error.
-const ErrorDomain = "gallows"
 
 var errorTable = []struct {
 	err    error
@@ -38,6 +36,8 @@ var errorTable = []struct {
 	{store.ErrTimeout, codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM},
 	{store.ErrClosed, codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM},
 	{store.ErrLagging, codes.Aborted, pb.ErrorReason_ERROR_REASON_UNSPECIFIED},
+	{store.ErrBehind, codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM},
+	{proxy.ErrNoLeader, codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM},
 	{context.DeadlineExceeded, codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM},
 }
 
@@ -67,7 +67,7 @@ func withReason(code codes.Code, reason pb.ErrorReason, msg string) error {
 		msg += " (no leader or quorum right now: retry shortly)"
 		st = status.New(code, msg)
 	}
-	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: ErrorDomain})
+	d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: pb.ErrorDomain})
 	if err != nil {
 		return st.Err()
 	}
@@ -82,7 +82,7 @@ func Reason(err error) pb.ErrorReason {
 		return pb.ErrorReason_ERROR_REASON_UNSPECIFIED
 	}
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == pb.ErrorDomain {
 			return pb.ErrorReason(pb.ErrorReason_value[info.GetReason()])
 		}
 	}

@@ -5,23 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/proxy"
 	"github.com/gallows-game/gallows/backend/internal/store"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
-
-// forwardedKey marks a write forwarded by another node: it is not forwarded again.
-const forwardedKey = "x-gallows-forwarded-by"
 
 // watchBuffer is how many changes a watch stream may fall behind before it
 // is ended (the client resubscribes from its last version).
@@ -34,13 +30,15 @@ const unknownRoomWait = 2 * time.Second
 type gameService struct {
 	pb.UnimplementedGameServer
 	cfg   Config
+	proxy *proxy.Proxy
+	relay *relay
 	drain *drain
 }
 
 // RoomToProto is what may be shown of a room: the word only once the round
-// is over. index is the Raft index that produced this state, if known.
-func RoomToProto(r *game.Room, index uint64) *pb.Room {
-	out := briefRoom(r, index)
+// is over.
+func RoomToProto(r *game.Room) *pb.Room {
+	out := briefRoom(r)
 	// One allocation for all players and one for all log entries: a reply
 	// to every guess carries the room.
 	players := make([]pb.Player, len(r.Players))
@@ -59,7 +57,7 @@ func RoomToProto(r *game.Room, index uint64) *pb.Room {
 }
 
 // briefRoom is RoomToProto without the players and the log.
-func briefRoom(r *game.Room, index uint64) *pb.Room {
+func briefRoom(r *game.Room) *pb.Room {
 	out := &pb.Room{
 		Id:              r.Code,
 		Version:         r.Version,
@@ -76,7 +74,6 @@ func briefRoom(r *game.Room, index uint64) *pb.Room {
 		Host:            r.Host,
 		CreatedAtUnixMs: r.CreatedAt,
 		UpdatedAtUnixMs: r.UpdatedAt,
-		RaftIndex:       index,
 	}
 	if r.Over() {
 		out.Word = r.Word
@@ -97,19 +94,42 @@ func statusToProto(s game.Status) pb.RoundStatus {
 	}
 }
 
-func (g *gameService) GetRoom(_ context.Context, req *pb.GetRoomRequest) (*pb.RoomReply, error) {
-	r, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId()))
+// read makes this node's state fresh enough for a read at level: for a
+// linearizable read (the default), it reflects every write acknowledged
+// before the call; for a stale one, whatever this node has applied.
+func (g *gameService) read(ctx context.Context, level pb.ReadLevel) error {
+	switch level {
+	case pb.ReadLevel_READ_LEVEL_UNSPECIFIED, pb.ReadLevel_READ_LEVEL_LINEARIZABLE:
+		return g.proxy.Read(ctx)
+	case pb.ReadLevel_READ_LEVEL_STALE:
+		return nil
+	}
+	return withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST, fmt.Sprintf("unknown read level %d", level))
+}
+
+func (g *gameService) GetRoom(ctx context.Context, req *pb.GetRoomRequest) (*pb.RoomReply, error) {
+	code := game.NormalizeRoomCode(req.GetRoomId())
+	if err := g.read(ctx, req.GetLevel()); err != nil {
+		return nil, toStatus(err)
+	}
+	if err := g.cfg.Store.WaitRoomVersion(ctx, code, req.GetMinVersion()); err != nil {
+		return nil, toStatus(err)
+	}
+	r, ok := g.cfg.Store.Room(code)
 	if !ok {
 		return nil, toStatus(fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId()))
 	}
-	return &pb.RoomReply{Room: RoomToProto(r, 0)}, nil
+	return &pb.RoomReply{Room: RoomToProto(r)}, nil
 }
 
-func (g *gameService) ListRooms(context.Context, *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+func (g *gameService) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+	if err := g.read(ctx, req.GetLevel()); err != nil {
+		return nil, toStatus(err)
+	}
 	rooms := g.cfg.Store.Rooms()
 	out := &pb.ListRoomsReply{Rooms: make([]*pb.Room, 0, len(rooms))}
 	for _, r := range rooms {
-		out.Rooms = append(out.Rooms, RoomToProto(r, 0))
+		out.Rooms = append(out.Rooms, RoomToProto(r))
 	}
 	return out, nil
 }
@@ -121,35 +141,22 @@ func (g *gameService) Categories(context.Context, *pb.CategoriesRequest) (*pb.Ca
 	}, nil
 }
 
-// newRequestID is a request id for a write that came without one. A write
-// may be sent twice on its way to the leader (see write), and an id makes
-// the second an answer to the first instead of a second write, or a
-// refusal of a guess that counted.
-func (g *gameService) newRequestID() string {
-	return fmt.Sprintf("%s-%016x", g.cfg.ID, rand.Uint64())
-}
-
-// withRequestIDs returns guesses, each with a request id: the guesses
-// without one are copies given a new one.
-func (g *gameService) withRequestIDs(guesses []*pb.GuessRequest) []*pb.GuessRequest {
-	out, copied := guesses, false
-	for i, req := range guesses {
-		if req.GetRequestId() != "" {
-			continue
-		}
-		if !copied {
-			out, copied = slices.Clone(guesses), true
-		}
-		out[i] = proto.CloneOf(req)
-		out[i].RequestId = g.newRequestID()
+// needRequestID refuses a write without a request id. A write may be sent
+// twice on its way to the leader (see proxy.Proxy.Write), and the id makes
+// the second get the first's answer instead of being applied again, or
+// refused as a guess already made. Clients mint ids (gameclient does for
+// its callers); backends do not.
+func needRequestID(id string) error {
+	if id == "" {
+		return withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+			"request_id is required: it makes sending the request again safe")
 	}
-	return out
+	return nil
 }
 
 func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.RoomReply, error) {
-	if req.GetRequestId() == "" {
-		req = proto.CloneOf(req)
-		req.RequestId = g.newRequestID()
+	if err := needRequestID(req.GetRequestId()); err != nil {
+		return nil, err
 	}
 	return g.writeRoom(ctx, func() (game.Command, error) { return g.newRoom(req) },
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.CreateRoom(ctx, req) })
@@ -195,7 +202,7 @@ func guessReply(req *pb.GuessRequest, res store.Result) *pb.GuessReply {
 	if !req.GetBrief() {
 		room = RoomToProto
 	}
-	return &pb.GuessReply{Room: room(res.Room, res.Index), Hit: res.Hit, Duplicate: res.Duplicate}
+	return &pb.GuessReply{Room: room(res.Room), Hit: res.Hit}
 }
 
 // leaderGone reports whether err says this node is no longer the leader it
@@ -204,57 +211,13 @@ func leaderGone(err error) bool {
 	return errors.Is(err, store.ErrNotLeader) || errors.Is(err, store.ErrLeadershipLost)
 }
 
-func (g *gameService) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
-	if req.GetRequestId() == "" {
-		req = proto.CloneOf(req)
-		req.RequestId = g.newRequestID()
-	}
-	var reply *pb.GuessReply
-	err := g.write(ctx, func(ctx context.Context) error {
-		res, err := g.cfg.Store.Apply(ctx, guessCommand(req, g.cfg.Now().UnixMilli()))
-		if err != nil {
-			return err
-		}
-		reply = guessReply(req, res)
-		return nil
-	}, func(ctx context.Context, c pb.GameClient) (err error) {
-		reply, err = c.Guess(ctx, req)
-		return err
-	})
-	return reply, err
-}
-
-// MaxGuessBatch is the most guesses one GuessBatch call may carry. It keeps
-// the reply under gRPC's default 4 MiB message limit: a reply carries each
-// guess's room, and the largest room (64 players with the longest names)
-// encodes to under 10 KiB.
-const MaxGuessBatch = 256
-
-func (g *gameService) GuessBatch(ctx context.Context, req *pb.GuessBatchRequest) (*pb.GuessBatchReply, error) {
-	guesses := req.GetGuesses()
-	if err := checkBatch(guesses); err != nil {
-		return nil, err
-	}
-	guesses = g.withRequestIDs(guesses)
-	return g.answerBatch(ctx, guesses, make([]*pb.GuessOutcome, len(guesses)), positions(len(guesses)))
-}
-
 // checkBatch refuses a batch with too few or too many guesses.
 func checkBatch(guesses []*pb.GuessRequest) error {
-	if len(guesses) == 0 || len(guesses) > MaxGuessBatch {
+	if len(guesses) == 0 || len(guesses) > pb.MaxGuessBatch {
 		return withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
-			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", MaxGuessBatch, len(guesses)))
+			fmt.Sprintf("a batch holds 1 to %d guesses, got %d", pb.MaxGuessBatch, len(guesses)))
 	}
 	return nil
-}
-
-// positions returns 0, 1, ..., n-1.
-func positions(n int) []int {
-	p := make([]int, n)
-	for i := range p {
-		p[i] = i
-	}
-	return p
 }
 
 // guessCommands are the commands of the guesses at the positions pending.
@@ -297,12 +260,12 @@ func (g *gameService) answerBatch(ctx context.Context, guesses []*pb.GuessReques
 			return store.ErrLeadershipLost
 		}
 		return nil
-	}, func(ctx context.Context, c pb.GameClient) error {
+	}, func(ctx context.Context, cc grpc.ClientConnInterface) error {
 		fwd := &pb.GuessBatchRequest{Guesses: make([]*pb.GuessRequest, len(pending))}
 		for j, i := range pending {
 			fwd.Guesses[j] = guesses[i]
 		}
-		rep, err := c.GuessBatch(ctx, fwd)
+		rep, err := g.relay.batch(ctx, cc, fwd)
 		if err != nil {
 			return err
 		}
@@ -338,18 +301,11 @@ func (g *gameService) answerBatch(ctx context.Context, guesses []*pb.GuessReques
 	return &pb.GuessBatchReply{Outcomes: out}, nil
 }
 
-// Bounds of a GuessStream.
-const (
-	// streamBatchTimeout bounds one batch of a GuessStream that waits for
-	// a leader, and is its timeout when the batch names none.
-	streamBatchTimeout = 10 * time.Second
-	// streamBatchesInflight is how many batches of one stream are handled
-	// at once; the stream is not read further until one is answered.
-	streamBatchesInflight = 64
-)
+// streamBatchesInflight is how many batches of one GuessStream are
+// handled at once; the stream is not read further until one is answered.
+const streamBatchesInflight = 64
 
-// GuessStream answers every batch received on the stream as GuessBatch
-// does, concurrently, and sends each answer as soon as it is ready. On the
+// GuessStream answers every batch received on the stream, concurrently, and sends each answer as soon as it is ready. On the
 // leader, the reading goroutine proposes a batch itself and the store
 // hands its outcomes straight to the sender, with no goroutine per batch
 // in between: that is the path of nearly every guess.
@@ -412,17 +368,28 @@ func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
 // streamBatch answers one batch of a GuessStream through answer, called
 // once. On the leader the batch is proposed from this goroutine and
 // answered from the store's; what needs a leader change or a forward to
-// the leader is answered from a goroutine of its own, as GuessBatch.
+// the leader is answered from a goroutine of its own (answerBatch).
 func (g *gameService) streamBatch(ctx context.Context, req *pb.GuessBatchRequest, answer func(*pb.GuessBatchReply)) {
 	guesses := req.GetGuesses()
 	if err := checkBatch(guesses); err != nil {
 		answer(errorReply(len(guesses), err))
 		return
 	}
-	guesses = g.withRequestIDs(guesses)
 	out := make([]*pb.GuessOutcome, len(guesses))
+	all := make([]int, 0, len(guesses)) // the guesses with request ids
+	for i, req := range guesses {
+		if err := needRequestID(req.GetRequestId()); err != nil {
+			out[i] = errorOutcome(err)
+			continue
+		}
+		all = append(all, i)
+	}
+	if len(all) == 0 {
+		answer(&pb.GuessBatchReply{Outcomes: out})
+		return
+	}
 	slow := func(pending []int) {
-		timeout := streamBatchTimeout
+		timeout := pb.MaxBatchTimeout
 		if t := time.Duration(req.GetTimeoutMs()) * time.Millisecond; t > 0 && t < timeout {
 			timeout = t
 		}
@@ -434,7 +401,6 @@ func (g *gameService) streamBatch(ctx context.Context, req *pb.GuessBatchRequest
 		}
 		answer(rep)
 	}
-	all := positions(len(guesses))
 	if !g.cfg.Store.IsLeader() {
 		go slow(all)
 		return
@@ -558,128 +524,41 @@ func (g *gameService) writeRoom(ctx context.Context, build func() (game.Command,
 		if err != nil {
 			return err
 		}
-		reply = &pb.RoomReply{Room: RoomToProto(res.Room, res.Index)}
+		reply = &pb.RoomReply{Room: RoomToProto(res.Room)}
 		return nil
-	}, func(ctx context.Context, c pb.GameClient) (err error) {
-		reply, err = fwd(ctx, c)
+	}, func(ctx context.Context, cc grpc.ClientConnInterface) (err error) {
+		reply, err = fwd(ctx, pb.NewGameClient(cc))
 		return err
 	})
 	return reply, err
 }
 
-// write runs local on the leader, or forward against the leader, until one
-// of them gives an answer that is not "no leader here", for at most
-// WriteHold: during an election the write waits instead of failing. A
-// forward is given up when this node sees the leader change (a leader cut
-// off from this node would otherwise hold it until WriteHold) and sent
-// again to the next leader: every write is safe to send twice (request
-// ids, named rounds).
-func (g *gameService) write(ctx context.Context, local func(context.Context) error, forward func(context.Context, pb.GameClient) error) error {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.WriteHold)
-	defer cancel()
-	forwardedBy := ""
-	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedKey)) > 0 {
-		forwardedBy = md.Get(forwardedKey)[0]
-	}
-	var last error
-	for {
-		changed := g.cfg.Store.LeaderChanged()
-		leaderID, _ := g.cfg.Store.Leader()
-		switch {
-		case g.cfg.Store.IsLeader():
-			err := local(ctx)
-			if !leaderGone(err) {
-				return toStatus(err)
-			}
-			last = err
-		case leaderID == g.cfg.ID:
-			// Elected, and still applying what earlier terms committed:
-			// it leads, for writes, once that is done.
-			last = errors.New("this node was just elected and is catching up")
-		case forwardedBy != "":
-			// One hop only: the forwarding node retries against the leader it learns of next.
-			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
-				fmt.Sprintf("node %s is not the leader (leader: %q)", g.cfg.ID, leaderID))
-		case leaderID != "":
-			addr, ok := g.grpcAddr(leaderID)
-			if !ok {
-				last = fmt.Errorf("leader %s has no known gRPC address yet", leaderID)
-				break
-			}
-			cc, err := g.cfg.Conns.Get(addr)
-			if err != nil {
-				// This node is shutting down: another one can take the write.
-				return status.Error(codes.Unavailable, err.Error())
-			}
-			fctx, stop := untilClosed(metadata.AppendToOutgoingContext(ctx, forwardedKey, g.cfg.ID), changed)
-			err = forward(fctx, pb.NewGameClient(cc))
-			stop()
-			if isClosed(changed) && status.Code(err) == codes.Canceled && ctx.Err() == nil {
-				last = fmt.Errorf("the leader changed while the write was forwarded to %s", leaderID)
-				break
-			}
-			if status.Code(err) != codes.Unavailable {
-				return err
-			}
-			last = err
-		default:
-			last = errors.New("no leader elected")
-		}
-		// Wait for a leader change or a short jittered pause, then retry.
-		pause := time.Duration(10+rand.IntN(40)) * time.Millisecond
-		select {
-		case <-changed:
-		case <-time.After(pause):
-		case <-ctx.Done():
-			return withReason(codes.Unavailable, pb.ErrorReason_ERROR_REASON_NO_QUORUM,
-				fmt.Sprintf("no leader accepted the write in time: %v", last))
-		}
-	}
-}
-
-// untilClosed returns a context that ends with ctx or when ch is closed;
-// stop releases it.
-func untilClosed(ctx context.Context, ch <-chan struct{}) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-ch:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-func (g *gameService) grpcAddr(id string) (string, bool) {
-	for _, p := range g.cfg.Peers.Peers() {
-		if p.ID == id && p.GRPCAddr != "" {
-			return p.GRPCAddr, true
-		}
-	}
-	return "", false
+// write runs local if this node leads, and forward on the leader
+// otherwise (see proxy.Proxy.Write); errors become statuses.
+func (g *gameService) write(ctx context.Context, local func(context.Context) error, forward func(context.Context, grpc.ClientConnInterface) error) error {
+	return toStatus(g.proxy.Write(ctx, local, forward))
 }
 
 func (g *gameService) WatchRoom(req *pb.WatchRoomRequest, stream pb.Game_WatchRoomServer) error {
 	// A room created a moment ago through the leader may not be applied
 	// here yet: give this node a moment to catch up before saying NotFound.
+	// A stream that resumes one the caller had elsewhere starts no lower
+	// than the version it had.
+	code := game.NormalizeRoomCode(req.GetRoomId())
 	wctx, cancel := context.WithTimeout(stream.Context(), unknownRoomWait)
-	room, sub, err := g.cfg.Store.SubscribeWhenKnown(wctx, game.NormalizeRoomCode(req.GetRoomId()), watchBuffer)
+	room, sub, err := g.cfg.Store.SubscribeWhenKnown(wctx, code, watchBuffer)
+	if err == nil && room.Version < req.GetFromVersion() {
+		sub.Close()
+		if err = g.cfg.Store.WaitRoomVersion(wctx, code, req.GetFromVersion()); err == nil {
+			room, sub, err = g.cfg.Store.Subscribe(code, watchBuffer)
+		}
+	}
 	cancel()
 	if err != nil {
 		return toStatus(err)
 	}
 	defer sub.Close()
-	if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(room, 0), ServedBy: g.cfg.ID}); err != nil {
+	if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(room), ServedBy: g.cfg.ID}); err != nil {
 		return err
 	}
 	last := room.Version
@@ -693,7 +572,7 @@ func (g *gameService) WatchRoom(req *pb.WatchRoomRequest, stream pb.Game_WatchRo
 				continue
 			}
 			last = c.Room.Version
-			if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(c.Room, c.Index), ServedBy: g.cfg.ID}); err != nil {
+			if err := stream.Send(&pb.RoomEvent{Room: RoomToProto(c.Room), ServedBy: g.cfg.ID}); err != nil {
 				return err
 			}
 		case <-stream.Context().Done():

@@ -7,6 +7,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -17,8 +18,9 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/proxy"
 	"github.com/gallows-game/gallows/backend/internal/store"
-	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -36,18 +38,41 @@ type Peers interface {
 	Peers() []Peer
 }
 
+// Store is what the services need of this node's replica (store.Store).
+type Store interface {
+	proxy.Store
+	// Room and Rooms return what this node has applied.
+	Room(code string) (*game.Room, bool)
+	Rooms() []*game.Room
+	// WaitRoomVersion waits until this node has applied the room at a
+	// version or later.
+	WaitRoomVersion(ctx context.Context, code string, min uint64) error
+	// Subscribe and SubscribeWhenKnown start a watch of a room.
+	Subscribe(code string, buffer int) (*game.Room, *store.Subscription, error)
+	SubscribeWhenKnown(ctx context.Context, code string, buffer int) (*game.Room, *store.Subscription, error)
+	// Apply and ApplyAll commit commands and wait; ProposeAll does not wait.
+	Apply(ctx context.Context, cmd game.Command) (store.Result, error)
+	ApplyAll(ctx context.Context, cmds []game.Command) ([]store.Result, []error)
+	ProposeAll(ctx context.Context, cmds []game.Command, answer func([]store.Result, []error))
+	// VerifyLeader confirms that this node still leads.
+	VerifyLeader() error
+	// Stats and IsVoter describe this node for the cluster status.
+	Stats() store.Stats
+	IsVoter(id string) (bool, error)
+}
+
 // Config configures the services of one node.
 type Config struct {
 	// ID is this node's id.
 	ID string
 	// Store is this node's replica.
-	Store *store.Store
+	Store Store
 	// Peers resolves node ids to addresses.
 	Peers Peers
 	// Conns is the pool used to forward writes and gather status.
 	Conns *Conns
-	// WriteHold bounds how long a write waits for a leader (default 5s).
-	WriteHold time.Duration
+	// Hold bounds how long a request waits for a leader (default 5s).
+	Hold time.Duration
 	// DefaultDeadline is applied to calls that arrive without one (default 10s).
 	DefaultDeadline time.Duration
 	// Rand picks room codes and words (default math/rand/v2).
@@ -70,8 +95,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Peers == nil || cfg.Conns == nil || cfg.ID == "" {
 		return nil, errors.New("rpc: id, store, peers and conns are required")
 	}
-	if cfg.WriteHold == 0 {
-		cfg.WriteHold = 5 * time.Second
+	if cfg.Hold == 0 {
+		cfg.Hold = 5 * time.Second
 	}
 	if cfg.DefaultDeadline == 0 {
 		cfg.DefaultDeadline = 10 * time.Second
@@ -85,11 +110,27 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	px, err := proxy.New(proxy.Config{
+		ID: cfg.ID, Store: cfg.Store, Hold: cfg.Hold,
+		LeaderGone: leaderGone,
+		Resolve: func(id string) (string, bool) {
+			for _, p := range cfg.Peers.Peers() {
+				if p.ID == id && p.GRPCAddr != "" {
+					return p.GRPCAddr, true
+				}
+			}
+			return "", false
+		},
+		Dial: cfg.Conns.Get,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %w", err)
+	}
 	d := newDrain()
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)),
 		grpc.ChainStreamInterceptor(d.stream),
 		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement), grpc.KeepaliveParams(keepaliveParams))
-	pb.RegisterGameServer(gs, &gameService{cfg: cfg, drain: d})
+	pb.RegisterGameServer(gs, &gameService{cfg: cfg, proxy: px, relay: newRelay(), drain: d})
 	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -98,13 +139,13 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // Keepalive: clients (gameclient, and this node's connections to the
-// others) ping as gameclient.Keepalive says, so that a watch over a link
+// others) ping as pb.Keepalive says, so that a watch over a link
 // cut without a reset moves to another node. The server allows pings at
 // twice that rate and pings quiet clients the same way, so that the
 // watches of a frontend that vanished are ended.
 var (
-	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: gameclient.Keepalive.Time / 2, PermitWithoutStream: true}
-	keepaliveParams      = keepalive.ServerParameters{Time: gameclient.Keepalive.Time, Timeout: gameclient.Keepalive.Timeout}
+	keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: pb.Keepalive.Time / 2, PermitWithoutStream: true}
+	keepaliveParams      = keepalive.ServerParameters{Time: pb.Keepalive.Time, Timeout: pb.Keepalive.Timeout}
 )
 
 // Stop ends every call at once.

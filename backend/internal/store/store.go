@@ -671,6 +671,9 @@ type Stats struct {
 	// entries (configuration changes, barriers, no-ops) do not move it,
 	// so it may stay below CommitIndex until the next command.
 	AppliedIndex uint64
+	// RaftAppliedIndex is Raft's own applied index, which also counts the
+	// entries the state machine never sees.
+	RaftAppliedIndex uint64
 	// LeaderID is the leader this node knows of, or "".
 	LeaderID string
 }
@@ -679,13 +682,14 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	id, _ := s.Leader()
 	return Stats{
-		ID:           s.cfg.ID,
-		State:        s.raft.State().String(),
-		Term:         s.raft.CurrentTerm(),
-		LastIndex:    s.raft.LastIndex(),
-		CommitIndex:  s.raft.CommitIndex(),
-		AppliedIndex: s.fsm.applied.Load(),
-		LeaderID:     id,
+		ID:               s.cfg.ID,
+		State:            s.raft.State().String(),
+		Term:             s.raft.CurrentTerm(),
+		LastIndex:        s.raft.LastIndex(),
+		CommitIndex:      s.raft.CommitIndex(),
+		AppliedIndex:     s.fsm.applied.Load(),
+		RaftAppliedIndex: s.raft.AppliedIndex(),
+		LeaderID:         id,
 	}
 }
 

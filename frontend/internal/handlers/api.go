@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,8 +151,20 @@ func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// apiGetRoom answers with the room read linearizably (it reflects every
+// write acknowledged before the request, through any frontend), or, with
+// ?level=stale, as a backend has it now: quicker, and perhaps a moment old.
 func (h *Handlers) apiGetRoom(w http.ResponseWriter, r *http.Request) {
-	room, err := h.cfg.Game.GetRoom(r.Context(), r.PathValue("id"))
+	get := h.cfg.Game.GetRoom
+	switch level := r.URL.Query().Get("level"); level {
+	case "", "linearizable":
+	case "stale":
+		get = h.cfg.Game.GetRoomStale
+	default:
+		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, level))
+		return
+	}
+	room, err := get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -183,15 +193,12 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, roomJSON(reply.GetRoom()))
 }
 
-// guess sends one guess; without a request id it makes one, so the
-// client's own retries stay idempotent. g.Round, if not 0, is the round
+// guess sends one guess; without a request id the game client makes one,
+// so its own retries stay idempotent. g.Round, if not 0, is the round
 // the player saw: a guess sent again once that round is over is refused,
 // not applied to the next. brief asks for a reply without the room's
 // players and log, for callers that do not show the reply's room.
 func (h *Handlers) guess(ctx context.Context, room string, g guessBody, brief bool) (*pb.GuessReply, error) {
-	if g.RequestID == "" {
-		g.RequestID = newRequestID()
-	}
 	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{
 		RoomId: room, Player: g.Player, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round, Brief: brief,
 	})
@@ -250,10 +257,4 @@ func (h *Handlers) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 		out.Entries = append(out.Entries, entry{Rank: e.Rank, Name: e.Name, Points: e.Points, Rooms: e.Rooms})
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return "srv-" + hex.EncodeToString(b[:])
 }

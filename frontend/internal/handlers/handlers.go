@@ -23,6 +23,7 @@ type Game interface {
 	Categories(ctx context.Context) (*pb.CategoriesReply, error)
 	CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.Room, error)
 	GetRoom(ctx context.Context, id string) (*pb.Room, error)
+	GetRoomStale(ctx context.Context, id string) (*pb.Room, error)
 	ListRooms(ctx context.Context) ([]*pb.Room, error)
 	Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error)
 	NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error)

@@ -92,7 +92,7 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
-	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: newRequestID()}
+	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID()}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	cats, err := h.cfg.Game.Categories(ctx)

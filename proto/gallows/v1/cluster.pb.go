@@ -57,6 +57,86 @@ func (*StatusRequest) Descriptor() ([]byte, []int) {
 	return file_cluster_proto_rawDescGZIP(), []int{0}
 }
 
+type ReadIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexRequest) Reset() {
+	*x = ReadIndexRequest{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexRequest) ProtoMessage() {}
+
+func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexRequest.ProtoReflect.Descriptor instead.
+func (*ReadIndexRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+type ReadIndexReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadIndexReply) Reset() {
+	*x = ReadIndexReply{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadIndexReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadIndexReply) ProtoMessage() {}
+
+func (x *ReadIndexReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadIndexReply.ProtoReflect.Descriptor instead.
+func (*ReadIndexReply) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReadIndexReply) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 // NodeStatus is one backend's view of itself.
 type NodeStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -81,7 +161,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -93,7 +173,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -106,7 +186,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -205,7 +285,7 @@ type ClusterStatus struct {
 
 func (x *ClusterStatus) Reset() {
 	*x = ClusterStatus{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +297,7 @@ func (x *ClusterStatus) String() string {
 func (*ClusterStatus) ProtoMessage() {}
 
 func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +310,7 @@ func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatus.ProtoReflect.Descriptor instead.
 func (*ClusterStatus) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ClusterStatus) GetLeaderId() string {
@@ -260,7 +340,10 @@ const file_cluster_proto_rawDesc = "" +
 	"\n" +
 	"\rcluster.proto\x12\n" +
 	"gallows.v1\"\x0f\n" +
-	"\rStatusRequest\"\xd6\x02\n" +
+	"\rStatusRequest\"\x12\n" +
+	"\x10ReadIndexRequest\"&\n" +
+	"\x0eReadIndexReply\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\"\xd6\x02\n" +
 	"\n" +
 	"NodeStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -281,11 +364,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\rClusterStatus\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12,\n" +
 	"\x05nodes\x18\x02 \x03(\v2\x16.gallows.v1.NodeStatusR\x05nodes\x12\x1b\n" +
-	"\tserved_by\x18\x03 \x01(\tR\bservedBy2\xd2\x01\n" +
+	"\tserved_by\x18\x03 \x01(\tR\bservedBy2\x99\x02\n" +
 	"\aCluster\x12>\n" +
 	"\x06Status\x12\x19.gallows.v1.StatusRequest\x1a\x19.gallows.v1.ClusterStatus\x12E\n" +
 	"\vWatchStatus\x12\x19.gallows.v1.StatusRequest\x1a\x19.gallows.v1.ClusterStatus0\x01\x12@\n" +
-	"\vLocalStatus\x12\x19.gallows.v1.StatusRequest\x1a\x16.gallows.v1.NodeStatusB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
+	"\vLocalStatus\x12\x19.gallows.v1.StatusRequest\x1a\x16.gallows.v1.NodeStatus\x12E\n" +
+	"\tReadIndex\x12\x1c.gallows.v1.ReadIndexRequest\x1a\x1a.gallows.v1.ReadIndexReplyB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -299,22 +383,26 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_cluster_proto_goTypes = []any{
-	(*StatusRequest)(nil), // 0: gallows.v1.StatusRequest
-	(*NodeStatus)(nil),    // 1: gallows.v1.NodeStatus
-	(*ClusterStatus)(nil), // 2: gallows.v1.ClusterStatus
+	(*StatusRequest)(nil),    // 0: gallows.v1.StatusRequest
+	(*ReadIndexRequest)(nil), // 1: gallows.v1.ReadIndexRequest
+	(*ReadIndexReply)(nil),   // 2: gallows.v1.ReadIndexReply
+	(*NodeStatus)(nil),       // 3: gallows.v1.NodeStatus
+	(*ClusterStatus)(nil),    // 4: gallows.v1.ClusterStatus
 }
 var file_cluster_proto_depIdxs = []int32{
-	1, // 0: gallows.v1.ClusterStatus.nodes:type_name -> gallows.v1.NodeStatus
+	3, // 0: gallows.v1.ClusterStatus.nodes:type_name -> gallows.v1.NodeStatus
 	0, // 1: gallows.v1.Cluster.Status:input_type -> gallows.v1.StatusRequest
 	0, // 2: gallows.v1.Cluster.WatchStatus:input_type -> gallows.v1.StatusRequest
 	0, // 3: gallows.v1.Cluster.LocalStatus:input_type -> gallows.v1.StatusRequest
-	2, // 4: gallows.v1.Cluster.Status:output_type -> gallows.v1.ClusterStatus
-	2, // 5: gallows.v1.Cluster.WatchStatus:output_type -> gallows.v1.ClusterStatus
-	1, // 6: gallows.v1.Cluster.LocalStatus:output_type -> gallows.v1.NodeStatus
-	4, // [4:7] is the sub-list for method output_type
-	1, // [1:4] is the sub-list for method input_type
+	1, // 4: gallows.v1.Cluster.ReadIndex:input_type -> gallows.v1.ReadIndexRequest
+	4, // 5: gallows.v1.Cluster.Status:output_type -> gallows.v1.ClusterStatus
+	4, // 6: gallows.v1.Cluster.WatchStatus:output_type -> gallows.v1.ClusterStatus
+	3, // 7: gallows.v1.Cluster.LocalStatus:output_type -> gallows.v1.NodeStatus
+	2, // 8: gallows.v1.Cluster.ReadIndex:output_type -> gallows.v1.ReadIndexReply
+	5, // [5:9] is the sub-list for method output_type
+	1, // [1:5] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -331,7 +419,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	Cluster_Status_FullMethodName      = "/gallows.v1.Cluster/Status"
 	Cluster_WatchStatus_FullMethodName = "/gallows.v1.Cluster/WatchStatus"
 	Cluster_LocalStatus_FullMethodName = "/gallows.v1.Cluster/LocalStatus"
+	Cluster_ReadIndex_FullMethodName   = "/gallows.v1.Cluster/ReadIndex"
 )
 
 // ClusterClient is the client API for Cluster service.
@@ -36,6 +37,12 @@ type ClusterClient interface {
 	WatchStatus(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ClusterStatus], error)
 	// LocalStatus reports only the answering node's own state.
 	LocalStatus(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*NodeStatus, error)
+	// ReadIndex, on the leader, confirms with a heartbeat round that it
+	// still leads and returns its read index (Raft thesis §6.4): a node
+	// whose state has applied that index reflects every write acknowledged
+	// before the call, and may answer a linearizable read. Elsewhere it
+	// fails with UNAVAILABLE.
+	ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexReply, error)
 }
 
 type clusterClient struct {
@@ -85,6 +92,16 @@ func (c *clusterClient) LocalStatus(ctx context.Context, in *StatusRequest, opts
 	return out, nil
 }
 
+func (c *clusterClient) ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadIndexReply)
+	err := c.cc.Invoke(ctx, Cluster_ReadIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServer is the server API for Cluster service.
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
@@ -97,6 +114,12 @@ type ClusterServer interface {
 	WatchStatus(*StatusRequest, grpc.ServerStreamingServer[ClusterStatus]) error
 	// LocalStatus reports only the answering node's own state.
 	LocalStatus(context.Context, *StatusRequest) (*NodeStatus, error)
+	// ReadIndex, on the leader, confirms with a heartbeat round that it
+	// still leads and returns its read index (Raft thesis §6.4): a node
+	// whose state has applied that index reflects every write acknowledged
+	// before the call, and may answer a linearizable read. Elsewhere it
+	// fails with UNAVAILABLE.
+	ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexReply, error)
 	mustEmbedUnimplementedClusterServer()
 }
 
@@ -115,6 +138,9 @@ func (UnimplementedClusterServer) WatchStatus(*StatusRequest, grpc.ServerStreami
 }
 func (UnimplementedClusterServer) LocalStatus(context.Context, *StatusRequest) (*NodeStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method LocalStatus not implemented")
+}
+func (UnimplementedClusterServer) ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadIndex not implemented")
 }
 func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
 func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
@@ -184,6 +210,24 @@ func _Cluster_LocalStatus_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_ReadIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ReadIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ReadIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ReadIndex(ctx, req.(*ReadIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -198,6 +242,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LocalStatus",
 			Handler:    _Cluster_LocalStatus_Handler,
+		},
+		{
+			MethodName: "ReadIndex",
+			Handler:    _Cluster_ReadIndex_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -77,6 +77,62 @@ func (RoundStatus) EnumDescriptor() ([]byte, []int) {
 	return file_game_proto_rawDescGZIP(), []int{0}
 }
 
+// ReadLevel is how fresh a read must be.
+type ReadLevel int32
+
+const (
+	// READ_LEVEL_UNSPECIFIED is READ_LEVEL_LINEARIZABLE.
+	ReadLevel_READ_LEVEL_UNSPECIFIED ReadLevel = 0
+	// The read reflects every write acknowledged before it began: the node
+	// that answers first learns the leader's read index (a heartbeat round
+	// on the leader, one more hop from a follower) and applies it.
+	ReadLevel_READ_LEVEL_LINEARIZABLE ReadLevel = 1
+	// The node answers from what it has applied, at once, with no check: it
+	// may miss recent writes (never those before min_version).
+	ReadLevel_READ_LEVEL_STALE ReadLevel = 2
+)
+
+// Enum value maps for ReadLevel.
+var (
+	ReadLevel_name = map[int32]string{
+		0: "READ_LEVEL_UNSPECIFIED",
+		1: "READ_LEVEL_LINEARIZABLE",
+		2: "READ_LEVEL_STALE",
+	}
+	ReadLevel_value = map[string]int32{
+		"READ_LEVEL_UNSPECIFIED":  0,
+		"READ_LEVEL_LINEARIZABLE": 1,
+		"READ_LEVEL_STALE":        2,
+	}
+)
+
+func (x ReadLevel) Enum() *ReadLevel {
+	p := new(ReadLevel)
+	*p = x
+	return p
+}
+
+func (x ReadLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReadLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_game_proto_enumTypes[1].Descriptor()
+}
+
+func (ReadLevel) Type() protoreflect.EnumType {
+	return &file_game_proto_enumTypes[1]
+}
+
+func (x ReadLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReadLevel.Descriptor instead.
+func (ReadLevel) EnumDescriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{1}
+}
+
 // ErrorReason is carried as the reason of a google.rpc.ErrorInfo detail
 // (domain "gallows") on every error a backend returns, so clients can tell
 // a person what to do.
@@ -139,11 +195,11 @@ func (x ErrorReason) String() string {
 }
 
 func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_game_proto_enumTypes[1].Descriptor()
+	return file_game_proto_enumTypes[2].Descriptor()
 }
 
 func (ErrorReason) Type() protoreflect.EnumType {
-	return &file_game_proto_enumTypes[1]
+	return &file_game_proto_enumTypes[2]
 }
 
 func (x ErrorReason) Number() protoreflect.EnumNumber {
@@ -152,7 +208,7 @@ func (x ErrorReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorReason.Descriptor instead.
 func (ErrorReason) EnumDescriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{1}
+	return file_game_proto_rawDescGZIP(), []int{2}
 }
 
 // Player is a player of record of a room.
@@ -301,10 +357,8 @@ type Room struct {
 	Host            string `protobuf:"bytes,16,opt,name=host,proto3" json:"host,omitempty"`
 	CreatedAtUnixMs int64  `protobuf:"varint,17,opt,name=created_at_unix_ms,json=createdAtUnixMs,proto3" json:"created_at_unix_ms,omitempty"`
 	UpdatedAtUnixMs int64  `protobuf:"varint,18,opt,name=updated_at_unix_ms,json=updatedAtUnixMs,proto3" json:"updated_at_unix_ms,omitempty"`
-	// raft_index is the index of the log entry that produced this version.
-	RaftIndex     uint64 `protobuf:"varint,19,opt,name=raft_index,json=raftIndex,proto3" json:"raft_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Room) Reset() {
@@ -463,13 +517,6 @@ func (x *Room) GetUpdatedAtUnixMs() int64 {
 	return 0
 }
 
-func (x *Room) GetRaftIndex() uint64 {
-	if x != nil {
-		return x.RaftIndex
-	}
-	return 0
-}
-
 type CreateRoomRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Host       string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
@@ -559,8 +606,13 @@ func (x *CreateRoomRequest) GetRequestId() string {
 }
 
 type GetRoomRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Level  ReadLevel              `protobuf:"varint,2,opt,name=level,proto3,enum=gallows.v1.ReadLevel" json:"level,omitempty"`
+	// min_version is the highest version of the room the caller has seen: a
+	// node answers only once it has applied at least that (or fails with
+	// UNAVAILABLE), so a caller never sees a room go back, at any level.
+	MinVersion    uint64 `protobuf:"varint,3,opt,name=min_version,json=minVersion,proto3" json:"min_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -602,8 +654,23 @@ func (x *GetRoomRequest) GetRoomId() string {
 	return ""
 }
 
+func (x *GetRoomRequest) GetLevel() ReadLevel {
+	if x != nil {
+		return x.Level
+	}
+	return ReadLevel_READ_LEVEL_UNSPECIFIED
+}
+
+func (x *GetRoomRequest) GetMinVersion() uint64 {
+	if x != nil {
+		return x.MinVersion
+	}
+	return 0
+}
+
 type ListRoomsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         ReadLevel              `protobuf:"varint,1,opt,name=level,proto3,enum=gallows.v1.ReadLevel" json:"level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -636,6 +703,13 @@ func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
 	return file_game_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListRoomsRequest) GetLevel() ReadLevel {
+	if x != nil {
+		return x.Level
+	}
+	return ReadLevel_READ_LEVEL_UNSPECIFIED
 }
 
 type CategoriesRequest struct {
@@ -862,12 +936,9 @@ func (x *GuessRequest) GetRound() int64 {
 }
 
 type GuessReply struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Room  *Room                  `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Hit   bool                   `protobuf:"varint,2,opt,name=hit,proto3" json:"hit,omitempty"`
-	// duplicate is true when the request_id was already applied; room and hit
-	// then describe the first outcome applied to the current room.
-	Duplicate     bool `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          *Room                  `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Hit           bool                   `protobuf:"varint,2,opt,name=hit,proto3" json:"hit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -916,21 +987,14 @@ func (x *GuessReply) GetHit() bool {
 	return false
 }
 
-func (x *GuessReply) GetDuplicate() bool {
-	if x != nil {
-		return x.Duplicate
-	}
-	return false
-}
-
 type GuessBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// guesses holds 1 to 256 guesses, in any rooms.
 	Guesses []*GuessRequest `protobuf:"bytes,1,rep,name=guesses,proto3" json:"guesses,omitempty"`
 	// id names the batch on a GuessStream; its reply carries it back.
 	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	// timeout_ms bounds how long a batch on a GuessStream may take (at most
-	// and by default 10 s); GuessBatch uses the call's deadline instead.
+	// timeout_ms bounds how long the batch may take (at most and by default
+	// 10 s).
 	TimeoutMs     uint32 `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1173,7 +1237,7 @@ type GuessOutcome_Reply struct {
 }
 
 type GuessOutcome_Error struct {
-	// error is what Guess would have failed with for this guess alone.
+	// error is what the guess failed with, as a call for it alone would have.
 	Error *Error `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
 }
 
@@ -1586,7 +1650,7 @@ const file_game_proto_rawDesc = "" +
 	"\x06player\x18\x01 \x01(\tR\x06player\x12\x16\n" +
 	"\x06letter\x18\x02 \x01(\tR\x06letter\x12\x10\n" +
 	"\x03hit\x18\x03 \x01(\bR\x03hit\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"\xc6\x04\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\xb9\x04\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x14\n" +
@@ -1609,9 +1673,8 @@ const file_game_proto_rawDesc = "" +
 	"\x06custom\x18\x0f \x01(\bR\x06custom\x12\x12\n" +
 	"\x04host\x18\x10 \x01(\tR\x04host\x12+\n" +
 	"\x12created_at_unix_ms\x18\x11 \x01(\x03R\x0fcreatedAtUnixMs\x12+\n" +
-	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMs\x12\x1d\n" +
-	"\n" +
-	"raft_index\x18\x13 \x01(\x04R\traftIndex\"\xb3\x01\n" +
+	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMsJ\x04\b\x13\x10\x14R\n" +
+	"raft_index\"\xb3\x01\n" +
 	"\x11CreateRoomRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1e\n" +
@@ -1621,10 +1684,14 @@ const file_game_proto_rawDesc = "" +
 	"\x04word\x18\x04 \x01(\tR\x04word\x12\x1b\n" +
 	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\")\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"w\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\x12\n" +
-	"\x10ListRoomsRequest\"\x13\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12+\n" +
+	"\x05level\x18\x02 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\x12\x1f\n" +
+	"\vmin_version\x18\x03 \x01(\x04R\n" +
+	"minVersion\"?\n" +
+	"\x10ListRoomsRequest\x12+\n" +
+	"\x05level\x18\x01 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\"\x13\n" +
 	"\x11CategoriesRequest\"U\n" +
 	"\x0fCategoriesReply\x12\x1e\n" +
 	"\n" +
@@ -1640,12 +1707,11 @@ const file_game_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x14\n" +
 	"\x05brief\x18\x05 \x01(\bR\x05brief\x12\x14\n" +
-	"\x05round\x18\x06 \x01(\x03R\x05round\"b\n" +
+	"\x05round\x18\x06 \x01(\x03R\x05round\"U\n" +
 	"\n" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
-	"\x03hit\x18\x02 \x01(\bR\x03hit\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"v\n" +
+	"\x03hit\x18\x02 \x01(\bR\x03hitJ\x04\b\x03\x10\x04R\tduplicate\"v\n" +
 	"\x11GuessBatchRequest\x122\n" +
 	"\aguesses\x18\x01 \x03(\v2\x18.gallows.v1.GuessRequestR\aguesses\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1d\n" +
@@ -1688,7 +1754,11 @@ const file_game_proto_rawDesc = "" +
 	"\x18ROUND_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ROUND_STATUS_PLAYING\x10\x01\x12\x14\n" +
 	"\x10ROUND_STATUS_WON\x10\x02\x12\x15\n" +
-	"\x11ROUND_STATUS_LOST\x10\x03*\x9e\x02\n" +
+	"\x11ROUND_STATUS_LOST\x10\x03*Z\n" +
+	"\tReadLevel\x12\x1a\n" +
+	"\x16READ_LEVEL_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17READ_LEVEL_LINEARIZABLE\x10\x01\x12\x14\n" +
+	"\x10READ_LEVEL_STALE\x10\x02*\x9e\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_REASON_INVALID_LETTER\x10\x01\x12 \n" +
@@ -1698,15 +1768,12 @@ const file_game_proto_rawDesc = "" +
 	"\x16ERROR_REASON_NO_QUORUM\x10\x05\x12\x1c\n" +
 	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1f\n" +
 	"\x1bERROR_REASON_ROUND_NOT_OVER\x10\a\x12\x1a\n" +
-	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xe5\x05\n" +
+	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xe0\x04\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
 	"\aGetRoom\x12\x1a.gallows.v1.GetRoomRequest\x1a\x15.gallows.v1.RoomReply\x12E\n" +
-	"\tListRooms\x12\x1c.gallows.v1.ListRoomsRequest\x1a\x1a.gallows.v1.ListRoomsReply\x129\n" +
-	"\x05Guess\x12\x18.gallows.v1.GuessRequest\x1a\x16.gallows.v1.GuessReply\x12H\n" +
-	"\n" +
-	"GuessBatch\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply\x12M\n" +
+	"\tListRooms\x12\x1c.gallows.v1.ListRoomsRequest\x1a\x1a.gallows.v1.ListRoomsReply\x12M\n" +
 	"\vGuessStream\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply(\x010\x01\x12@\n" +
 	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
 	"\x04Join\x12\x17.gallows.v1.JoinRequest\x1a\x15.gallows.v1.RoomReply\x128\n" +
@@ -1727,74 +1794,73 @@ func file_game_proto_rawDescGZIP() []byte {
 	return file_game_proto_rawDescData
 }
 
-var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_game_proto_goTypes = []any{
 	(RoundStatus)(0),               // 0: gallows.v1.RoundStatus
-	(ErrorReason)(0),               // 1: gallows.v1.ErrorReason
-	(*Player)(nil),                 // 2: gallows.v1.Player
-	(*LogEntry)(nil),               // 3: gallows.v1.LogEntry
-	(*Room)(nil),                   // 4: gallows.v1.Room
-	(*CreateRoomRequest)(nil),      // 5: gallows.v1.CreateRoomRequest
-	(*GetRoomRequest)(nil),         // 6: gallows.v1.GetRoomRequest
-	(*ListRoomsRequest)(nil),       // 7: gallows.v1.ListRoomsRequest
-	(*CategoriesRequest)(nil),      // 8: gallows.v1.CategoriesRequest
-	(*CategoriesReply)(nil),        // 9: gallows.v1.CategoriesReply
-	(*ListRoomsReply)(nil),         // 10: gallows.v1.ListRoomsReply
-	(*GuessRequest)(nil),           // 11: gallows.v1.GuessRequest
-	(*GuessReply)(nil),             // 12: gallows.v1.GuessReply
-	(*GuessBatchRequest)(nil),      // 13: gallows.v1.GuessBatchRequest
-	(*GuessBatchReply)(nil),        // 14: gallows.v1.GuessBatchReply
-	(*GuessBatchReplyEncoded)(nil), // 15: gallows.v1.GuessBatchReplyEncoded
-	(*GuessOutcome)(nil),           // 16: gallows.v1.GuessOutcome
-	(*Error)(nil),                  // 17: gallows.v1.Error
-	(*NextRoundRequest)(nil),       // 18: gallows.v1.NextRoundRequest
-	(*JoinRequest)(nil),            // 19: gallows.v1.JoinRequest
-	(*LeaveRequest)(nil),           // 20: gallows.v1.LeaveRequest
-	(*RoomReply)(nil),              // 21: gallows.v1.RoomReply
-	(*WatchRoomRequest)(nil),       // 22: gallows.v1.WatchRoomRequest
-	(*RoomEvent)(nil),              // 23: gallows.v1.RoomEvent
+	(ReadLevel)(0),                 // 1: gallows.v1.ReadLevel
+	(ErrorReason)(0),               // 2: gallows.v1.ErrorReason
+	(*Player)(nil),                 // 3: gallows.v1.Player
+	(*LogEntry)(nil),               // 4: gallows.v1.LogEntry
+	(*Room)(nil),                   // 5: gallows.v1.Room
+	(*CreateRoomRequest)(nil),      // 6: gallows.v1.CreateRoomRequest
+	(*GetRoomRequest)(nil),         // 7: gallows.v1.GetRoomRequest
+	(*ListRoomsRequest)(nil),       // 8: gallows.v1.ListRoomsRequest
+	(*CategoriesRequest)(nil),      // 9: gallows.v1.CategoriesRequest
+	(*CategoriesReply)(nil),        // 10: gallows.v1.CategoriesReply
+	(*ListRoomsReply)(nil),         // 11: gallows.v1.ListRoomsReply
+	(*GuessRequest)(nil),           // 12: gallows.v1.GuessRequest
+	(*GuessReply)(nil),             // 13: gallows.v1.GuessReply
+	(*GuessBatchRequest)(nil),      // 14: gallows.v1.GuessBatchRequest
+	(*GuessBatchReply)(nil),        // 15: gallows.v1.GuessBatchReply
+	(*GuessBatchReplyEncoded)(nil), // 16: gallows.v1.GuessBatchReplyEncoded
+	(*GuessOutcome)(nil),           // 17: gallows.v1.GuessOutcome
+	(*Error)(nil),                  // 18: gallows.v1.Error
+	(*NextRoundRequest)(nil),       // 19: gallows.v1.NextRoundRequest
+	(*JoinRequest)(nil),            // 20: gallows.v1.JoinRequest
+	(*LeaveRequest)(nil),           // 21: gallows.v1.LeaveRequest
+	(*RoomReply)(nil),              // 22: gallows.v1.RoomReply
+	(*WatchRoomRequest)(nil),       // 23: gallows.v1.WatchRoomRequest
+	(*RoomEvent)(nil),              // 24: gallows.v1.RoomEvent
 }
 var file_game_proto_depIdxs = []int32{
 	0,  // 0: gallows.v1.Room.status:type_name -> gallows.v1.RoundStatus
-	2,  // 1: gallows.v1.Room.players:type_name -> gallows.v1.Player
-	3,  // 2: gallows.v1.Room.log:type_name -> gallows.v1.LogEntry
-	4,  // 3: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
-	4,  // 4: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
-	11, // 5: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
-	16, // 6: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
-	12, // 7: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
-	17, // 8: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
-	1,  // 9: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
-	4,  // 10: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
-	4,  // 11: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
-	5,  // 12: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
-	6,  // 13: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
-	7,  // 14: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
-	11, // 15: gallows.v1.Game.Guess:input_type -> gallows.v1.GuessRequest
-	13, // 16: gallows.v1.Game.GuessBatch:input_type -> gallows.v1.GuessBatchRequest
-	13, // 17: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
-	18, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	19, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	20, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	8,  // 21: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	22, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	21, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	21, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	10, // 25: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	12, // 26: gallows.v1.Game.Guess:output_type -> gallows.v1.GuessReply
-	14, // 27: gallows.v1.Game.GuessBatch:output_type -> gallows.v1.GuessBatchReply
-	14, // 28: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
-	21, // 29: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	21, // 30: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	21, // 31: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	9,  // 32: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	23, // 33: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	23, // [23:34] is the sub-list for method output_type
-	12, // [12:23] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	3,  // 1: gallows.v1.Room.players:type_name -> gallows.v1.Player
+	4,  // 2: gallows.v1.Room.log:type_name -> gallows.v1.LogEntry
+	1,  // 3: gallows.v1.GetRoomRequest.level:type_name -> gallows.v1.ReadLevel
+	1,  // 4: gallows.v1.ListRoomsRequest.level:type_name -> gallows.v1.ReadLevel
+	5,  // 5: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
+	5,  // 6: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
+	12, // 7: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
+	17, // 8: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
+	13, // 9: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
+	18, // 10: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
+	2,  // 11: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
+	5,  // 12: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
+	5,  // 13: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
+	6,  // 14: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
+	7,  // 15: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
+	8,  // 16: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
+	14, // 17: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
+	19, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	20, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	21, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	9,  // 21: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	23, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	22, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	22, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	11, // 25: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	15, // 26: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
+	22, // 27: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	22, // 28: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	22, // 29: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	10, // 30: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	24, // 31: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	23, // [23:32] is the sub-list for method output_type
+	14, // [14:23] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_game_proto_init() }
@@ -1811,7 +1877,7 @@ func file_game_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_proto_rawDesc), len(file_game_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -25,8 +25,6 @@ const (
 	Game_CreateRoom_FullMethodName  = "/gallows.v1.Game/CreateRoom"
 	Game_GetRoom_FullMethodName     = "/gallows.v1.Game/GetRoom"
 	Game_ListRooms_FullMethodName   = "/gallows.v1.Game/ListRooms"
-	Game_Guess_FullMethodName       = "/gallows.v1.Game/Guess"
-	Game_GuessBatch_FullMethodName  = "/gallows.v1.Game/GuessBatch"
 	Game_GuessStream_FullMethodName = "/gallows.v1.Game/GuessStream"
 	Game_NextRound_FullMethodName   = "/gallows.v1.Game/NextRound"
 	Game_Join_FullMethodName        = "/gallows.v1.Game/Join"
@@ -45,24 +43,22 @@ const (
 type GameClient interface {
 	// CreateRoom opens a room with a word from a category, or a custom word.
 	CreateRoom(ctx context.Context, in *CreateRoomRequest, opts ...grpc.CallOption) (*RoomReply, error)
-	// GetRoom returns a room as this node has applied it.
+	// GetRoom returns a room. By default the read is linearizable: it
+	// reflects every write acknowledged before it began, on any node.
 	GetRoom(ctx context.Context, in *GetRoomRequest, opts ...grpc.CallOption) (*RoomReply, error)
-	// ListRooms returns every room, as this node has applied them.
+	// ListRooms returns every room, read as GetRoom reads one.
 	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsReply, error)
-	// Guess guesses one letter. Retries with the same request_id are applied once.
-	Guess(ctx context.Context, in *GuessRequest, opts ...grpc.CallOption) (*GuessReply, error)
-	// GuessBatch makes many guesses in one call. Each is applied or refused on
-	// its own, exactly as Guess would, and answered at the same position:
-	// clients put the guesses of many players that arrive while earlier calls
-	// are in flight into one call, and the leader commits them in one log
-	// entry. Retries with the same request_ids are applied once.
-	GuessBatch(ctx context.Context, in *GuessBatchRequest, opts ...grpc.CallOption) (*GuessBatchReply, error)
-	// GuessStream is GuessBatch on one long-lived stream: a client sends each
-	// batch as soon as it has one, without waiting for the answers to earlier
-	// ones, and the backend answers every batch, tagged with its id, as soon
-	// as it is done, in any order. A batch's guesses are handled exactly as
-	// by GuessBatch; a batch the backend cannot take at all (too many guesses,
-	// no leader in time) is answered with the same error for every guess.
+	// GuessStream carries guesses, in batches, on one long-lived stream: a
+	// client sends each batch as soon as it has one, without waiting for
+	// the answers to earlier ones, and the backend answers every batch,
+	// tagged with its id, as soon as it is done, in any order. Each guess of
+	// a batch is applied or refused on its own and answered at its position;
+	// the leader commits a batch's guesses together, in one log entry. A
+	// follower relays batches to the leader on a GuessStream of its own. A
+	// batch the backend cannot take at all (too many guesses, no leader in
+	// time) is answered with the same error for every guess. A guess sent
+	// again with the same request_id is applied once and answered with its
+	// first reply.
 	GuessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GuessBatchRequest, GuessBatchReply], error)
 	// NextRound starts the next round with a new word.
 	NextRound(ctx context.Context, in *NextRoundRequest, opts ...grpc.CallOption) (*RoomReply, error)
@@ -109,26 +105,6 @@ func (c *gameClient) ListRooms(ctx context.Context, in *ListRoomsRequest, opts .
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListRoomsReply)
 	err := c.cc.Invoke(ctx, Game_ListRooms_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *gameClient) Guess(ctx context.Context, in *GuessRequest, opts ...grpc.CallOption) (*GuessReply, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GuessReply)
-	err := c.cc.Invoke(ctx, Game_Guess_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *gameClient) GuessBatch(ctx context.Context, in *GuessBatchRequest, opts ...grpc.CallOption) (*GuessBatchReply, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(GuessBatchReply)
-	err := c.cc.Invoke(ctx, Game_GuessBatch_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,24 +193,22 @@ type Game_WatchRoomClient = grpc.ServerStreamingClient[RoomEvent]
 type GameServer interface {
 	// CreateRoom opens a room with a word from a category, or a custom word.
 	CreateRoom(context.Context, *CreateRoomRequest) (*RoomReply, error)
-	// GetRoom returns a room as this node has applied it.
+	// GetRoom returns a room. By default the read is linearizable: it
+	// reflects every write acknowledged before it began, on any node.
 	GetRoom(context.Context, *GetRoomRequest) (*RoomReply, error)
-	// ListRooms returns every room, as this node has applied them.
+	// ListRooms returns every room, read as GetRoom reads one.
 	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsReply, error)
-	// Guess guesses one letter. Retries with the same request_id are applied once.
-	Guess(context.Context, *GuessRequest) (*GuessReply, error)
-	// GuessBatch makes many guesses in one call. Each is applied or refused on
-	// its own, exactly as Guess would, and answered at the same position:
-	// clients put the guesses of many players that arrive while earlier calls
-	// are in flight into one call, and the leader commits them in one log
-	// entry. Retries with the same request_ids are applied once.
-	GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error)
-	// GuessStream is GuessBatch on one long-lived stream: a client sends each
-	// batch as soon as it has one, without waiting for the answers to earlier
-	// ones, and the backend answers every batch, tagged with its id, as soon
-	// as it is done, in any order. A batch's guesses are handled exactly as
-	// by GuessBatch; a batch the backend cannot take at all (too many guesses,
-	// no leader in time) is answered with the same error for every guess.
+	// GuessStream carries guesses, in batches, on one long-lived stream: a
+	// client sends each batch as soon as it has one, without waiting for
+	// the answers to earlier ones, and the backend answers every batch,
+	// tagged with its id, as soon as it is done, in any order. Each guess of
+	// a batch is applied or refused on its own and answered at its position;
+	// the leader commits a batch's guesses together, in one log entry. A
+	// follower relays batches to the leader on a GuessStream of its own. A
+	// batch the backend cannot take at all (too many guesses, no leader in
+	// time) is answered with the same error for every guess. A guess sent
+	// again with the same request_id is applied once and answered with its
+	// first reply.
 	GuessStream(grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]) error
 	// NextRound starts the next round with a new word.
 	NextRound(context.Context, *NextRoundRequest) (*RoomReply, error)
@@ -265,12 +239,6 @@ func (UnimplementedGameServer) GetRoom(context.Context, *GetRoomRequest) (*RoomR
 }
 func (UnimplementedGameServer) ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRooms not implemented")
-}
-func (UnimplementedGameServer) Guess(context.Context, *GuessRequest) (*GuessReply, error) {
-	return nil, status.Error(codes.Unimplemented, "method Guess not implemented")
-}
-func (UnimplementedGameServer) GuessBatch(context.Context, *GuessBatchRequest) (*GuessBatchReply, error) {
-	return nil, status.Error(codes.Unimplemented, "method GuessBatch not implemented")
 }
 func (UnimplementedGameServer) GuessStream(grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]) error {
 	return status.Error(codes.Unimplemented, "method GuessStream not implemented")
@@ -361,42 +329,6 @@ func _Game_ListRooms_Handler(srv interface{}, ctx context.Context, dec func(inte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(GameServer).ListRooms(ctx, req.(*ListRoomsRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Game_Guess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GuessRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(GameServer).Guess(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Game_Guess_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(GameServer).Guess(ctx, req.(*GuessRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Game_GuessBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(GuessBatchRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(GameServer).GuessBatch(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Game_GuessBatch_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(GameServer).GuessBatch(ctx, req.(*GuessBatchRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -509,14 +441,6 @@ var Game_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRooms",
 			Handler:    _Game_ListRooms_Handler,
-		},
-		{
-			MethodName: "Guess",
-			Handler:    _Game_Guess_Handler,
-		},
-		{
-			MethodName: "GuessBatch",
-			Handler:    _Game_GuessBatch_Handler,
 		},
 		{
 			MethodName: "NextRound",

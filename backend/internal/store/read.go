@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/raft"
+)
+
+// ErrBehind means this node has not applied what a read needs yet (a
+// read index or a version the caller has seen) and the read's deadline
+// came first: retry, here or on another node.
+var ErrBehind = errors.New("this node has not caught up with the read yet")
+
+// ReadIndex is the leader's half of a linearizable read (Raft thesis
+// §6.4). It confirms with a heartbeat round that this node still leads,
+// and returns an index such that a state that has applied it reflects
+// every write acknowledged before the call began. This node's own state
+// has applied it already when ReadIndex returns.
+//
+// Why this is enough: the node checks that it leads, in a term whose
+// barrier it has applied (so every entry of earlier terms is applied
+// here), then has a quorum confirm it still leads, and checks that the
+// term did not change meanwhile. A write acknowledged before the call was
+// either committed in an earlier term (applied here through the barrier)
+// or committed and acknowledged by this very leader in this term, which
+// acknowledges a write only once its own state machine has applied it.
+// No other node can have acknowledged a write in this term or a later
+// one before the quorum answered, since that quorum still followed this
+// node. So the applied index read after the confirmation covers them
+// all. A leader frozen and deposed meanwhile fails the confirmation
+// (ErrNotLeader or ErrLeadershipLost) instead of answering from its old
+// state.
+func (s *Store) ReadIndex() (uint64, error) {
+	term := s.raft.CurrentTerm()
+	if s.raft.State() != raft.Leader || s.readyTerm.Load() != term {
+		return 0, ErrNotLeader
+	}
+	if err := s.VerifyLeader(); err != nil {
+		return 0, err
+	}
+	if s.raft.CurrentTerm() != term {
+		return 0, fmt.Errorf("%w: the term changed during the read", ErrLeadershipLost)
+	}
+	return s.fsm.applied.Load(), nil
+}
+
+// WaitApplied waits until this node's state reflects every entry of the
+// log up to index (a read index from the leader), or ctx ends (ErrBehind).
+//
+// The state machine sees only the game's commands: a leader's no-op or a
+// configuration change never moves its applied index. So once Raft has
+// handed every entry up to index to the state machine, the wait also ends
+// if no command lies between what the state machine applied and index.
+func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
+	for {
+		next := s.fsm.nextApply()
+		applied := s.fsm.applied.Load()
+		if applied >= index {
+			return nil
+		}
+		if s.raft.AppliedIndex() >= index && s.raft.CommitIndex() >= index && !s.commandsBetween(applied, index) {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: applied %d of read index %d: %w", ErrBehind, applied, index, ctx.Err())
+		case <-s.closing:
+			return ErrClosed
+		}
+	}
+}
+
+// maxCommandScan bounds how many log entries commandsBetween reads; a
+// wider gap is taken to hold a command (the wait goes on until applied).
+const maxCommandScan = 64
+
+// commandsBetween reports whether the log holds a game command at an index
+// in (from, to]. An entry it cannot read counts as one.
+func (s *Store) commandsBetween(from, to uint64) bool {
+	if to-from > maxCommandScan {
+		return true
+	}
+	var l raft.Log
+	for i := from + 1; i <= to; i++ {
+		if err := s.entries.GetLog(i, &l); err != nil || l.Type == raft.LogCommand {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitRoomVersion waits until this node has applied room code at version
+// min or later, or ctx ends (ErrBehind). A caller that has seen a version
+// passes it, so that no node answers it with an older one. A room this
+// node does not know yet counts as version 0.
+func (s *Store) WaitRoomVersion(ctx context.Context, code string, min uint64) error {
+	if min == 0 {
+		return nil
+	}
+	for {
+		next := s.fsm.nextApply()
+		s.fsm.mu.RLock()
+		v, _ := s.fsm.state.Version(code)
+		s.fsm.mu.RUnlock()
+		if v >= min {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: room %s at version %d, the caller has seen %d: %w", ErrBehind, code, v, min, ctx.Err())
+		case <-s.closing:
+			return ErrClosed
+		}
+	}
+}
+
+// StateHash returns the SHA-256 of this node's whole game state (its
+// snapshot encoding) and the index of the last entry it reflects. Nodes
+// that have applied the same log have equal hashes.
+func (s *Store) StateHash() (uint64, [sha256.Size]byte, error) {
+	h := sha256.New()
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	if err := s.fsm.state.Snapshot(h); err != nil {
+		return 0, [sha256.Size]byte{}, fmt.Errorf("store: hash state: %w", err)
+	}
+	return s.fsm.applied.Load(), [sha256.Size]byte(h.Sum(nil)), nil
+}
