@@ -26,8 +26,9 @@ build: ## Build the static gallows binary into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/gallows
 
 .PHONY: test
-test: ## Run every test with the race detector, then the process failover and container chaos tests.
+test: ## Run every test with the race detector (20 fault runs included), each fuzz target briefly, then the process failover and container chaos tests.
 	GALLOWS_CHAOS= $(GO) test $(GOTEST_FLAGS) -skip '^TestProcessesFailOver$$' ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	@# Failover is timed: it runs alone, not beside the other packages' load.
 	$(GO) test $(GOTEST_FLAGS) -run '^TestProcessesFailOver$$' ./cmd/gallows
 	@$(MAKE) --no-print-directory test-chaos
@@ -57,9 +58,16 @@ fuzz: ## Run every fuzz target briefly (FUZZTIME each, default 10s).
 	for target in $(FUZZ_TARGETS); do \
 	  pkg=$${target%%:*}; name=$${target##*:}; \
 	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$name"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || failed="$$failed $$name"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed" >&2; exit 1; fi
+
+SOAK_RUNS ?= 300
+
+.PHONY: soak
+soak: ## Run SOAK_RUNS (default 300) randomized fault runs, each checked, and print their table (about 10 s a run).
+	set -o pipefail; GALLOWS_TEST_LOG=error $(GO) test -race -count=1 -timeout 0 -v -run '^TestFaultRuns$$' ./backend \
+		-args -fault-runs=$(SOAK_RUNS) | grep -v '^=== RUN'
 
 .PHONY: check
 check: ## Verify generated code, go.mod tidiness, gofmt, vet, staticcheck and import rules.

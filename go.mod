@@ -11,6 +11,7 @@ tool (
 
 require (
 	github.com/a-h/templ v0.3.960
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/armon/go-metrics v0.4.1
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -104,8 +105,6 @@ type Node struct {
 
 	grpcAddr, httpAddr string
 	serveErr           chan error
-	watchCtx           context.Context
-	stopWatch          context.CancelFunc
 	stopOnce           sync.Once
 	stopErr            error
 }
@@ -160,11 +159,19 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create --data-dir: %w", err)
 	}
+	// The store's leader loop has membership reconcile at once whenever
+	// this node becomes ready to lead; membership starts after the store.
+	var members atomic.Pointer[membership.Membership]
 	n.store, err = store.Open(store.Config{
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
 		Network: network, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger,
+		OnLeading: func() {
+			if m := members.Load(); m != nil {
+				m.Reconcile()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -203,10 +210,10 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("start membership: %w", err)
 	}
 	cleanup = append(cleanup, func() { _ = n.members.Shutdown() })
-
-	n.watchCtx, n.stopWatch = context.WithCancel(context.Background())
-	go n.reconcileOnLeaderChange()
-	cleanup = append(cleanup, n.stopWatch)
+	members.Store(n.members)
+	if n.store.IsLeader() { // ready before membership was there to hear it
+		n.members.Reconcile()
+	}
 
 	n.grpc, err = rpc.NewServer(rpc.Config{
 		ID: cfg.ID, Store: n.store, Peers: peers{n.members}, Conns: n.conns, Logger: n.log,
@@ -225,22 +232,6 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.log.Info("backend started", "raft", n.store.RaftAddr(), "grpc", n.grpcAddr, "http", n.httpAddr,
 		"serf", n.SerfAddr(), "has_state", n.store.HasState())
 	return n, nil
-}
-
-// reconcileOnLeaderChange asks membership for a pass whenever this node
-// becomes leader, so serf members are added without waiting for the timer.
-func (n *Node) reconcileOnLeaderChange() {
-	for {
-		changed := n.store.LeaderChanged()
-		if n.store.IsLeader() {
-			n.members.Reconcile()
-		}
-		select {
-		case <-changed:
-		case <-n.watchCtx.Done():
-			return
-		}
-	}
 }
 
 // advertised replaces the host of a bound address with host, if set.
@@ -348,7 +339,6 @@ func (n *Node) Kill() error {
 }
 
 func (n *Node) close() []error {
-	n.stopWatch()
 	return []error{n.members.Shutdown(), n.conns.Close(), n.store.Close()}
 }
 

@@ -79,7 +79,8 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 // NextRound starts the next round and returns the room. The request ends
 // one round: req.Round, or, when that is 0, the round the room is in when
 // the call begins (read first, as GetRoom does). So a retry after a lost
-// reply starts no second round; it is answered with the room as it is.
+// reply starts no second round: it is answered with the first answer, the
+// room as the round it started began.
 func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
 	if req.GetRound() == 0 {
 		// "The round now": pinned once, here, so that a retry on another

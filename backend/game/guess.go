@@ -39,7 +39,7 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	if err != nil {
 		return checkedGuess{}, err
 	}
-	if i := cur.playerIndex(strings.TrimSpace(g.Player)); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID {
+	if i := cur.playerIndex(strings.TrimSpace(g.Player)); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID && cur.Players[i].LastRequest.EndedRound == 0 {
 		rec := cur.Players[i].LastRequest
 		reply := rec.Reply
 		if reply == nil { // a record from an older snapshot

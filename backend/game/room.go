@@ -21,21 +21,25 @@ type LogEntry struct {
 }
 
 // RequestRecord is the remembered outcome of a player's last successful
-// guess request in a room. A Guess that repeats its ID is not applied again.
-// A zero RequestRecord (empty ID) means the player has made none.
+// request in a room, a guess or a NextRound: the player's client session
+// (Raft thesis §6.3). A Guess that repeats its ID, or a NextRound that
+// repeats its EndedRound, is not applied again but answered with Reply.
+// A zero RequestRecord means the player has made none.
 type RequestRecord struct {
-	// ID is the request id of the guess.
+	// ID is the request id of the guess; empty for a NextRound.
 	ID string
+	// EndedRound is the round a NextRound ended; 0 for a guess.
+	EndedRound int `json:",omitempty"`
 	// Letter is the guessed letter.
 	Letter string
 	// Hit reports whether the letter was in the word.
 	Hit bool
-	// Version is the room's Version right after the guess.
+	// Version is the room's Version right after the request.
 	Version uint64
-	// Reply is the room as the guess left it, as its reply showed it (see
-	// Room.asReply): a resend of the request is answered with it, so that
-	// it gets the first answer, not the room as it is now. It is nil in
-	// records restored from snapshots of format 3 and earlier.
+	// Reply is the room as the request left it, as its reply showed it
+	// (see Room.asReply): a resend of the request is answered with it, so
+	// that it gets the first answer, not the room as it is now. It is nil
+	// in records restored from snapshots of format 3 and earlier.
 	Reply *Room `json:",omitempty"`
 }
 

@@ -17,6 +17,13 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// The player's own NextRound for this round, applied before: its
+	// first answer, however many rounds have passed since.
+	if i := cur.playerIndex(name); i >= 0 && n.FromRound != 0 && cur.Players[i].LastRequest.EndedRound == n.FromRound {
+		if reply := cur.Players[i].LastRequest.Reply; reply != nil {
+			return step{cur: cur, dup: true, reply: reply}, nil
+		}
+	}
 	if n.FromRound != 0 && n.FromRound != cur.Round {
 		switch {
 		case n.FromRound > cur.Round:
@@ -39,8 +46,9 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	}
 
 	next := cur.Clone()
+	i := next.playerIndex(name)
 	if !known {
-		next.addPlayer(name)
+		i = next.addPlayer(name)
 	}
 	next.bump(n.At)
 	next.Round++
@@ -49,5 +57,8 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	next.LivesLeft = next.MaxLives
 	next.Status = Playing
 	next.RoundStart = next.asReply()
+	if n.FromRound != 0 {
+		next.Players[i].LastRequest = RequestRecord{EndedRound: n.FromRound, Version: next.Version, Reply: next.RoundStart}
+	}
 	return step{cur: cur, next: next}, nil
 }

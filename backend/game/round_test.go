@@ -3,6 +3,7 @@ package game_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -121,5 +122,31 @@ func TestNextRoundFromRoundIsAppliedOnce(t *testing.T) {
 	future.FromRound = 9
 	if _, err := s.Apply(future); !errors.Is(err, game.ErrInvalidCommand) {
 		t.Errorf("NextRound from a future round: err = %v, want ErrInvalidCommand", err)
+	}
+}
+
+// TestNextRoundResentLateGetsFirstAnswer: a NextRound whose answer was lost
+// is answered with its first answer even once later rounds have begun, as
+// long as it is the player's last request; another player's late request
+// for an old round is refused.
+func TestNextRoundResentLateGetsFirstAnswer(t *testing.T) {
+	s := newState(t, custom("ABCDE", "ox"))
+	ana := game.NextRound{Room: "ABCDE", Player: "host", Word: "cat", FromRound: 1, At: t0 + 1}
+	first := mustApply(t, s, ana)
+	for i, l := range []string{"c", "a", "t"} { // bo wins round 2, then starts round 3
+		mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: l, RequestID: fmt.Sprintf("bo-%d", i), At: t0 + 2})
+	}
+	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "bo", Word: "dog", FromRound: 2, At: t0 + 3})
+	before := snapshot(t, s)
+	again := mustApply(t, s, ana)
+	if !again.Duplicate || again.Changed || !reflect.DeepEqual(shown(again.Room), shown(first.Room)) {
+		t.Errorf("late resend answered %+v (duplicate %v), want the first answer %+v", again.Room, again.Duplicate, shown(first.Room))
+	}
+	if !bytes.Equal(before, snapshot(t, s)) {
+		t.Error("the resend changed the state")
+	}
+	late := game.NextRound{Room: "ABCDE", Player: "cy", Word: "eel", FromRound: 1, At: t0 + 4}
+	if _, err := s.Apply(late); !errors.Is(err, game.ErrRoundOver) {
+		t.Errorf("another player's NextRound for round 1: %v, want ErrRoundOver", err)
 	}
 }

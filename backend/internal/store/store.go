@@ -49,6 +49,10 @@ type Config struct {
 	SegmentSize int
 	// Logger receives the store's and Raft's logs.
 	Logger *slog.Logger
+	// OnLeading, if set, is called each time this node becomes ready to
+	// lead: elected, with every entry of earlier terms applied (its
+	// barrier). It runs on the store's leader loop and must not block.
+	OnLeading func()
 
 	// wrapLogs, if set, wraps the Raft log store (tests slow its writes).
 	wrapLogs func(raft.LogStore) raft.LogStore
@@ -356,6 +360,9 @@ func (s *Store) watchLeader() {
 				}
 				s.readyTerm.Store(term)
 				s.log.Info("leader ready: earlier terms applied", "term", term)
+				if s.cfg.OnLeading != nil {
+					s.cfg.OnLeading()
+				}
 			}()
 		}
 	}
