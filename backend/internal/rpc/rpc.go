@@ -1,7 +1,9 @@
-// Package rpc serves the backend's gRPC services: the game (writes are
-// forwarded to the Raft leader, one hop, and held during an election) and
-// the cluster status. Game and store errors become gRPC status codes here
-// and nowhere else.
+// Package rpc serves the backend's gRPC services, the game and the cluster
+// status: it maps requests to game commands and results to replies, and
+// game, store and proxy errors to gRPC status codes, here and nowhere
+// else. Where a request runs (here or on the leader) is the proxy's
+// business (package proxy); guess batches a follower takes travel to the
+// leader on the follower's own GuessStream (relay.go).
 package rpc
 
 import (

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -93,8 +92,7 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID()}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
+	ctx := r.Context() // the game client's call timeout bounds each call
 	cats, err := h.cfg.Game.Categories(ctx)
 	if err != nil {
 		_, _, p.Error = classify(err, gameclient.Reason(err))

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
 	"github.com/gallows-game/gallows/gameclient"
@@ -176,8 +175,8 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		c.Send(mustJSON(wsError{Type: "error", RequestID: in.RequestID, Code: "bad_request", Message: "Pick a nickname to play."}))
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
+	// The game client's call timeout bounds the request: the one timeout
+	// between a frontend and the backends.
 	var version uint64
 	var err error
 	switch in.Type {
