@@ -35,7 +35,7 @@ test: ## Run every test with the race detector (20 fault runs included), each fu
 
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/BENCHMARKS.md).
-	$(GO) test -run '^$$' -bench . -benchtime 5s ./backend/...
+	$(GO) test -run '^$$' -bench . -benchtime 5s ./internal/bench
 
 # FUZZ_TARGETS lists every fuzz target as package:name. go test takes one
 # -fuzz target per run, so `make fuzz` runs them one after the other; it

@@ -42,7 +42,7 @@ func (n *Node) Ready() (bool, string) {
 	// The FSM sees only commands; Raft's own applied index also counts the
 	// no-op every new leader commits and configuration entries, which
 	// otherwise keep a node "catching up" until the next command.
-	applied := max(st.AppliedIndex, n.store.Raft().AppliedIndex())
+	applied := max(st.AppliedIndex, st.RaftAppliedIndex)
 	switch {
 	case st.LeaderID == "":
 		return false, "no leader known"

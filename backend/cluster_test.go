@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +15,8 @@ import (
 
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/backend/game"
-	"github.com/gallows-game/gallows/backend/internal/clustertest"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -25,7 +24,7 @@ const alphabet = "etaoinshrdlcumwfgypbvkjxqz"
 
 func createRoom(t *testing.T, c pb.GameClient) *pb.Room {
 	t.Helper()
-	ctx := clustertest.Context(t, 10*time.Second)
+	ctx := localcluster.Context(t, 10*time.Second)
 	// A custom word with many distinct letters keeps a round going for many guesses.
 	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: newRequestID("ana-create")})
 	if err != nil {
@@ -37,7 +36,7 @@ func createRoom(t *testing.T, c pb.GameClient) *pb.Room {
 // roomOn reads the room as node n has applied it.
 func roomOn(t *testing.T, n *backend.Node, id string) (version uint64, guessed []string) {
 	t.Helper()
-	r, ok := n.Store().Room(id)
+	r, ok := n.Room(id)
 	if !ok {
 		return 0, nil
 	}
@@ -45,10 +44,10 @@ func roomOn(t *testing.T, n *backend.Node, id string) (version uint64, guessed [
 }
 
 func TestWriteToFollowerIsApplied(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0]
 	room := createRoom(t, c.Client(f.ID()))
-	ctx := clustertest.Context(t, 10*time.Second)
+	ctx := localcluster.Context(t, 10*time.Second)
 	reply, err := guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess via follower %s: %v", f.ID(), err)
@@ -57,7 +56,7 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 		t.Fatalf("guess reply = %v, want a hit at version %d", reply, room.GetVersion()+1)
 	}
 	// The leader applied the guess before it answered.
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		if v, g := roomOn(t, n, room.GetId()); v != reply.GetRoom().GetVersion() || !slices.Equal(g, []string{"o"}) {
 			t.Errorf("node %s has version %d guessed %v, want %d [o]", n.ID(), v, g, reply.GetRoom().GetVersion())
@@ -69,13 +68,13 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 // remembering every acknowledged guess.
 type guesser struct {
 	t     *testing.T
-	c     *clustertest.Cluster
+	c     *localcluster.TestCluster
 	room  string
 	next  int
 	acked map[string]uint64 // letter -> version acknowledged
 }
 
-func newGuesser(t *testing.T, c *clustertest.Cluster, room string) *guesser {
+func newGuesser(t *testing.T, c *localcluster.TestCluster, room string) *guesser {
 	return &guesser{t: t, c: c, room: room, acked: map[string]uint64{}}
 }
 
@@ -99,7 +98,7 @@ func (g *guesser) guess(id string) (uint64, error) {
 func (g *guesser) checkAll(lastVersion uint64) {
 	g.t.Helper()
 	running := g.c.Running()
-	clustertest.Eventually(g.t, 10*time.Second, "every node at the last acknowledged version", func() bool {
+	localcluster.PollT(g.t, 10*time.Second, "every node at the last acknowledged version", func() bool {
 		for _, n := range running {
 			if v, _ := roomOn(g.t, n, g.room); v < lastVersion {
 				return false
@@ -107,9 +106,9 @@ func (g *guesser) checkAll(lastVersion uint64) {
 		}
 		return true
 	})
-	want, _ := running[0].Store().Room(g.room)
+	want, _ := running[0].Room(g.room)
 	for _, n := range running {
-		r, _ := n.Store().Room(g.room)
+		r, _ := n.Room(g.room)
 		seen := map[string]int{}
 		for _, e := range r.Log {
 			seen[e.Letter]++
@@ -127,7 +126,7 @@ func (g *guesser) checkAll(lastVersion uint64) {
 }
 
 func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	g := newGuesser(t, c, room.GetId())
 	for range 5 {
@@ -145,7 +144,7 @@ func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
 		t.Fatalf("first guess after killing leader %s: %v", old, err)
 	}
 	t.Logf("guess acknowledged %v after killing the leader", time.Since(killed))
-	nl := c.WaitForNewLeader(old)
+	nl := c.Leader(old)
 	for range 5 {
 		if v, err = g.guess(nl.ID()); err != nil {
 			t.Fatalf("guess after failover: %v", err)
@@ -167,13 +166,13 @@ func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
 }
 
 func TestRetriedGuessIsAppliedOnce(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	req := &pb.GuessRequest{RoomId: room.GetId(), Player: "cy", Letter: "q", RequestId: "tab7-1"}
 	var replies []*pb.GuessReply
 	// The same request three times, through three different nodes.
 	for _, id := range c.IDs() {
-		ctx := clustertest.Context(t, 10*time.Second)
+		ctx := localcluster.Context(t, 10*time.Second)
 		r, err := guess(ctx, c.Client(id), req)
 		if err != nil {
 			t.Fatalf("guess via %s: %v", id, err)
@@ -190,9 +189,9 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 			t.Errorf("reply %d: %v; want the first reply %v", i+1, r, first)
 		}
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, n := range c.Running() {
-		r, _ := n.Store().Room(room.GetId())
+		r, _ := n.Room(room.GetId())
 		if len(r.Log) != 1 || r.Version != room.GetVersion()+1 {
 			t.Errorf("node %s: log %v version %d; want one guess at version %d", n.ID(), r.Log, r.Version, room.GetVersion()+1)
 		}
@@ -200,7 +199,7 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 }
 
 func TestRetriedCreateMakesOneRoom(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	req := &pb.CreateRoomRequest{Host: "dee", Category: "animals", RequestId: "tab3-create-1"}
 	var rooms []string
 	var first *pb.Room
@@ -208,7 +207,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	// proposal picks its own code and word, and only the first is applied;
 	// the resends are answered with the room as it was created.
 	for i, id := range c.IDs() {
-		ctx := clustertest.Context(t, 10*time.Second)
+		ctx := localcluster.Context(t, 10*time.Second)
 		r, err := c.Client(id).CreateRoom(ctx, req)
 		if err != nil {
 			t.Fatalf("create via %s: %v", id, err)
@@ -232,7 +231,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 		{Host: "dee", Category: "animals", RequestId: "tab3-create-2"},
 		{Host: "eve", Category: "animals", RequestId: "tab3-create-1"},
 	} {
-		r, err := c.Client(c.Leader().ID()).CreateRoom(clustertest.Context(t, 10*time.Second), other)
+		r, err := c.Client(c.Leader().ID()).CreateRoom(localcluster.Context(t, 10*time.Second), other)
 		if err != nil {
 			t.Fatalf("create %v: %v", other, err)
 		}
@@ -240,9 +239,9 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 			t.Errorf("create %v returned the first room", other)
 		}
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, n := range c.Running() {
-		if got := len(n.Store().Rooms()); got != 3 {
+		if got := len(n.Rooms()); got != 3 {
 			t.Errorf("node %s holds %d rooms, want 3", n.ID(), got)
 		}
 	}
@@ -252,15 +251,15 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 // backends mint no ids (clients do), since a write may be sent twice on its
 // way to the leader and only its id makes the second the first's answer.
 func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	follower := c.Followers()[0]
-	_, err := c.Client(follower.ID()).CreateRoom(clustertest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
+	_, err := c.Client(follower.ID()).CreateRoom(localcluster.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
 	if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 		t.Fatalf("create without a request id: %v, want InvalidArgument BAD_REQUEST", err)
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, n := range c.Running() {
-		if got := len(n.Store().Rooms()); got != 0 {
+		if got := len(n.Rooms()); got != 0 {
 			t.Errorf("node %s holds %d rooms, want none", n.ID(), got)
 		}
 	}
@@ -271,11 +270,11 @@ func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
 // second sending on its way to the leader could not be told from a new
 // guess.
 func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	follower := c.Followers()[0]
 	cl := c.Client(follower.ID())
 	room := createRoom(t, cl)
-	ctx := clustertest.Context(t, 20*time.Second)
+	ctx := localcluster.Context(t, 20*time.Second)
 	tests := []struct {
 		name string
 		// with is a guess with a request id sent in the same batch, or nil.
@@ -307,7 +306,7 @@ func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 					t.Errorf("the guess with an id: %s, want it applied", outcomeString(rep.GetOutcomes()[1]))
 				}
 			}
-			r, ok := c.Leader().Store().Room(room.GetId())
+			r, ok := c.Leader().Room(room.GetId())
 			if !ok {
 				t.Fatalf("room %s not on the leader", room.GetId())
 			}
@@ -321,10 +320,10 @@ func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 // A brief guess reply is the room without its players and log, alone or
 // in a batch, and a full one has them.
 func TestBriefGuessReply(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
 	room := createRoom(t, client)
-	ctx := clustertest.Context(t, 10*time.Second)
+	ctx := localcluster.Context(t, 10*time.Second)
 	full, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatal(err)
@@ -361,16 +360,16 @@ func TestBriefGuessReply(t *testing.T) {
 }
 
 func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
-	c := clustertest.New(t, 3, func(cfg *backend.Config) {
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Backend: func(cfg *backend.Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 8
 		// Small WAL segments, so compaction really drops the old entries.
 		cfg.SegmentSize = 4096
-	})
+	}})
 	lagging := c.Followers()[0].ID()
 	c.Kill(lagging)
 	leader := c.Leader()
-	ctx := clustertest.Context(t, 30*time.Second)
+	ctx := localcluster.Context(t, 30*time.Second)
 	var rooms []string
 	// Far more entries than threshold + trailing logs, one room each.
 	for range 150 {
@@ -380,35 +379,32 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 		}
 		rooms = append(rooms, r.GetRoom().GetId())
 	}
-	if err := leader.Store().Snapshot(); err != nil {
+	if err := leader.Snapshot(); err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
 	n := c.Restart(lagging)
 	// The leader no longer has the entries the node missed: only a snapshot can bring it up to date.
-	clustertest.Eventually(t, 20*time.Second, "the lagging node to install a snapshot and hold every room", func() bool {
-		return n.Store().Raft().Stats()["last_snapshot_index"] != "0" && len(n.Store().Rooms()) == len(rooms)
+	localcluster.PollT(t, 20*time.Second, "the lagging node to install a snapshot and hold every room", func() bool {
+		return n.LastSnapshotIndex() != 0 && len(n.Rooms()) == len(rooms)
 	})
 	for _, id := range rooms {
-		if _, ok := n.Store().Room(id); !ok {
+		if _, ok := n.Room(id); !ok {
 			t.Errorf("room %s missing on the restarted node", id)
 		}
 	}
 	// The snapshot counts as applied, though no command came after it.
-	snap, err := strconv.ParseUint(n.Store().Raft().Stats()["last_snapshot_index"], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if applied := n.Store().Stats().AppliedIndex; applied < snap {
+	snap := n.LastSnapshotIndex()
+	if applied := n.Stats().AppliedIndex; applied < snap {
 		t.Errorf("applied index %d after installing the snapshot of index %d", applied, snap)
 	}
 }
 
 func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	old := c.Leader().ID()
 	watcher := c.Followers()[0].ID()
-	ctx := clustertest.Context(t, 60*time.Second)
+	ctx := localcluster.Context(t, 60*time.Second)
 	stream, err := c.Client(watcher).WatchRoom(ctx, &pb.WatchRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("watch: %v", err)
@@ -464,11 +460,11 @@ func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
 }
 
 func TestErrorsBecomeStatusCodes(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0].ID()
 	room := createRoom(t, c.Client(f))
 	cl := c.Client(f)
-	ctx := clustertest.Context(t, 10*time.Second)
+	ctx := localcluster.Context(t, 10*time.Second)
 	if _, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -525,7 +521,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 }
 
 func TestNoQuorumIsUnavailable(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	survivor := c.Followers()[0].ID()
 	for _, id := range c.IDs() {
@@ -533,7 +529,7 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 			c.Kill(id)
 		}
 	}
-	ctx := clustertest.Context(t, 20*time.Second)
+	ctx := localcluster.Context(t, 20*time.Second)
 	_, err := guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("guess without quorum: %v, want Unavailable", err)
@@ -558,10 +554,10 @@ func outcomeString(o *pb.GuessOutcome) string {
 // answered at its position; the batch sent again is answered with the
 // first replies, unchanged, and changes nothing.
 func TestGuessBatch(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0].ID()
 	cl := c.Client(f)
-	ctx := clustertest.Context(t, 30*time.Second)
+	ctx := localcluster.Context(t, 30*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
 	firstQ, err := guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
 	if err != nil {
@@ -592,7 +588,7 @@ func TestGuessBatch(t *testing.T) {
 	for err := range joinErrs {
 		t.Fatalf("join: %v", err)
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	va, _ := roomOn(t, c.Leader(), a.GetId())
 	vb, _ := roomOn(t, c.Leader(), b.GetId())
 
@@ -698,7 +694,7 @@ func TestGuessBatch(t *testing.T) {
 			}
 			// The applied guesses changed their rooms once, the refused ones
 			// and the resends not at all.
-			c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+			c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 			if v, _ := roomOn(t, c.Leader(), a.GetId()); v != va+2 {
 				t.Errorf("room a at version %d, want %d", v, va+2)
 			}
@@ -752,7 +748,7 @@ func TestGuessBatch(t *testing.T) {
 	}
 
 	// Every node agrees on the rooms.
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, id := range []string{a.GetId(), b.GetId(), over.GetRoom().GetId(), full.GetId()} {
 		wantV, wantG := roomOn(t, c.Leader(), id)
 		for _, n := range c.Running() {
@@ -775,8 +771,8 @@ func TestGuessBatch(t *testing.T) {
 // each with the longest name) still fits gRPC's default message size, sent
 // to a follower (forwarded) and to the leader.
 func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
-	c := clustertest.New(t, 3)
-	ctx := clustertest.Context(t, 60*time.Second)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	ctx := localcluster.Context(t, 60*time.Second)
 	follower := c.Client(c.Followers()[0].ID())
 	room := createRoom(t, follower)
 	name := func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("名", game.MaxNameLen-2) }
@@ -817,7 +813,7 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 // gets its first reply. On a follower the batches are forwarded; the leader proposes them
 // from the stream's reader and answers them from the store.
 func TestGuessStream(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	for _, via := range []string{"follower", "leader"} {
 		t.Run(via, func(t *testing.T) {
 			node := c.Leader()
@@ -829,8 +825,8 @@ func TestGuessStream(t *testing.T) {
 	}
 }
 
-func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
-	ctx := clustertest.Context(t, 20*time.Second)
+func testGuessStream(t *testing.T, c *localcluster.TestCluster, cl pb.GameClient) {
+	ctx := localcluster.Context(t, 20*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
 	stream, err := cl.GuessStream(ctx)
 	if err != nil {
@@ -897,7 +893,7 @@ func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 	if r, want := got[4].GetOutcomes()[0].GetReply(), got[1].GetOutcomes()[0].GetReply(); r.GetHit() != want.GetHit() || !proto.Equal(r.GetRoom(), want.GetRoom()) {
 		t.Errorf("batch 4: %s, want batch 1's reply to the guess: %s", outcomeString(got[4].GetOutcomes()[0]), outcomeString(got[1].GetOutcomes()[0]))
 	}
-	c.AppliedEverywhere(c.Leader().Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(c.Leader().Stats().AppliedIndex)
 	for _, room := range []*pb.Room{a, b} {
 		for _, n := range c.Running() {
 			if v, guessed := roomOn(t, n, room.GetId()); v != room.GetVersion()+1 || !slices.Equal(guessed, []string{"e"}) {
@@ -913,11 +909,11 @@ func testGuessStream(t *testing.T, c *clustertest.Cluster, cl pb.GameClient) {
 // every batch taken from it is answered; leadership goes to another node;
 // and the stop is over well before its deadline.
 func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
-	c := clustertest.New(t, 3)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	leader := c.Leader()
 	cl := c.Client(leader.ID())
 	room := createRoom(t, cl)
-	ctx := clustertest.Context(t, 60*time.Second)
+	ctx := localcluster.Context(t, 60*time.Second)
 	watch, err := cl.WatchRoom(ctx, &pb.WatchRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("watch: %v", err)
@@ -995,7 +991,7 @@ func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
 			t.Fatalf("guess stream ended with %v, want Unavailable", r.err)
 		}
 		next := c.Leader()
-		c.AppliedEverywhere(next.Store().Stats().AppliedIndex)
+		c.AppliedEverywhere(next.Stats().AppliedIndex)
 		for _, n := range c.Running() {
 			if _, guessed := roomOn(t, n, room.GetId()); len(guessed) != 0 {
 				t.Fatalf("node %s applied %v, a guess whose batch was never answered", n.ID(), guessed)

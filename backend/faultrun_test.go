@@ -18,11 +18,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/gallows-game/gallows/backend"
-	"github.com/gallows-game/gallows/backend/internal/clustertest"
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/faultnet"
 	"github.com/gallows-game/gallows/internal/history"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -91,7 +90,7 @@ type faultClient struct {
 // and the record.
 type faultWorld struct {
 	t       *testing.T
-	c       *clustertest.Cluster
+	c       *localcluster.TestCluster
 	network *faultnet.Network
 	rooms   []string
 	hosts   map[string]string // room → its host (a client's name)
@@ -107,14 +106,14 @@ var faultWords = []string{"banana", "jazz", "quick brown fox", "kiwi", "rhythm"}
 func faultRun(t *testing.T, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	network := faultnet.New()
-	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
 	w := &faultWorld{t: t, c: c, network: network, hosts: map[string]string{}, rec: &history.Recorder{}}
 
 	// Two game clients, as two frontends, each shared by three players.
 	cfg := gameclient.Config{WriteTimeout: 2 * time.Second, CallTimeout: time.Second, RepeatableTimeout: time.Second}
 	gcs := []*gameclient.Client{
-		frontendClientOn(t, network, "f1", c, cfg),
-		frontendClientOn(t, network, "f2", c, cfg),
+		frontendClient(t, c, "f1", cfg),
+		frontendClient(t, c, "f2", cfg),
 	}
 	var clients []*faultClient
 	for i := range 6 {
@@ -123,7 +122,7 @@ func faultRun(t *testing.T, seed uint64) string {
 			rng: rand.New(rand.NewPCG(seed, uint64(i))), seen: map[string]history.State{},
 		})
 	}
-	ctx := clustertest.Context(t, 2*time.Minute)
+	ctx := localcluster.Context(t, 2*time.Minute)
 	for i := range 3 {
 		host := clients[i].name
 		room, err := clients[i].gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: host, Word: faultWords[rng.IntN(len(faultWords))], MaxLives: 5})
@@ -155,7 +154,7 @@ func faultRun(t *testing.T, seed uint64) string {
 	w.heal()
 	// The last writes and reads wait out the election the heal may start.
 	cfg.WriteTimeout = 30 * time.Second
-	final := &faultClient{name: "final", gc: frontendClientOn(t, network, "f3", c, cfg), rng: rng, seen: map[string]history.State{}}
+	final := &faultClient{name: "final", gc: frontendClient(t, c, "f3", cfg), rng: rng, seen: map[string]history.State{}}
 	for _, room := range w.rooms {
 		// The host ends the round the room is in: a write that must apply.
 		cur := w.get(ctx, final, room)
@@ -216,22 +215,6 @@ func latencies(ops []history.Op) string {
 		out = append(out, fmt.Sprintf("%s n=%d p50=%v max=%v", k, len(ds), ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond)))
 	}
 	return strings.Join(out, " ")
-}
-
-// frontendClientOn is a game client of c's nodes dialing from host of
-// network, closed when the test ends.
-func frontendClientOn(t *testing.T, network *faultnet.Network, host string, c *clustertest.Cluster, cfg gameclient.Config) *gameclient.Client {
-	t.Helper()
-	for _, n := range c.Running() {
-		cfg.Backends = append(cfg.Backends, n.GRPCAddr())
-	}
-	cfg.Dial, cfg.Logger = network.Host(host).Dial, clustertest.Logger()
-	gc, err := gameclient.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gc.Close() })
-	return gc
 }
 
 // play has cl guess, read and start rounds in random rooms until ctx ends.
@@ -474,7 +457,7 @@ func (w *faultWorld) heal() {
 // leaderID is the id of a running node that believes it leads, or "".
 func (w *faultWorld) leaderID() string {
 	for _, n := range w.c.Running() {
-		if n.Store().IsLeader() {
+		if n.IsLeader() {
 			return n.ID()
 		}
 	}
@@ -485,7 +468,7 @@ func (w *faultWorld) leaderID() string {
 // and returns "" if their states are equal, or what differs.
 func (w *faultWorld) stateHashes() string {
 	leader := w.c.Leader()
-	w.c.AppliedEverywhere(leader.Store().Stats().AppliedIndex)
+	w.c.AppliedEverywhere(leader.Stats().AppliedIndex)
 	type hashed struct {
 		index uint64
 		hash  [32]byte
@@ -493,7 +476,7 @@ func (w *faultWorld) stateHashes() string {
 	var first *hashed
 	var diff []string
 	for _, n := range w.c.Running() {
-		index, hash, err := n.Store().StateHash()
+		index, hash, err := n.StateHash()
 		if err != nil {
 			return err.Error()
 		}

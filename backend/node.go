@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
@@ -162,7 +163,10 @@ func Start(cfg Config) (_ *Node, err error) {
 	// The store's leader loop has membership reconcile at once whenever
 	// this node becomes ready to lead; membership starts after the store.
 	var members atomic.Pointer[membership.Membership]
-	n.store, err = store.Open(store.Config{
+	// Membership alone gets the Raft node itself: it bootstraps the cluster
+	// and adds and removes voters.
+	var raftNode *raft.Raft
+	n.store, raftNode, err = store.Open(store.Config{
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
 		Network: network, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
@@ -202,7 +206,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Join:              cfg.Join,
 		BootstrapExpect:   cfg.BootstrapExpect,
 		HasState:          n.store.HasState(),
-		Raft:              n.store.Raft(),
+		Raft:              raftNode,
 		Logger:            cfg.Logger.With("node", cfg.ID),
 		ReconcileInterval: cfg.ReconcileInterval,
 	})
@@ -287,9 +291,6 @@ func (n *Node) RaftAddr() string { return n.store.RaftAddr() }
 
 // SerfAddr is the serf address other nodes join.
 func (n *Node) SerfAddr() string { return n.members.LocalMember().SerfAddr }
-
-// Store is the node's replica (tests read it directly).
-func (n *Node) Store() *store.Store { return n.store }
 
 // Wait blocks until ctx is done or a server fails.
 func (n *Node) Wait(ctx context.Context) error {

@@ -8,12 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
-	"github.com/gallows-game/gallows/backend"
-	"github.com/gallows-game/gallows/backend/internal/clustertest"
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/faultnet"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -95,15 +92,13 @@ func (a *answeredBy) since(t time.Time, addr string) int {
 	return n
 }
 
-// frontendClient is a game client of c's running nodes, as host
-// "frontend" of network, with cfg's other settings; it is closed when the
-// test ends.
-func frontendClient(t *testing.T, network *faultnet.Network, c *clustertest.Cluster, cfg gameclient.Config) *gameclient.Client {
+// frontendClient is a game client of c's backends dialing from host of
+// c's network, as a frontend there would, with cfg's other settings; it is
+// closed when the test ends.
+func frontendClient(t *testing.T, c *localcluster.TestCluster, host string, cfg gameclient.Config) *gameclient.Client {
 	t.Helper()
-	for _, n := range c.Running() {
-		cfg.Backends = append(cfg.Backends, n.GRPCAddr())
-	}
-	cfg.Dial, cfg.Logger = network.Host("frontend").Dial, clustertest.Logger()
+	base := c.GameClientConfig(host)
+	cfg.Backends, cfg.Dial, cfg.Logger = base.Backends, base.Dial, base.Logger
 	gc, err := gameclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -161,18 +156,18 @@ func TestGuessesSurviveLinkFaults(t *testing.T) {
 // playThroughFault runs one case of TestGuessesSurviveLinkFaults.
 func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader string, others []string), newLeader, elsewhere bool) {
 	network := faultnet.New()
-	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
 	answered := &answeredBy{}
 	// Attempts time out only after attemptTimeout: a guess the faulty
 	// leader holds is answered sooner only because the client hedges it on
 	// another node and that node forwards it to the next leader.
 	const attemptTimeout = 10 * time.Second
-	gc := frontendClient(t, network, c, gameclient.Config{
+	gc := frontendClient(t, c, "frontend", gameclient.Config{
 		Recorder:     answered,
 		WriteTimeout: 3 * attemptTimeout, CallTimeout: attemptTimeout, RepeatableTimeout: attemptTimeout,
 	})
 
-	ctx := clustertest.Context(t, 90*time.Second)
+	ctx := localcluster.Context(t, 90*time.Second)
 	var (
 		mu    sync.Mutex
 		acks  []time.Time // when each guess was acknowledged
@@ -236,7 +231,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		return ackCount()
 	}
 
-	clustertest.Eventually(t, 30*time.Second, "guesses before the fault", func() bool { return acked() >= 20 })
+	localcluster.PollT(t, 30*time.Second, "guesses before the fault", func() bool { return acked() >= 20 })
 	old := c.Leader()
 	var others []string
 	for _, n := range c.Running() {
@@ -248,16 +243,9 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	fault(network, old.ID(), others)
 	faultAt := acked()
 	if newLeader {
-		clustertest.Eventually(t, 15*time.Second, "a new leader while the old one is cut off", func() bool {
-			for _, n := range c.Running() {
-				if n != old && n.Store().IsLeader() {
-					return true
-				}
-			}
-			return false
-		})
+		c.Leader(old.ID()) // a new leader while the old one is cut off
 	}
-	clustertest.Eventually(t, 30*time.Second, "guesses acknowledged during the fault", func() bool {
+	localcluster.PollT(t, 30*time.Second, "guesses acknowledged during the fault", func() bool {
 		return acked() >= faultAt+40
 	})
 	if elsewhere && answered.since(faultTime, old.GRPCAddr()) == 0 {
@@ -265,7 +253,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	}
 	network.HealAll()
 	healedAt := acked()
-	clustertest.Eventually(t, 30*time.Second, "guesses after the heal", func() bool { return acked() >= healedAt+20 })
+	localcluster.PollT(t, 30*time.Second, "guesses after the heal", func() bool { return acked() >= healedAt+20 })
 	close(stop)
 	wg.Wait()
 	acked()
@@ -286,10 +274,10 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	// Every node is back, and holds every acknowledged guess once: a room's
 	// version counts its creation, each guess and each next round.
 	leader := c.Leader()
-	c.AppliedEverywhere(leader.Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(leader.Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		for _, g := range games {
-			r, ok := n.Store().Room(g.room)
+			r, ok := n.Room(g.room)
 			if !ok {
 				t.Fatalf("node %s: room %s missing", n.ID(), g.room)
 			}
@@ -305,13 +293,13 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 // is alive again and catches up with what was written meanwhile.
 func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	network := faultnet.New()
-	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
 	leader := c.Leader()
 	cut := c.Followers()[0]
 	// The test's own gRPC connections come from outside the network, so
 	// they reach every node throughout.
 	serfStatus := func(of string) string {
-		st, err := c.ClusterClient(leader.ID()).Status(clustertest.Context(t, 5*time.Second), &pb.StatusRequest{})
+		st, err := c.ClusterClient(leader.ID()).Status(localcluster.Context(t, 5*time.Second), &pb.StatusRequest{})
 		if err != nil {
 			t.Fatalf("status: %v", err)
 		}
@@ -323,21 +311,15 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 		return ""
 	}
 	voters := func() int {
-		f := leader.Store().Raft().GetConfiguration()
-		if err := f.Error(); err != nil {
+		ids, err := leader.Voters()
+		if err != nil {
 			t.Fatalf("raft configuration: %v", err)
 		}
-		n := 0
-		for _, s := range f.Configuration().Servers {
-			if s.Suffrage == raft.Voter {
-				n++
-			}
-		}
-		return n
+		return len(ids)
 	}
 
 	network.Isolate(cut.ID())
-	clustertest.Eventually(t, 20*time.Second, "the cut-off follower seen failed by the leader's gossip", func() bool {
+	localcluster.PollT(t, 20*time.Second, "the cut-off follower seen failed by the leader's gossip", func() bool {
 		return serfStatus(cut.ID()) == "failed"
 	})
 	room := createRoom(t, c.Client(leader.ID()))
@@ -355,7 +337,7 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	}
 
 	network.HealAll()
-	clustertest.Eventually(t, 20*time.Second, "the follower alive again", func() bool {
+	localcluster.PollT(t, 20*time.Second, "the follower alive again", func() bool {
 		return serfStatus(cut.ID()) == "alive"
 	})
 	g.checkAll(last)
@@ -370,18 +352,18 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 // exactly once.
 func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	network := faultnet.New()
-	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
 	old := c.Leader()
 	// The test's own gRPC connections come from outside the network, so
 	// they reach the old leader throughout.
 	cl := c.Client(old.ID())
 	room := createRoom(t, cl)
-	ctx := clustertest.Context(t, 60*time.Second)
+	ctx := localcluster.Context(t, 60*time.Second)
 	stream, err := cl.GuessStream(ctx)
 	if err != nil {
 		t.Fatalf("open stream: %v", err)
 	}
-	before := old.Store().Raft().LastIndex()
+	before := old.Stats().LastIndex
 	network.Isolate(old.ID())
 	req := &pb.GuessBatchRequest{Id: 1, TimeoutMs: 30_000, Guesses: []*pb.GuessRequest{
 		{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
@@ -391,17 +373,10 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	}
 	// The old leader proposes the guess, and can commit nothing: it steps
 	// down once its lease runs out, while the others elect a new leader.
-	clustertest.Eventually(t, 10*time.Second, "the cut-off leader to propose the guess and step down", func() bool {
-		return old.Store().Raft().LastIndex() > before && !old.Store().IsLeader()
+	localcluster.PollT(t, 10*time.Second, "the cut-off leader to propose the guess and step down", func() bool {
+		return old.Stats().LastIndex > before && !old.IsLeader()
 	})
-	clustertest.Eventually(t, 15*time.Second, "a new leader among the others", func() bool {
-		for _, n := range c.Running() {
-			if n != old && n.Store().IsLeader() {
-				return true
-			}
-		}
-		return false
-	})
+	c.Leader(old.ID()) // a new leader among the others
 	network.HealAll()
 	rep, err := stream.Recv()
 	if err != nil {
@@ -414,7 +389,7 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 		t.Fatalf("outcome: %s, want the guess applied", outcomeString(rep.GetOutcomes()[0]))
 	}
 	leader := c.Leader()
-	c.AppliedEverywhere(leader.Store().Stats().AppliedIndex)
+	c.AppliedEverywhere(leader.Stats().AppliedIndex)
 	for _, n := range c.Running() {
 		if v, guessed := roomOn(t, n, room.GetId()); v != room.GetVersion()+1 || !slices.Equal(guessed, []string{"q"}) {
 			t.Errorf("node %s: version %d, guessed %v; want %d, [q]", n.ID(), v, guessed, room.GetVersion()+1)
@@ -428,9 +403,9 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 	t.Parallel()
 	network := faultnet.New()
-	c := clustertest.New(t, 3, func(cfg *backend.Config) { cfg.Network = network.Host(cfg.ID) })
-	gc := frontendClient(t, network, c, gameclient.Config{})
-	ctx := clustertest.Context(t, 60*time.Second)
+	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	gc := frontendClient(t, c, "frontend", gameclient.Config{})
+	ctx := localcluster.Context(t, 60*time.Second)
 	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox", MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)

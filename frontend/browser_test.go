@@ -1,7 +1,7 @@
 package frontend_test
 
 // Browser tests: a real headless Chromium (Debian's chromium) against real
-// backends and frontends (internal/systemtest). They check what a player
+// backends and frontends (internal/localcluster). They check what a player
 // sees: live updates across frontends, a leader kill that no tab notices
 // beyond a short wait, the game without JavaScript, and screenshots of the
 // main pages for docs/screenshots. The harness is in browser_harness_test.go.
@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/gallows-game/gallows/internal/systemtest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 )
 
 // brRoom is the part of the JSON API's room that these tests read.
@@ -38,17 +38,8 @@ type brRoom struct {
 // brAPI calls the JSON API and decodes the room it answers.
 func brAPI(t *testing.T, method, url string, body any, want int) brRoom {
 	t.Helper()
-	resp, err := systemtest.Do(method, url, body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	if resp.Status != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, url, resp.Status, want, resp.Body)
-	}
 	var r brRoom
-	if err := resp.JSON(&r); err != nil {
-		t.Fatal(err)
-	}
+	mustDo(t, method, url, body, want, &r)
 	return r
 }
 
@@ -145,8 +136,8 @@ func brGuessUntilSeen(t *testing.T, clicker *brTab, letter string, tabs []*brTab
 // where another Enter would skip the round that just began.
 func TestBrowserFocusAfterNextRound(t *testing.T) {
 	brChromium(t)
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 	room := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "mo"}, http.StatusCreated)
 	b := brStartBrowser(t, 1280, 900)
 	host, other := b.newTab("host", tabOption{}), b.newTab("other", tabOption{})
@@ -174,8 +165,8 @@ func TestBrowserFocusAfterNextRound(t *testing.T) {
 // shows up in a tab served by another within a second, with no reload.
 func TestBrowserLiveAcrossFrontends(t *testing.T) {
 	brChromium(t)
-	s := systemtest.Start(t, 3, 2)
-	f1, f2 := s.Frontends[0].URL(), s.Frontends[1].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	f1, f2 := s.URLs()[0], s.URLs()[1]
 	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 8}, http.StatusCreated)
 
 	b := brStartBrowser(t, 1280, 900)
@@ -279,8 +270,8 @@ func TestBrowserLiveAcrossFrontends(t *testing.T) {
 // than one it showed before.
 func TestBrowserSurvivesLeaderKill(t *testing.T) {
 	brChromium(t)
-	s := systemtest.Start(t, 3, 2)
-	f1, f2 := s.Frontends[0].URL(), s.Frontends[1].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	f1, f2 := s.URLs()[0], s.URLs()[1]
 	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 10}, http.StatusCreated)
 
 	b := brStartBrowser(t, 1280, 900)
@@ -305,7 +296,7 @@ func TestBrowserSurvivesLeaderKill(t *testing.T) {
 
 	leader := s.Leader()
 	killedAt := time.Now()
-	s.Kill(leader)
+	s.Kill(leader.ID())
 	t.Logf("killed the leader %s", leader.ID())
 
 	for i, l := range []string{"c", "k", "b", "r"} {
@@ -353,8 +344,8 @@ func TestBrowserSurvivesLeaderKill(t *testing.T) {
 // action is a plain form post that reloads the page.
 func TestBrowserNoJavaScript(t *testing.T) {
 	brChromium(t)
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 
 	b := brStartBrowser(t, 1280, 900)
 	tab := b.newTab("noscript", tabOption{noScript: true})
@@ -484,8 +475,8 @@ func TestBrowserScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 
 	// Rooms: an open one from a category, one mid-game, one lost.
 	open := brAPI(t, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy", "player": "cy"}, http.StatusCreated)

@@ -1,6 +1,7 @@
 package frontend_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/gallows-game/gallows/internal/systemtest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 )
 
 type room struct {
@@ -46,9 +47,54 @@ type apiErr struct {
 	} `json:"error"`
 }
 
-func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any) systemtest.Response {
+// httpClient sends the tests' HTTP requests.
+var httpClient = &http.Client{Timeout: 20 * time.Second}
+
+// response is an HTTP answer, read whole.
+type response struct {
+	Status int
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r response) JSON(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("decode %q: %w", r.Body, err)
+	}
+	return nil
+}
+
+// do sends a request with an optional JSON body and reads the answer.
+func do(method, url string, body any) (response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return response{}, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return response{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: b}, err
+}
+
+// mustDo is do, failing the test unless the answer has wantStatus; out,
+// when set, receives the decoded JSON body.
+func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any) response {
 	t.Helper()
-	resp, err := systemtest.Do(method, url, body)
+	resp, err := do(method, url, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -64,8 +110,8 @@ func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any)
 }
 
 func TestJSONAPI(t *testing.T) {
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 
 	var r room
 	mustDo(t, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated, &r)
@@ -198,19 +244,19 @@ func readMsg(t *testing.T, c *websocket.Conn) (wsMsg, []byte) {
 }
 
 func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
-	s := systemtest.Start(t, 3, 2)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
 	const word = "quixotic"
 	var r room
-	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": word, "player": "ana", "max_lives": 3}, http.StatusCreated, &r)
+	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": word, "player": "ana", "max_lives": 3}, http.StatusCreated, &r)
 
 	var seen [][]byte // every byte the frontends sent while the round was on
-	watch := dialWS(t, s.Frontends[1].URL(), r.ID, "bo")
+	watch := dialWS(t, s.URLs()[1], r.ID, "bo")
 	_, first := readMsg(t, watch)
 	seen = append(seen, first)
 	fetch := func() {
-		for _, fe := range s.Frontends {
+		for _, u := range s.URLs() {
 			for _, p := range []string{"/", "/rooms/" + r.ID, "/api/rooms", "/api/rooms/" + r.ID, "/leaderboard", "/api/leaderboard", "/cluster"} {
-				resp, err := systemtest.Do("GET", fe.URL()+p, nil)
+				resp, err := do("GET", u+p, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -222,7 +268,7 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 	// Three wrong letters lose the round; watch every message on the way.
 	for i, l := range []string{"q", "z", "y", "w"} {
 		var g room
-		resp := mustDo(t, "POST", s.Frontends[i%2].URL()+"/api/rooms/"+r.ID+"/guesses",
+		resp := mustDo(t, "POST", s.URLs()[i%2]+"/api/rooms/"+r.ID+"/guesses",
 			map[string]string{"player": "bo", "letter": l, "request_id": fmt.Sprint("s-", i)}, http.StatusOK, &g)
 		if g.Status != "playing" {
 			break
@@ -244,7 +290,7 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 	}
 	// Once the round is lost the word is shown.
 	var end room
-	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &end)
+	mustDo(t, "GET", s.URLs()[0]+"/api/rooms/"+r.ID, nil, http.StatusOK, &end)
 	if end.Status != "lost" || end.Word == nil || *end.Word != word {
 		t.Fatalf("after losing: status %s word %v, want lost with %q", end.Status, end.Word, word)
 	}
@@ -263,11 +309,11 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 }
 
 func TestWebsocketGuessAckAndState(t *testing.T) {
-	s := systemtest.Start(t, 3, 2)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
 	var r room
-	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
-	a := dialWS(t, s.Frontends[0].URL(), r.ID, "ana")
-	b := dialWS(t, s.Frontends[1].URL(), r.ID, "bo")
+	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
+	a := dialWS(t, s.URLs()[0], r.ID, "ana")
+	b := dialWS(t, s.URLs()[1], r.ID, "bo")
 	if m, _ := readMsg(t, a); m.Type != "state" || m.Version != r.Version {
 		t.Fatalf("first message = %+v, want state at version %d", m, r.Version)
 	}
@@ -322,8 +368,8 @@ func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
 // sending was applied, sent once the round is over, is refused, not
 // applied to the next round, even after another guess of the same player.
 func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 	var r room
 	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
 	tab1, tab2 := dialWS(t, base, r.ID, "ana"), dialWS(t, base, r.ID, "ana")
@@ -362,12 +408,12 @@ func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 }
 
 func TestWebsocketRefusesOtherOrigins(t *testing.T) {
-	s := systemtest.Start(t, 3, 1)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
 	var r room
-	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	h := http.Header{}
 	h.Set("Origin", "http://evil.example")
-	_, resp, err := websocket.DefaultDialer.Dial(wsURL(s.Frontends[0].URL(), r.ID), h)
+	_, resp, err := websocket.DefaultDialer.Dial(wsURL(s.URLs()[0], r.ID), h)
 	if err == nil {
 		t.Fatal("a cross-origin websocket was accepted")
 	}
@@ -375,7 +421,7 @@ func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 		t.Fatalf("cross-origin dial: %v, response %v; want 403", err, resp)
 	}
 	// A cross-origin form post is refused too.
-	req, _ := http.NewRequest("POST", s.Frontends[0].URL()+"/rooms/"+r.ID+"/guesses", strings.NewReader("letter=o&player=eve"))
+	req, _ := http.NewRequest("POST", s.URLs()[0]+"/rooms/"+r.ID+"/guesses", strings.NewReader("letter=o&player=eve"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://evil.example")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -389,17 +435,17 @@ func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 		t.Errorf("cross-origin form post: status %d, want 403", res.StatusCode)
 	}
 	var after room
-	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
+	mustDo(t, "GET", s.URLs()[0]+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
 	if after.Version != r.Version {
 		t.Errorf("a refused cross-origin request changed the room")
 	}
 }
 
 func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
-	s := systemtest.Start(t, 3, 1)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
 	var r room
-	mustDo(t, "POST", s.Frontends[0].URL()+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
-	c := dialWS(t, s.Frontends[0].URL(), r.ID, "mallory")
+	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	c := dialWS(t, s.URLs()[0], r.ID, "mallory")
 	readMsg(t, c)
 	big := `{"type":"guess","letter":"o","request_id":"` + strings.Repeat("x", 2048) + `"}`
 	if err := c.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
@@ -417,7 +463,7 @@ func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
 		break
 	}
 	var after room
-	mustDo(t, "GET", s.Frontends[0].URL()+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
+	mustDo(t, "GET", s.URLs()[0]+"/api/rooms/"+r.ID, nil, http.StatusOK, &after)
 	if after.Version != r.Version {
 		t.Errorf("the oversized message changed the room")
 	}
@@ -426,8 +472,8 @@ func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
 // The create form carries a request id, so sending the same form twice (a
 // double click, a reload that posts again) creates one room.
 func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
-	s := systemtest.Start(t, 1, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 1, Frontends: 1})
+	base := s.URLs()[0]
 	home := mustDo(t, "GET", base+"/", nil, http.StatusOK, nil)
 	m := regexp.MustCompile(`name="request_id" value="([^"]+)"`).FindStringSubmatch(string(home.Body))
 	if m == nil {
@@ -459,8 +505,8 @@ func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
 // A form refused without JavaScript shows its error on the page it leads
 // back to, once; words put in a link's query are never shown.
 func TestFormErrorsComeFromTheServerOnly(t *testing.T) {
-	s := systemtest.Start(t, 3, 1)
-	base := s.Frontends[0].URL()
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
 	var r room
 	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
 	jar, err := cookiejar.New(nil)

@@ -33,6 +33,9 @@ type Config struct {
 	AllowedOrigins []string
 	// Logger receives every log of the frontend.
 	Logger *slog.Logger
+	// Dial, when set, opens the connections to the backends instead of
+	// plain TCP: tests that cut or delay links plug in here.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Validate reports the first invalid setting in words a person can act on.
@@ -74,7 +77,7 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("frontend", cfg.ID)
-	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log})
+	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial})
 	if err != nil {
 		return nil, fmt.Errorf("frontend: backends: %w", err)
 	}

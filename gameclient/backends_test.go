@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/systemtest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -38,7 +38,7 @@ func (r *recorder) guessAttempts(requestID string) []gameclient.Op {
 // newClient returns a client of the backends at addrs, closed when the test ends.
 func newClient(t *testing.T, rec gameclient.Recorder, addrs ...string) *gameclient.Client {
 	t.Helper()
-	cfg := gameclient.Config{Backends: addrs, Logger: systemtest.Logger()}
+	cfg := gameclient.Config{Backends: addrs, Logger: localcluster.TestLogger()}
 	if rec != nil {
 		cfg.Recorder = rec
 	}
@@ -56,22 +56,12 @@ func newClient(t *testing.T, rec gameclient.Recorder, addrs ...string) *gameclie
 
 // waitForLeader waits until the client knows the leader s's running
 // backends agree on, and returns its id.
-func waitForLeader(t *testing.T, s *systemtest.System, c *gameclient.Client) string {
+func waitForLeader(t *testing.T, s *localcluster.TestCluster, c *gameclient.Client) string {
 	t.Helper()
 	var id string
-	systemtest.Eventually(t, 15*time.Second, "the client to learn the leader", func() bool {
+	localcluster.PollT(t, 15*time.Second, "the client to learn the leader", func() bool {
 		id = s.Leader().ID()
 		return c.Cluster().GetLeaderId() == id
 	})
 	return id
-}
-
-// kill stops s's backend id abruptly, failing the test if there is none.
-func kill(t *testing.T, s *systemtest.System, id string) {
-	t.Helper()
-	n := s.Node(id)
-	if n == nil {
-		t.Fatalf("kill %s: no such backend", id)
-	}
-	s.Kill(n)
 }

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/systemtest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -38,16 +38,16 @@ func TestReasonWithoutBackend(t *testing.T) {
 }
 
 func TestGameOnCluster(t *testing.T) {
-	s := systemtest.Start(t, 3, 0)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	// One seed: the other members are learned from the cluster status.
 	c := newClient(t, rec, s.GRPCAddrs()[0])
 	waitForLeader(t, s, c)
-	systemtest.Eventually(t, 10*time.Second, "the client to learn every member", func() bool {
+	localcluster.PollT(t, 10*time.Second, "the client to learn every member", func() bool {
 		return len(c.Cluster().GetNodes()) == 3
 	})
 
-	ctx := systemtest.Context(t, 30*time.Second)
+	ctx := localcluster.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -97,7 +97,7 @@ func TestGameOnCluster(t *testing.T) {
 			t.Fatalf("second reply = %v; want the first reply %v", second, first)
 		}
 		// The leader answered both, after applying the guess (once).
-		r, ok := s.Leader().Store().Room(room.GetId())
+		r, ok := s.Leader().Room(room.GetId())
 		if !ok {
 			t.Fatalf("room %s not on the leader", room.GetId())
 		}
@@ -221,11 +221,11 @@ func TestGameOnCluster(t *testing.T) {
 }
 
 func TestLeaderKilled(t *testing.T) {
-	s := systemtest.Start(t, 3, 0)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	old := waitForLeader(t, s, c)
-	ctx := systemtest.Context(t, 30*time.Second)
+	ctx := localcluster.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -236,14 +236,15 @@ func TestLeaderKilled(t *testing.T) {
 	// a room created an instant before the kill may look unknown to it.
 	// Let every node apply the room first: this test is about the retry.
 	for _, n := range s.Running() {
-		systemtest.Eventually(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
-			_, ok := n.Store().Room(room.GetId())
+		localcluster.PollT(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
+			_, ok := n.Room(room.GetId())
 			return ok
 		})
 	}
 
+	oldAddr := s.Node(old).GRPCAddr()
 	killed := time.Now()
-	kill(t, s, old)
+	s.Kill(old)
 	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatalf("guess right after killing leader %s: %v", old, err)
@@ -255,7 +256,7 @@ func TestLeaderKilled(t *testing.T) {
 	// old leader and the retry goes to a survivor.
 	for i, op := range attempts {
 		t.Logf("attempt %d on %s: err=%v in %v", i+1, op.Node, op.Err, op.End.Sub(op.Start))
-		if op.Node == s.Node(old).GRPCAddr() && op.Err == nil {
+		if op.Node == oldAddr && op.Err == nil {
 			t.Errorf("attempt %d succeeded on the killed leader", i+1)
 		}
 	}
@@ -268,11 +269,11 @@ func TestLeaderKilled(t *testing.T) {
 
 	// Every survivor applies the guess, once.
 	for _, n := range s.Running() {
-		systemtest.Eventually(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
-			r, ok := n.Store().Room(room.GetId())
+		localcluster.PollT(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
+			r, ok := n.Room(room.GetId())
 			return ok && r.Version >= want
 		})
-		r, _ := n.Store().Room(room.GetId())
+		r, _ := n.Room(room.GetId())
 		if r.Version != want || !slices.Equal(r.Guessed, []string{"q"}) || len(r.Log) != 1 {
 			t.Errorf("node %s: version %d guessed %v log %d entries; want version %d, q once", n.ID(), r.Version, r.Guessed, len(r.Log), want)
 		}
@@ -303,11 +304,11 @@ func TestLeaderKilled(t *testing.T) {
 }
 
 func TestWatchRoomSurvivesKill(t *testing.T) {
-	s := systemtest.Start(t, 3, 0)
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	waitForLeader(t, s, c)
-	ctx := systemtest.Context(t, 40*time.Second)
+	ctx := localcluster.Context(t, 40*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -372,7 +373,7 @@ func TestWatchRoomSurvivesKill(t *testing.T) {
 			if killed == "" && v >= room.GetVersion()+3 {
 				killed = ev.GetServedBy()
 				t.Logf("killing %s, which serves the watch, at version %d", killed, v)
-				kill(t, s, killed)
+				s.Kill(killed)
 				close(killedCh)
 			}
 		case v := <-final:

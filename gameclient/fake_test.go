@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/systemtest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -153,7 +153,7 @@ func serveGame(t *testing.T, srv pb.GameServer) (addr string, stop func()) {
 func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs ...string) *gameclient.Client {
 	t.Helper()
 	c, err := gameclient.New(gameclient.Config{
-		Backends: addrs, Logger: systemtest.Logger(), Recorder: rec,
+		Backends: addrs, Logger: localcluster.TestLogger(), Recorder: rec,
 		WriteTimeout: writeTimeout, CallTimeout: 2 * time.Second,
 		HedgeAfter: -1, // the tests count attempts: a slow answer on a busy machine must not add one
 	})
@@ -166,10 +166,10 @@ func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs .
 
 func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 	f := &fakeGame{noQuorum: 3}
-	dead := systemtest.FreeAddr(t) // nothing listens there
+	dead := deadAddr(t) // nothing listens there
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, dead, startFake(t, f))
-	ctx := systemtest.Context(t, 10*time.Second)
+	ctx := localcluster.Context(t, 10*time.Second)
 
 	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	if err != nil {
@@ -199,7 +199,7 @@ func TestCreateRoomRetriesSameRequest(t *testing.T) {
 	f := &fakeGame{noQuorum: 2}
 	c := fakeClient(t, &recorder{}, 5*time.Second, startFake(t, f))
 	req := &pb.CreateRoomRequest{Host: "bo", Category: "animals"}
-	room, err := c.CreateRoom(systemtest.Context(t, 10*time.Second), req)
+	room, err := c.CreateRoom(localcluster.Context(t, 10*time.Second), req)
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -220,7 +220,7 @@ func TestWriteGivesUpAfterWriteTimeout(t *testing.T) {
 	rec := &recorder{}
 	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))
 	start := time.Now()
-	_, err := c.Guess(systemtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	_, err := c.Guess(localcluster.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	elapsed := time.Since(start)
 	if status.Code(err) != codes.Unavailable || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_QUORUM {
 		t.Fatalf("err = %v, want Unavailable NO_QUORUM", err)
@@ -234,7 +234,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 	f := &fakeGame{}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, startFake(t, f))
-	_, err := c.Guess(systemtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
+	_, err := c.Guess(localcluster.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
 	if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 		t.Fatalf("err = %v, want InvalidArgument INVALID_LETTER", err)
 	}
@@ -244,7 +244,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 }
 
 func TestCloseEndsWatches(t *testing.T) {
-	c, err := gameclient.New(gameclient.Config{Backends: []string{systemtest.FreeAddr(t)}, Logger: systemtest.Logger()})
+	c, err := gameclient.New(gameclient.Config{Backends: []string{deadAddr(t)}, Logger: localcluster.TestLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,4 +309,16 @@ func TestNextRoundPinsTheRoundBeforeSending(t *testing.T) {
 	if len(g.rounds) != 2 || g.rounds[0] != 3 || g.rounds[1] != 3 {
 		t.Fatalf("NextRound requests for rounds %v, want [3 3]", g.rounds)
 	}
+}
+
+// deadAddr returns a loopback address whose port was free a moment ago:
+// nothing listens there.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -57,6 +57,10 @@ bad=$(deps ./backend/... | grep -E "^$mod/(frontend|web)" || true)
 [ -z "$bad" ] || problem "backend imports frontend packages: $bad"
 bad=$(deps ./gameclient/... | grep "^$mod/" | grep -v -E "^$mod/(gameclient|proto)" || true)
 [ -z "$bad" ] || problem "gameclient must import only proto of ours: $bad"
+# The local cluster and the benchmark start whole systems: tests, gallows
+# dev and gallows bench use them; the servers and the client never do.
+bad=$(deps ./backend/... ./frontend/... ./gameclient/... ./web/... ./proto/... | grep -E "^$mod/internal/(localcluster|bench)$" || true)
+[ -z "$bad" ] || problem "backend, frontend, gameclient, web and proto must not import $bad (only tests and cmd/gallows do)"
 if [ -d web ]; then
   bad=$(deps ./web/... | grep -E "^($mod/proto|$mod/backend|google.golang.org/grpc)" || true)
   [ -z "$bad" ] || problem "web must take view models, not proto/gRPC/backend: $bad"

@@ -12,7 +12,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/gallows-game/gallows/backend/bench"
+	"github.com/gallows-game/gallows/internal/bench"
 )
 
 // runBench measures guesses per second of a loopback Gallows cluster

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -90,7 +91,7 @@ func TestProcessesFailOver(t *testing.T) {
 		return st.GetLeaderId()
 	}
 	var leader string
-	waitFor(t, 30*time.Second, "a leader", func() bool { leader = leaderOf("b1"); return leader != "" })
+	localcluster.PollT(t, 30*time.Second, "a leader", func() bool { leader = leaderOf("b1"); return leader != "" })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -141,17 +142,6 @@ func freePorts(t *testing.T, n int) []int {
 		_ = ln.Close()
 	}
 	return out
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func tail(b []byte, n int) []byte {

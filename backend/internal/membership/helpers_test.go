@@ -15,7 +15,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/gallows-game/gallows/backend/internal/slogbridge"
+	"github.com/gallows-game/gallows/internal/slogbridge"
 )
 
 const (

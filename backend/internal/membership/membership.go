@@ -33,7 +33,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/serf/serf"
 
-	"github.com/gallows-game/gallows/backend/internal/slogbridge"
+	"github.com/gallows-game/gallows/internal/slogbridge"
 )
 
 // ErrInvalidConfig is returned (wrapped) by New when the Config is unusable.
@@ -68,8 +68,8 @@ const (
 	bootstrapSettle = time.Second
 )
 
-// Raft is the part of *raft.Raft that membership needs. The store hands its
-// *raft.Raft in; tests use a real one too.
+// Raft is the part of *raft.Raft that membership needs. The node hands in
+// its store's (store.Open returns it); tests use a real one too.
 type Raft interface {
 	State() raft.RaftState
 	GetConfiguration() raft.ConfigurationFuture

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,7 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/gallows-game/gallows/backend/game"
-	"github.com/gallows-game/gallows/backend/internal/slogbridge"
+	"github.com/gallows-game/gallows/internal/slogbridge"
 )
 
 // Config configures a Store. Zero values take the documented defaults.
@@ -190,13 +192,18 @@ type Store struct {
 
 // Open starts a Store on cfg.Dir. A new node waits to be bootstrapped or
 // added to a cluster; a node with state on disk rejoins its cluster.
-func Open(cfg Config) (*Store, error) {
+//
+// Open also returns the store's Raft node, for the one other part that
+// drives it: membership, which bootstraps the cluster and adds and
+// removes voters. Everything else goes through the Store, which has no
+// accessor for it.
+func Open(cfg Config) (*Store, *raft.Raft, error) {
 	if err := cfg.setDefaults(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log := cfg.Logger.With("node", cfg.ID)
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "wal"), 0o750); err != nil {
-		return nil, fmt.Errorf("store: create data dir: %w", err)
+		return nil, nil, fmt.Errorf("store: create data dir: %w", err)
 	}
 	// raft-wal's Close leaves its meta database open (and locked), so the
 	// store owns it and closes it: a node can then reopen its dir in-process.
@@ -205,23 +212,23 @@ func Open(cfg Config) (*Store, error) {
 		wal.WithLogger(slogbridge.Hclog(log, "wal")), wal.WithSegmentSize(cfg.SegmentSize))
 	if err != nil {
 		_ = meta.Close()
-		return nil, fmt.Errorf("store: open wal: %w", err)
+		return nil, nil, fmt.Errorf("store: open wal: %w", err)
 	}
 	closeWAL := func() error { return errors.Join(w.Close(), meta.Close()) }
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, slogbridge.Hclog(log, "snapshot"))
 	if err != nil {
 		_ = closeWAL()
-		return nil, fmt.Errorf("store: open snapshots: %w", err)
+		return nil, nil, fmt.Errorf("store: open snapshots: %w", err)
 	}
 	hasState, err := raft.HasExistingState(w, w, snaps)
 	if err != nil {
 		_ = closeWAL()
-		return nil, fmt.Errorf("store: read raft state: %w", err)
+		return nil, nil, fmt.Errorf("store: read raft state: %w", err)
 	}
 	stream, err := newStreamLayer(cfg.Network, cfg.BindAddr, cfg.Advertise)
 	if err != nil {
 		_ = closeWAL()
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
 	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
@@ -246,7 +253,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		_ = transport.Close()
 		_ = closeWAL()
-		return nil, fmt.Errorf("store: start raft: %w", err)
+		return nil, nil, fmt.Errorf("store: start raft: %w", err)
 	}
 	s := &Store{
 		cfg: cfg, log: log, raft: r, fsm: f, closeWAL: closeWAL, transport: transport, hasState: hasState,
@@ -268,11 +275,8 @@ func Open(cfg Config) (*Store, error) {
 	s.wg.Add(2)
 	go s.watchLeader()
 	go s.proposeEntries()
-	return s, nil
+	return s, r, nil
 }
-
-// Raft returns the underlying Raft node (for membership and status).
-func (s *Store) Raft() *raft.Raft { return s.raft }
 
 // HasState reports whether the node found Raft state on disk at Open.
 func (s *Store) HasState() bool { return s.hasState }
@@ -702,16 +706,35 @@ func (s *Store) Stats() Stats {
 
 // IsVoter reports whether id is a voter in the latest Raft configuration.
 func (s *Store) IsVoter(id string) (bool, error) {
+	ids, err := s.Voters()
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(ids, id), nil
+}
+
+// Voters lists the ids of the voters in the latest Raft configuration, in
+// the configuration's order.
+func (s *Store) Voters() ([]string, error) {
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
-		return false, raftError(err)
+		return nil, raftError(err)
 	}
+	var ids []string
 	for _, srv := range f.Configuration().Servers {
-		if string(srv.ID) == id {
-			return srv.Suffrage == raft.Voter, nil
+		if srv.Suffrage == raft.Voter {
+			ids = append(ids, string(srv.ID))
 		}
 	}
-	return false, nil
+	return ids, nil
+}
+
+// LastSnapshotIndex is the index of the last snapshot this node took or
+// installed, 0 if none. It asks Raft for all its statistics, so it is
+// not for a hot path.
+func (s *Store) LastSnapshotIndex() uint64 {
+	n, _ := strconv.ParseUint(s.raft.Stats()["last_snapshot_index"], 10, 64)
+	return n
 }
 
 // TransferLeadership hands leadership to another voter if this node leads.

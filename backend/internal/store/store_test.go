@@ -26,7 +26,7 @@ func mustOpen(t *testing.T, id string, opts ...func(*Config)) (*Store, Config) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s, err := Open(cfg)
+	s, _, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -44,7 +44,7 @@ func mustNewStore(t *testing.T, opts ...func(*Config)) *Store {
 	t.Helper()
 	s, cfg := mustOpen(t, "n1", opts...)
 	rc := raft.Configuration{Servers: []raft.Server{{ID: raft.ServerID(cfg.ID), Address: raft.ServerAddress(s.RaftAddr())}}}
-	if err := s.Raft().BootstrapCluster(rc).Error(); err != nil {
+	if err := s.raft.BootstrapCluster(rc).Error(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -834,7 +834,7 @@ func TestTimeoutScaleRange(t *testing.T) {
 				}
 			}
 			cfg := Config{ID: "n1", Dir: t.TempDir(), BindAddr: "127.0.0.1:0", SegmentSize: 1 << 20, TimeoutScale: tc.scale}
-			s, err := Open(cfg)
+			s, _, err := Open(cfg)
 			if err == nil {
 				defer func() {
 					if err := s.Close(); err != nil {

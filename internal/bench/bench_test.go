@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/backend"
-	"github.com/gallows-game/gallows/backend/internal/clustertest"
+	"github.com/gallows-game/gallows/internal/localcluster"
 )
 
 // BenchmarkGuessesVsRaft runs the whole comparison once (3s per side, 64
@@ -18,7 +18,7 @@ func BenchmarkGuessesVsRaft(b *testing.B) {
 	for b.Loop() {
 		var err error
 		rep, err = Run(context.Background(), Config{
-			Clients: DefaultClients, Duration: 3 * time.Second, Dir: b.TempDir(), Logger: clustertest.Logger(),
+			Clients: DefaultClients, Duration: 3 * time.Second, Dir: b.TempDir(), Logger: localcluster.TestLogger(),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -39,28 +39,18 @@ func TestRunSmoke(t *testing.T) {
 	defer cancel()
 	inRooms := -1
 	cfg := Config{Clients: 4, Duration: 600 * time.Millisecond, // two turns per side
-		Dir: t.TempDir(), Logger: clustertest.Logger()}
-	cfg.inspect = func(_ context.Context, nodes []*backend.Node, leader string, rooms []string) error {
-		var want uint64
-		for _, n := range nodes {
-			if n.ID() == leader {
-				want = n.Store().Stats().AppliedIndex
-			}
+		Dir: t.TempDir(), Logger: localcluster.TestLogger()}
+	cfg.inspect = func(ctx context.Context, c *localcluster.Cluster, leader *backend.Node, rooms []string) error {
+		// Every node caught up with the leader.
+		if err := c.AppliedEverywhere(ctx, leader.Stats().AppliedIndex); err != nil {
+			return err
 		}
-		clustertest.Eventually(t, 10*time.Second, "every node caught up with the leader", func() bool {
-			for _, n := range nodes {
-				if n.Store().Stats().AppliedIndex < want {
-					return false
-				}
-			}
-			return true
-		})
-		for _, n := range nodes {
+		for _, n := range c.Running() {
 			// Version counts creation and every change; Round-1 of them were
 			// NextRounds, so Version-Round are guesses.
 			sum := 0
 			for _, code := range rooms {
-				r, ok := n.Store().Room(code)
+				r, ok := n.Room(code)
 				if !ok {
 					return fmt.Errorf("node %s: room %s missing", n.ID(), code)
 				}

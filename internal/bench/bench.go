@@ -33,9 +33,9 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/gallows-game/gallows/backend"
-	"github.com/gallows-game/gallows/backend/internal/slogbridge"
-	"github.com/gallows-game/gallows/backend/internal/store"
 	"github.com/gallows-game/gallows/gameclient"
+	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/slogbridge"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -77,9 +77,9 @@ type Config struct {
 	Logger *slog.Logger
 
 	// inspect, when set, is called by Gallows after the run and its own
-	// checks, while the cluster is still up, with the nodes, the id of the
-	// leader and the code of every client's room. Tests use it.
-	inspect func(ctx context.Context, nodes []*backend.Node, leader string, rooms []string) error
+	// checks, while the cluster is still up, with the cluster, its leader
+	// and the code of every client's room. Tests use it.
+	inspect func(ctx context.Context, c *localcluster.Cluster, leader *backend.Node, rooms []string) error
 }
 
 // Validate reports what Run would refuse in c, before anything starts.
@@ -370,7 +370,7 @@ func startRaftNode(dir, id string, log *slog.Logger) (_ *raftNode, err error) {
 	if n.transport, err = raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 3, 10*time.Second, slogbridge.Hclog(log, "transport")); err != nil {
 		return nil, fmt.Errorf("bench: raft transport of %s: %w", id, err)
 	}
-	rc := store.RaftConfig(id, 1)
+	rc := backend.RaftConfig(id)
 	// The store's defaults, so snapshots behave alike on both sides.
 	rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = 8192, 30*time.Second, 10240
 	rc.Logger = slogbridge.Hclog(log, "raft")
@@ -451,6 +451,78 @@ func startRaft(ctx context.Context, cfg Config, base string) (_ *side, err error
 		},
 		stop: stop,
 	}, nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	default:
+		return -1
+	}
+}
+
+// member is one Raft node of a cluster being waited on.
+type member struct {
+	id   string
+	raft *raft.Raft
+}
+
+// waitLeader waits until exactly one node is the leader and every node
+// names it, and returns its index. It wakes on Raft's leader and state
+// observations, never on a timer.
+func waitLeader(ctx context.Context, ms []member) (int, error) {
+	ch := make(chan raft.Observation, 64)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.LeaderObservation, raft.RaftState:
+			return true
+		}
+		return false
+	})
+	for _, m := range ms {
+		m.raft.RegisterObserver(obs)
+	}
+	defer func() {
+		for _, m := range ms {
+			m.raft.DeregisterObserver(obs)
+		}
+	}()
+	for {
+		if i, ok := agreedLeader(ms); ok {
+			return i, nil
+		}
+		// A dropped observation means the channel holds others: we still wake.
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return -1, fmt.Errorf("bench: wait for a leader all nodes agree on: %w", ctx.Err())
+		}
+	}
+}
+
+func agreedLeader(ms []member) (int, bool) {
+	leader := -1
+	for i, m := range ms {
+		if m.raft.State() == raft.Leader {
+			if leader >= 0 {
+				return -1, false
+			}
+			leader = i
+		}
+	}
+	if leader < 0 {
+		return -1, false
+	}
+	for _, m := range ms {
+		if _, id := m.raft.LeaderWithID(); string(id) != ms[leader].id {
+			return -1, false
+		}
+	}
+	return leader, true
 }
 
 // ---- Gallows ----
@@ -556,16 +628,24 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// startGallows starts three real backends and one gameclient shared by
-// the clients, as a frontend's players share one. Each client owns a room
-// and guesses there, one guess at a time; a client whose round is over
-// starts the next one, unmeasured.
+// startGallows starts three real backends (see internal/localcluster) and
+// one gameclient shared by the clients, as a frontend's players share one.
+// Each client owns a room and guesses there, one guess at a time; a client
+// whose round is over starts the next one, unmeasured.
 func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err error) {
 	dir, err := freshDir(base, "gallows")
 	if err != nil {
 		return nil, err
 	}
-	var ns []*backend.Node
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	cluster, err := localcluster.Start(sctx, localcluster.Config{
+		Backends: nodes, Dir: dir, Logger: cfg.Logger,
+		Backend: func(bc *backend.Config) { bc.SegmentSize = segmentSize },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: start gallows: %w", err)
+	}
 	var gc *gameclient.Client
 	stop := func() {
 		if gc != nil {
@@ -573,15 +653,9 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 				cfg.Logger.Warn("close game client", "err", err)
 			}
 		}
-		// The data is thrown away, so a crash stop will do. The leader goes
-		// first, before the others can notice and call an election.
-		slices.SortStableFunc(ns, func(a, b *backend.Node) int {
-			return cmpBool(b.Store().IsLeader(), a.Store().IsLeader())
-		})
-		for _, n := range ns {
-			if err := n.Kill(); err != nil {
-				cfg.Logger.Warn("stop gallows node", "node", n.ID(), "err", err)
-			}
+		// The data is thrown away, so a crash stop will do.
+		if err := cluster.Close(); err != nil {
+			cfg.Logger.Warn("stop gallows cluster", "err", err)
 		}
 	}
 	defer func() {
@@ -589,43 +663,17 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 			stop()
 		}
 	}()
-	var join []string
-	for i := range nodes {
-		id := "b" + strconv.Itoa(i+1)
-		n, err := backend.Start(backend.Config{
-			ID: id, DataDir: filepath.Join(dir, id),
-			RaftAddr: "127.0.0.1:0", SerfAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-			Join: join, BootstrapExpect: nodes, SegmentSize: segmentSize, Logger: cfg.Logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("bench: start gallows node %s: %w", id, err)
-		}
-		ns = append(ns, n)
-		if join == nil {
-			join = []string{n.SerfAddr()}
-		}
-	}
-	members := make([]member, len(ns))
-	for i, n := range ns {
-		members[i] = member{id: n.ID(), raft: n.Store().Raft()}
-	}
-	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
-	defer cancel()
-	li, err := waitLeader(sctx, members)
+	leader, err := cluster.Leader(sctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: gallows: %w", err)
 	}
-	term := ns[li].Store().Raft().CurrentTerm()
+	term := leader.Stats().Term
 
 	// Measuring starts once the gameclient knows the leader.
-	addrs := make([]string, len(ns))
-	for i, n := range ns {
-		addrs[i] = n.GRPCAddr()
-	}
-	if gc, err = gameclient.New(gameclient.Config{Backends: addrs, Logger: cfg.Logger}); err != nil {
+	if gc, err = gameclient.New(cluster.GameClientConfig("")); err != nil {
 		return nil, fmt.Errorf("bench: game client: %w", err)
 	}
-	if err := waitClientLeader(sctx, gc, ns[li].ID()); err != nil {
+	if err := waitClientLeader(sctx, gc, leader.ID()); err != nil {
 		return nil, err
 	}
 
@@ -641,29 +689,28 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 			return c.step, nil
 		},
 		check: func(ctx context.Context, res Result) error {
-			return checkGallows(ctx, cfg, ns, members, term, clients, res)
+			return checkGallows(ctx, cfg, cluster, term, clients, res)
 		},
 		stop: stop,
 	}, nil
 }
 
-// checkGallows checks, on whichever node leads now once it has applied
-// everything, that nothing changed a room after its client's last reply
-// and that every acknowledged guess was applied exactly once: a room's
-// version counts its creation and every change, its round the creation and
-// every applied NextRound, so version - round counts the applied guesses.
-func checkGallows(ctx context.Context, cfg Config, ns []*backend.Node, members []member, term uint64, clients []*gallowsClient, res Result) error {
+// checkGallows checks, on whichever node leads now, that nothing changed a
+// room after its client's last reply and that every acknowledged guess was
+// applied exactly once: a room's version counts its creation and every
+// change, its round the creation and every applied NextRound, so version -
+// round counts the applied guesses. The leader's state holds every
+// acknowledged guess: a leader has applied every entry of earlier terms
+// (see backend.Node.IsLeader), and answers a write of its own term only
+// once it has applied it.
+func checkGallows(ctx context.Context, cfg Config, cluster *localcluster.Cluster, term uint64, clients []*gallowsClient, res Result) error {
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	li, err := waitLeader(cctx, members)
+	leader, err := cluster.Leader(cctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("bench: gallows: %w", err)
 	}
-	leader := ns[li]
-	if err := leader.Store().Raft().Barrier(checkTimeout).Error(); err != nil {
-		return fmt.Errorf("bench: gallows: barrier on leader %s: %w", leader.ID(), err)
-	}
-	if now := leader.Store().Raft().CurrentTerm(); now != term {
+	if now := leader.Stats().Term; now != term {
 		cfg.Logger.Warn("a leader election happened during the measured run: the numbers include a failover",
 			"term_before", term, "term_after", now, "leader", leader.ID())
 	}
@@ -672,7 +719,7 @@ func checkGallows(ctx context.Context, cfg Config, ns []*backend.Node, members [
 	for i, c := range clients {
 		rooms[i] = c.room
 		total += c.guesses
-		r, ok := leader.Store().Room(c.room)
+		r, ok := leader.Room(c.room)
 		if !ok {
 			return fmt.Errorf("bench: gallows: room %s of client %d is missing on the leader", c.room, i)
 		}
@@ -689,7 +736,7 @@ func checkGallows(ctx context.Context, cfg Config, ns []*backend.Node, members [
 		return fmt.Errorf("bench: gallows: clients counted %d guesses, the run measured %d", total, res.Ops)
 	}
 	if cfg.inspect != nil {
-		if err := cfg.inspect(cctx, ns, leader.ID(), rooms); err != nil {
+		if err := cfg.inspect(cctx, cluster, leader, rooms); err != nil {
 			return fmt.Errorf("bench: gallows: inspect: %w", err)
 		}
 	}
@@ -715,78 +762,6 @@ func waitClientLeader(ctx context.Context, gc *gameclient.Client, leader string)
 }
 
 // ---- Shared ----
-
-// cmpBool orders false before true.
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	default:
-		return -1
-	}
-}
-
-// member is one Raft node of a cluster being waited on.
-type member struct {
-	id   string
-	raft *raft.Raft
-}
-
-// waitLeader waits until exactly one node is the leader and every node
-// names it, and returns its index. It wakes on Raft's leader and state
-// observations, never on a timer.
-func waitLeader(ctx context.Context, ms []member) (int, error) {
-	ch := make(chan raft.Observation, 64)
-	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		switch o.Data.(type) {
-		case raft.LeaderObservation, raft.RaftState:
-			return true
-		}
-		return false
-	})
-	for _, m := range ms {
-		m.raft.RegisterObserver(obs)
-	}
-	defer func() {
-		for _, m := range ms {
-			m.raft.DeregisterObserver(obs)
-		}
-	}()
-	for {
-		if i, ok := agreedLeader(ms); ok {
-			return i, nil
-		}
-		// A dropped observation means the channel holds others: we still wake.
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return -1, fmt.Errorf("bench: wait for a leader all nodes agree on: %w", ctx.Err())
-		}
-	}
-}
-
-func agreedLeader(ms []member) (int, bool) {
-	leader := -1
-	for i, m := range ms {
-		if m.raft.State() == raft.Leader {
-			if leader >= 0 {
-				return -1, false
-			}
-			leader = i
-		}
-	}
-	if leader < 0 {
-		return -1, false
-	}
-	for _, m := range ms {
-		if _, id := m.raft.LeaderWithID(); string(id) != ms[leader].id {
-			return -1, false
-		}
-	}
-	return leader, true
-}
 
 // step makes one operation and reports whether it is to be measured.
 type step func(ctx context.Context) (measured bool, err error)
