@@ -110,7 +110,7 @@ func faultRun(t *testing.T, seed uint64) string {
 	w := &faultWorld{t: t, c: c, network: network, hosts: map[string]string{}, rec: &history.Recorder{}}
 
 	// Two game clients, as two frontends, each shared by three players.
-	cfg := gameclient.Config{WriteTimeout: 2 * time.Second, CallTimeout: time.Second, RepeatableTimeout: time.Second}
+	cfg := gameclient.Config{Timeout: 2 * time.Second, AttemptTimeout: time.Second}
 	gcs := []*gameclient.Client{
 		frontendClient(t, c, "f1", cfg),
 		frontendClient(t, c, "f2", cfg),
@@ -153,7 +153,7 @@ func faultRun(t *testing.T, seed uint64) string {
 	// Heal and end: every room takes a write that must succeed, then a read.
 	w.heal()
 	// The last writes and reads wait out the election the heal may start.
-	cfg.WriteTimeout = 30 * time.Second
+	cfg.Timeout = 30 * time.Second
 	final := &faultClient{name: "final", gc: frontendClient(t, c, "f3", cfg), rng: rng, seen: map[string]history.State{}}
 	for _, room := range w.rooms {
 		// The host ends the round the room is in: a write that must apply.

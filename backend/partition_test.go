@@ -164,7 +164,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	const attemptTimeout = 10 * time.Second
 	gc := frontendClient(t, c, "frontend", gameclient.Config{
 		Recorder:     answered,
-		WriteTimeout: 3 * attemptTimeout, CallTimeout: attemptTimeout, RepeatableTimeout: attemptTimeout,
+		Timeout: 3 * attemptTimeout, AttemptTimeout: attemptTimeout,
 	})
 
 	ctx := localcluster.Context(t, 90*time.Second)

@@ -185,12 +185,12 @@ func batchedGuess(bc *backendConn, ctx context.Context, req *pb.GuessRequest) (*
 }
 
 // retry runs call on backend after backend, in order o, until one gives an
-// answer that is not "unreachable or no quorum", or Config.WriteTimeout
+// answer that is not "unreachable or no quorum", or Config.Timeout
 // passes. It returns the address that answered last.
 func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string, o order, req Req, call unaryCall[Req, Rep]) (Rep, string, error) {
 	var zero Rep
 	name := path.Base(method)
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var skip map[string]bool // allocated at the first retry
 	bo := backoff{min: 10 * time.Millisecond, max: 500 * time.Millisecond}
@@ -229,16 +229,16 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 	}
 }
 
-// hedged runs one attempt of call on addr. For a write that is safe to
-// repeat, when addr has not answered after Config.HedgeAfter, the same
-// request also goes to another backend: a leader that is cut off or frozen
+// hedged runs one attempt of call on addr. When addr has not answered
+// after Config.HedgeAfter, the same request also goes to another backend
+// (every request is safe to send twice): a leader that is cut off or frozen
 // keeps its connections open, and a follower forwards to the next leader
 // as soon as one is elected. The first answer (a reply, or an error that
 // does not say "try another backend") wins and the other attempt is
 // cancelled; when neither answers, the first attempt's error is returned.
 // It returns the address whose answer it returns.
 func hedged[Req, Rep proto.Message](ctx context.Context, c *Client, method string, o order, addr string, req Req, call unaryCall[Req, Rep]) (Rep, string, error) {
-	if c.cfg.HedgeAfter < 0 || c.cfg.HedgeAfter >= c.cfg.RepeatableTimeout || !repeatable(method) {
+	if c.cfg.HedgeAfter < 0 || c.cfg.HedgeAfter >= c.cfg.AttemptTimeout {
 		rep, err := invoke(ctx, c, method, addr, req, call)
 		return rep, addr, err
 	}
@@ -295,19 +295,14 @@ func hedged[Req, Rep proto.Message](ctx context.Context, c *Client, method strin
 var errNoHedge = errors.New("gameclient: no other backend to hedge on")
 
 // invoke runs one attempt of call on addr, bounded by
-// Config.RepeatableTimeout for writes that are safe to repeat and by
-// Config.CallTimeout for the others, and records it.
+// Config.AttemptTimeout, and records it.
 func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr string, req Req, call unaryCall[Req, Rep]) (Rep, error) {
 	var zero Rep
 	bc, err := c.conn(addr)
 	if err != nil {
 		return zero, err
 	}
-	timeout := c.cfg.CallTimeout
-	if repeatable(method) {
-		timeout = c.cfg.RepeatableTimeout
-	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()
 	op := Op{Method: method, Request: req, Start: time.Now(), Node: addr}
 	rep, err := call(bc, actx, req)
@@ -317,21 +312,6 @@ func invoke[Req, Rep proto.Message](ctx context.Context, c *Client, method, addr
 	}
 	c.record(op)
 	return rep, err
-}
-
-// repeatable reports whether method is safe to send twice, so that an
-// attempt may be hedged on another backend: reads, and writes that are
-// applied at most once however often they are sent (guesses and creates
-// carry request ids, a NextRound names the round it ends, joining and
-// leaving twice changes nothing). A read hedged on a follower is as fresh
-// as one on the leader: the follower applies the leader's read index first.
-func repeatable(method string) bool {
-	switch method {
-	case pb.Game_CreateRoom_FullMethodName, pb.Game_GuessStream_FullMethodName, pb.Game_NextRound_FullMethodName, pb.Game_Join_FullMethodName, pb.Game_Leave_FullMethodName,
-		pb.Game_GetRoom_FullMethodName, pb.Game_ListRooms_FullMethodName, pb.Game_Categories_FullMethodName:
-		return true
-	}
-	return false
 }
 
 // retryable reports whether err says "try another backend": it was not

@@ -6,14 +6,17 @@
 // stream, which it reopens on another backend whenever it breaks. On top of
 // that it offers:
 //
-//   - Writes (CreateRoom, Guess, NextRound, Join, Leave) sent to the leader
-//     when it is known, retried on the next backend when a backend is
-//     unreachable or has no quorum, until Config.WriteTimeout. Every other
-//     error is an answer and is returned at once; Reason tells which one.
-//     Guesses made at the same time through one backend share a message of
-//     its GuessStream, and so a log entry.
-//   - Reads of rooms (GetRoom, ListRooms) served by the leader, so they see
-//     every acknowledged write; Categories and room watches by a follower.
+//   - Writes (CreateRoom, Guess, NextRound, Join, Leave) and reads sent to
+//     the leader when it is known, hedged on another backend when the
+//     leader is slow to answer, and retried on the next backend when a
+//     backend is unreachable or has no quorum, until Config.Timeout. Every
+//     other error is an answer and is returned at once; Reason tells which
+//     one. Guesses made at the same time through one backend share a
+//     message of its GuessStream, and so a log entry.
+//   - Linearizable reads of rooms (GetRoom, ListRooms): they see every
+//     write acknowledged before they began, and never a room older than
+//     one this client returned; GetRoomStale is quicker and may lag.
+//     Categories and room watches are served by a follower.
 //   - Room watches (WatchRoom) that survive the death of the backend serving
 //     them: the stream is reopened on another backend and the caller only
 //     ever sees newer versions of the room.
@@ -44,21 +47,19 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
-// Default timeouts, used when the Config leaves them zero.
+// Default timeouts, used when the Config leaves them zero: the client's
+// whole policy is a call's timeout, an attempt's, and when to hedge.
 const (
-	// DefaultWriteTimeout bounds one call with all its retries.
-	DefaultWriteTimeout = 8 * time.Second
-	// DefaultCallTimeout bounds one attempt on one backend.
-	DefaultCallTimeout = 3 * time.Second
-	// DefaultRepeatableTimeout bounds one attempt of a write that is safe to
-	// repeat. A commit takes milliseconds and an election well under a
-	// second, so a backend that has not answered by then is cut off or
-	// stalled: the write goes to the next one.
-	DefaultRepeatableTimeout = time.Second
-	// DefaultHedgeAfter is how long an attempt of a write that is safe to
-	// repeat goes unanswered before the same write is also sent to another
-	// backend: far above a commit's milliseconds, well below
-	// RepeatableTimeout.
+	// DefaultTimeout bounds one call with all its attempts.
+	DefaultTimeout = 8 * time.Second
+	// DefaultAttemptTimeout bounds one attempt on one backend. A commit
+	// takes milliseconds and an election well under a second, so a backend
+	// that has not answered by then is cut off or stalled: the request goes
+	// to the next one.
+	DefaultAttemptTimeout = time.Second
+	// DefaultHedgeAfter is how long an attempt goes unanswered before the
+	// same request is also sent to another backend: far above a commit's
+	// milliseconds, well below DefaultAttemptTimeout.
 	DefaultHedgeAfter = 250 * time.Millisecond
 )
 
@@ -77,18 +78,17 @@ type Config struct {
 	Backends []string
 	// Logger receives the client's logs (default slog.Default()).
 	Logger *slog.Logger
-	// WriteTimeout is the overall deadline of one call, retries included
-	// (default 8s). Reads and the first subscription of WatchRoom use it too.
-	WriteTimeout time.Duration
-	// CallTimeout is the deadline of one attempt on one backend (default 3s).
-	CallTimeout time.Duration
-	// RepeatableTimeout is the deadline of one attempt of a write that is
-	// applied at most once however often it is sent (CreateRoom, Guess,
-	// NextRound, Join, Leave), at most CallTimeout (default 1s).
-	RepeatableTimeout time.Duration
-	// HedgeAfter is how long an attempt of such a write may go unanswered
-	// before the write is also sent to another backend, the first answer
-	// winning (default 250ms; negative: never).
+	// Timeout is the deadline of one call, all its attempts included
+	// (default 8s); also of WatchRoom's first subscription.
+	Timeout time.Duration
+	// AttemptTimeout is the deadline of one attempt on one backend
+	// (default 1s), at most Timeout; also how long a new watch stream may
+	// take to deliver its first event.
+	AttemptTimeout time.Duration
+	// HedgeAfter is how long an attempt may go unanswered before the
+	// request is also sent to another backend, the first answer winning
+	// (default 250ms; negative: never). Every request is safe to send
+	// twice: reads, and writes that carry request ids or name their round.
 	HedgeAfter time.Duration
 	// Recorder, when set, receives every attempt and its outcome.
 	Recorder Recorder
@@ -164,16 +164,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.CallTimeout <= 0 {
-		cfg.CallTimeout = DefaultCallTimeout
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
 	}
-	if cfg.RepeatableTimeout <= 0 {
-		cfg.RepeatableTimeout = DefaultRepeatableTimeout
-	}
-	cfg.RepeatableTimeout = min(cfg.RepeatableTimeout, cfg.CallTimeout)
+	cfg.AttemptTimeout = min(cfg.AttemptTimeout, cfg.Timeout)
 	if cfg.HedgeAfter == 0 {
 		cfg.HedgeAfter = DefaultHedgeAfter
 	}

@@ -97,8 +97,8 @@ func (c *Client) watchStatusOn(addr string) (got bool, err error) {
 	req := &pb.StatusRequest{}
 	stream, err := bc.cluster.WatchStatus(ctx, req)
 	if err == nil {
-		// A backend that takes the stream but never answers is left after CallTimeout.
-		first := time.AfterFunc(c.cfg.CallTimeout, cancel)
+		// A backend that takes the stream but never answers is left after AttemptTimeout.
+		first := time.AfterFunc(c.cfg.AttemptTimeout, cancel)
 		for {
 			var st *pb.ClusterStatus
 			st, err = stream.Recv()

@@ -150,11 +150,11 @@ func serveGame(t *testing.T, srv pb.GameServer) (addr string, stop func()) {
 	return ln.Addr().String(), s.Stop
 }
 
-func fakeClient(t *testing.T, rec *recorder, writeTimeout time.Duration, addrs ...string) *gameclient.Client {
+func fakeClient(t *testing.T, rec *recorder, timeout time.Duration, addrs ...string) *gameclient.Client {
 	t.Helper()
 	c, err := gameclient.New(gameclient.Config{
 		Backends: addrs, Logger: localcluster.TestLogger(), Recorder: rec,
-		WriteTimeout: writeTimeout, CallTimeout: 2 * time.Second,
+		Timeout: timeout, AttemptTimeout: 2 * time.Second,
 		HedgeAfter: -1, // the tests count attempts: a slow answer on a busy machine must not add one
 	})
 	if err != nil {
@@ -215,7 +215,7 @@ func TestCreateRoomRetriesSameRequest(t *testing.T) {
 	}
 }
 
-func TestWriteGivesUpAfterWriteTimeout(t *testing.T) {
+func TestWriteGivesUpAfterTimeout(t *testing.T) {
 	f := &fakeGame{noQuorum: -1}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))

@@ -211,7 +211,7 @@ func newBatchRequest(batch []*queuedGuess) (*pb.GuessBatchRequest, []*queuedGues
 		}
 		d, ok := q.ctx.Deadline()
 		if !ok {
-			d = time.Now().Add(DefaultCallTimeout)
+			d = time.Now().Add(DefaultAttemptTimeout)
 		}
 		deadline = maxTime(deadline, d)
 		req.Guesses = append(req.Guesses, q.req)

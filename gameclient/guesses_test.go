@@ -174,10 +174,10 @@ func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 	}
 }
 
-// TestStalledBackendIsLeftAfterRepeatableTimeout: a guess (safe to repeat)
-// that a backend takes but does not answer is sent to the next backend
-// after RepeatableTimeout, long before CallTimeout.
-func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
+// TestStalledBackendIsLeftAfterAttemptTimeout: a guess that a backend
+// takes but does not answer is sent to the next backend after
+// AttemptTimeout, long before the call's Timeout.
+func TestStalledBackendIsLeftAfterAttemptTimeout(t *testing.T) {
 	stalled := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{}), ended: make(chan error, 1)} // never released
 	// The other backend says "no quorum" once, so whichever backend the
 	// client tries first, the guess reaches the stalled one.
@@ -185,13 +185,13 @@ func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
 	rec := &recorder{}
 	c, err := gameclient.New(gameclient.Config{
 		Backends: []string{startServer(t, stalled), startFake(t, other)}, Logger: localcluster.TestLogger(), Recorder: rec,
-		WriteTimeout: 20 * time.Second, CallTimeout: 20 * time.Second, RepeatableTimeout: 200 * time.Millisecond,
+		Timeout: 20 * time.Second, AttemptTimeout: 200 * time.Millisecond, HedgeAfter: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	ctx := localcluster.Context(t, 5*time.Second) // far below CallTimeout
+	ctx := localcluster.Context(t, 5*time.Second) // far below Timeout
 	if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -216,7 +216,7 @@ func TestStalledBackendIsLeftAfterRepeatableTimeout(t *testing.T) {
 
 // TestUnansweredWriteIsHedgedOnAnotherBackend: a guess a backend takes but
 // does not answer is also sent to another backend after HedgeAfter, long
-// before RepeatableTimeout, and the first answer wins; the backend that
+// before AttemptTimeout, and the first answer wins; the backend that
 // did not answer is then tried last.
 func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	stalled := &gatedGame{arrived: make(chan []string, 16), release: make(chan struct{}), ended: make(chan error, 16)} // never released
@@ -225,13 +225,13 @@ func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	const hedgeAfter = 500 * time.Millisecond // far above an answer from the good backend, even on a busy machine
 	c, err := gameclient.New(gameclient.Config{
 		Backends: []string{stalledAddr, goodAddr}, Logger: localcluster.TestLogger(), Recorder: rec,
-		WriteTimeout: time.Minute, CallTimeout: time.Minute, RepeatableTimeout: time.Minute, HedgeAfter: hedgeAfter,
+		Timeout: time.Minute, AttemptTimeout: time.Minute, HedgeAfter: hedgeAfter,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	// Far below RepeatableTimeout: a guess that went to the stalled backend
+	// Far below AttemptTimeout: a guess that went to the stalled backend
 	// first can only be answered through a hedge.
 	ctx := localcluster.Context(t, 20*time.Second)
 	called := map[string]time.Time{} // when each guess was made

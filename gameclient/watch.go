@@ -13,7 +13,7 @@ import (
 )
 
 // errFirstEventTimeout ends a room stream whose backend does not send the
-// room's current state within Config.CallTimeout.
+// room's current state within Config.AttemptTimeout.
 var errFirstEventTimeout = errors.New("gameclient: no first event in time")
 
 // roomStream is one open WatchRoom stream, registered by backend address
@@ -34,8 +34,6 @@ type roomWatch struct {
 	id   string
 	last uint64 // highest version delivered (or the caller's fromVersion)
 	out  chan *pb.RoomEvent
-	// notFound counts NotFound answers in a row.
-	notFound int
 }
 
 // subscription is a stream that has delivered its first event.
@@ -58,22 +56,21 @@ type subscription struct {
 // (backend killed or reported down, watch lagged, no quorum), the watch is
 // reopened on another backend from the last version delivered, with
 // backoff (50ms to 1s), until ctx ends or the client is closed; then the
-// channel is closed. It is also closed when the room is not found (as
-// confirmed by the leader), which cannot happen once it has been seen, as
-// rooms are never removed.
+// channel is closed. It is also closed when the room is not found, which
+// cannot happen once it has been seen, as rooms are never removed.
 //
 // WatchRoom itself waits for the first stream to deliver the room's state,
-// for at most Config.WriteTimeout, and returns an error if it cannot: the
-// room does not exist (Reason NOT_FOUND; a backend waits about 2s for a
-// room it has not applied yet before it says so, so GetRoom is the quicker
-// check), or no backend answered.
+// for at most Config.Timeout, and returns an error if it cannot: the
+// room does not exist (Reason NOT_FOUND: a backend that has not applied
+// the room first applies the leader's read index, so a room created
+// through any node is found), or no backend answered.
 func (c *Client) WatchRoom(ctx context.Context, id string, fromVersion uint64) (<-chan *pb.RoomEvent, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	stopOnClose := context.AfterFunc(c.ctx, cancel)
 	w := &roomWatch{c: c, id: id, last: fromVersion, out: make(chan *pb.RoomEvent, 1)}
 	bo := backoff{min: 50 * time.Millisecond, max: time.Second}
 
-	sctx, scancel := context.WithTimeout(wctx, c.cfg.WriteTimeout)
+	sctx, scancel := context.WithTimeout(wctx, c.cfg.Timeout)
 	sub, err := w.subscribe(sctx, wctx, "", &bo)
 	scancel()
 	if err != nil {
@@ -173,7 +170,6 @@ func (w *roomWatch) subscribe(ctx, parent context.Context, exclude string, bo *b
 		}
 		sub, err := w.open(ctx, parent, addr)
 		if err == nil {
-			w.notFound = 0
 			w.c.markOK(addr)
 			return sub, nil
 		}
@@ -187,7 +183,7 @@ func (w *roomWatch) subscribe(ctx, parent context.Context, exclude string, bo *b
 			return nil, fmt.Errorf("gameclient: WatchRoom %s: no backend delivered the room in time: %w", w.id, last)
 		}
 		last = err
-		if w.final(ctx, addr, err) {
+		if w.final(err) {
 			return nil, fmt.Errorf("gameclient: WatchRoom %s on %s: %w", w.id, addr, err)
 		}
 		if transportFailure(err) {
@@ -201,37 +197,21 @@ func (w *roomWatch) subscribe(ctx, parent context.Context, exclude string, bo *b
 	}
 }
 
-// final reports whether err from addr ends the watch: a NotFound that the
-// leader confirms (a follower may lag behind), or, with the leader unknown
-// or unreachable, from two backends in a row; or an error that retrying
-// elsewhere cannot fix.
-func (w *roomWatch) final(ctx context.Context, addr string, err error) bool {
+// final reports whether err ends the watch: a NotFound (a
+// backend says so only once it has applied the leader's read index, so it
+// knows every room created before), or an error that retrying elsewhere
+// cannot fix.
+func (w *roomWatch) final(err error) bool {
 	switch status.Code(err) {
-	case codes.NotFound:
-		w.notFound++
-		leader := w.c.leader()
-		if leader == "" || leader == addr {
-			return leader == addr || w.notFound >= 2
-		}
-		_, lerr := invoke(ctx, w.c, pb.Game_GetRoom_FullMethodName, leader, &pb.GetRoomRequest{RoomId: w.id}, gameCall(pb.GameClient.GetRoom))
-		switch status.Code(lerr) {
-		case codes.NotFound:
-			return true
-		case codes.OK:
-			w.notFound = 0
-			return false
-		}
-		return w.notFound >= 2
-	case codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied,
+	case codes.NotFound, codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied,
 		codes.Unauthenticated, codes.Unimplemented:
 		return true
 	}
-	w.notFound = 0
 	return false
 }
 
 // open opens one stream on addr and waits for its first event, at most
-// Config.CallTimeout or until ctx ends.
+// Config.AttemptTimeout or until ctx ends.
 func (w *roomWatch) open(ctx, parent context.Context, addr string) (*subscription, error) {
 	bc, err := w.c.conn(addr)
 	if err != nil {
@@ -249,7 +229,7 @@ func (w *roomWatch) open(ctx, parent context.Context, addr string) (*subscriptio
 	w.c.addStream(addr, sub.handle)
 	sub.stream, err = bc.game.WatchRoom(sctx, sub.req)
 	if err == nil {
-		timer := time.AfterFunc(w.c.cfg.CallTimeout, func() { cancel(errFirstEventTimeout) })
+		timer := time.AfterFunc(w.c.cfg.AttemptTimeout, func() { cancel(errFirstEventTimeout) })
 		stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 		sub.first, err = sub.stream.Recv()
 		timer.Stop()

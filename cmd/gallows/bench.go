@@ -23,11 +23,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	duration := fs.Duration("duration", bench.DefaultDuration, "how long each side is measured")
 	runs := fs.Int("runs", 1, "how many comparisons to run, one after the other; with more than one, a table of all and the median ratio follow")
 	dataDir := fs.String("data-dir", "", "keep the nodes' data here (with --runs, in run-1, run-2, …); must be empty (default: a temp dir, removed on exit)")
+	reads := fs.Bool("reads", false, "measure room reads through a frontend instead, linearizable against stale, each client reading its own room while the rooms change")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file; each side's goroutines carry the label side=raft or side=gallows")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
 	fs.Var(&level, "log-level", "debug, info, warn or error")
-	if err := parse(fs, args, stderr, "gallows bench: guesses/s of a 3-node loopback cluster against raw Raft applies."); err != nil {
+	if err := parse(fs, args, stderr, "gallows bench: guesses/s of a 3-node loopback cluster against raw Raft applies, or (--reads) what linearizable reads cost."); err != nil {
 		return err
 	}
 	if *runs < 1 {
@@ -37,8 +38,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "gallows bench: 3 nodes on loopback, %d clients, %v per side, %d CPUs, %s\n",
-		*clients, *duration, runtime.NumCPU(), runtime.Version())
+	what := "guesses against raw Raft applies"
+	if *reads {
+		what = "reads of /api/rooms/{id} through a frontend, stale and linearizable"
+	}
+	fmt.Fprintf(stdout, "gallows bench: %s; 3 nodes on loopback, %d clients, %v per side, %d CPUs, %s\n",
+		what, *clients, *duration, runtime.NumCPU(), runtime.Version())
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -64,6 +69,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			if cfg.Dir != "" {
 				run.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("run-%d", i+1))
 			}
+		}
+		if *reads {
+			rep, err := bench.Reads(ctx, run)
+			if err != nil {
+				return fmt.Errorf("run read benchmark: %w", err)
+			}
+			if err := rep.Write(stdout); err != nil {
+				return err
+			}
+			continue
 		}
 		rep, err := bench.Run(ctx, run)
 		if err != nil {

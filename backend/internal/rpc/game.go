@@ -23,10 +23,6 @@ import (
 // is ended (the client resubscribes from its last version).
 const watchBuffer = 1024
 
-// unknownRoomWait is how long a watch waits for a room this node has not
-// applied yet.
-const unknownRoomWait = 2 * time.Second
-
 type gameService struct {
 	pb.UnimplementedGameServer
 	cfg   Config
@@ -540,20 +536,21 @@ func (g *gameService) write(ctx context.Context, local func(context.Context) err
 }
 
 func (g *gameService) WatchRoom(req *pb.WatchRoomRequest, stream pb.Game_WatchRoomServer) error {
-	// A room created a moment ago through the leader may not be applied
-	// here yet: give this node a moment to catch up before saying NotFound.
-	// A stream that resumes one the caller had elsewhere starts no lower
-	// than the version it had.
+	ctx := stream.Context()
 	code := game.NormalizeRoomCode(req.GetRoomId())
-	wctx, cancel := context.WithTimeout(stream.Context(), unknownRoomWait)
-	room, sub, err := g.cfg.Store.SubscribeWhenKnown(wctx, code, watchBuffer)
-	if err == nil && room.Version < req.GetFromVersion() {
-		sub.Close()
-		if err = g.cfg.Store.WaitRoomVersion(wctx, code, req.GetFromVersion()); err == nil {
+	// A stream that resumes one the caller had elsewhere starts no lower
+	// than the version it had (the caller bounds the wait).
+	if err := g.cfg.Store.WaitRoomVersion(ctx, code, req.GetFromVersion()); err != nil {
+		return toStatus(err)
+	}
+	room, sub, err := g.cfg.Store.Subscribe(code, watchBuffer)
+	if errors.Is(err, game.ErrUnknownRoom) {
+		// Created a moment ago and not applied here yet, or unknown: once
+		// this node has applied the leader's read index, it knows.
+		if err = g.proxy.Read(ctx); err == nil {
 			room, sub, err = g.cfg.Store.Subscribe(code, watchBuffer)
 		}
 	}
-	cancel()
 	if err != nil {
 		return toStatus(err)
 	}

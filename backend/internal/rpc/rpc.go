@@ -49,9 +49,8 @@ type Store interface {
 	// WaitRoomVersion waits until this node has applied the room at a
 	// version or later.
 	WaitRoomVersion(ctx context.Context, code string, min uint64) error
-	// Subscribe and SubscribeWhenKnown start a watch of a room.
+	// Subscribe starts a watch of a room.
 	Subscribe(code string, buffer int) (*game.Room, *store.Subscription, error)
-	SubscribeWhenKnown(ctx context.Context, code string, buffer int) (*game.Room, *store.Subscription, error)
 	// Apply and ApplyAll commit commands and wait; ProposeAll does not wait.
 	Apply(ctx context.Context, cmd game.Command) (store.Result, error)
 	ApplyAll(ctx context.Context, cmds []game.Command) ([]store.Result, []error)

@@ -235,6 +235,16 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  slogbridge.Hclog(log, "transport"),
+		// One AppendEntries in flight per follower: no pipelining. Raft's
+		// pipeline can deadlock when a follower refuses an entry (or
+		// answers with a higher term) while the leader sends the next one:
+		// the pipeline's decoder stops reading answers while the sender
+		// waits for room among them, and the pipeline is never closed. The
+		// follower then gets heartbeats but no entries for good, and Raft's
+		// Shutdown never returns. The randomized fault runs hit it. Each
+		// entry carries every command queued during the previous write
+		// (entries.go), so one entry in flight costs little.
+		MaxRPCsInFlight: 1,
 	})
 
 	rc := RaftConfig(cfg.ID, cfg.TimeoutScale)
@@ -409,26 +419,6 @@ func (s *Store) Subscribe(code string, buffer int) (*game.Room, *Subscription, e
 		return nil, nil, err
 	}
 	return room, sub, nil
-}
-
-// SubscribeWhenKnown is Subscribe, except that a room this node has not
-// applied yet (it was just created through another node) is waited for
-// until ctx ends.
-func (s *Store) SubscribeWhenKnown(ctx context.Context, code string, buffer int) (*game.Room, *Subscription, error) {
-	for {
-		next := s.fsm.nextApply()
-		room, sub, err := s.Subscribe(code, buffer)
-		if !errors.Is(err, game.ErrUnknownRoom) {
-			return room, sub, err
-		}
-		select {
-		case <-next:
-		case <-ctx.Done():
-			return nil, nil, err
-		case <-s.closing:
-			return nil, nil, ErrClosed
-		}
-	}
 }
 
 // Apply proposes cmd and waits until it is committed and applied, returning
