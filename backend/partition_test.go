@@ -163,8 +163,8 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	// another node and that node forwards it to the next leader.
 	const attemptTimeout = 10 * time.Second
 	gc := frontendClient(t, c, "frontend", gameclient.Config{
-		Recorder:     answered,
-		Timeout: 3 * attemptTimeout, AttemptTimeout: attemptTimeout,
+		Recorder: answered,
+		Timeout:  3 * attemptTimeout, AttemptTimeout: attemptTimeout,
 	})
 
 	ctx := localcluster.Context(t, 90*time.Second)

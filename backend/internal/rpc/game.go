@@ -301,8 +301,9 @@ func (g *gameService) answerBatch(ctx context.Context, guesses []*pb.GuessReques
 // handled at once; the stream is not read further until one is answered.
 const streamBatchesInflight = 64
 
-// GuessStream answers every batch received on the stream, concurrently, and sends each answer as soon as it is ready. On the
-// leader, the reading goroutine proposes a batch itself and the store
+// GuessStream answers every batch received on the stream, concurrently,
+// and sends each answer as soon as it is ready. On the leader, the
+// reading goroutine proposes a batch itself and the store
 // hands its outcomes straight to the sender, with no goroutine per batch
 // in between: that is the path of nearly every guess.
 func (g *gameService) GuessStream(stream pb.Game_GuessStreamServer) error {
