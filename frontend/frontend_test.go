@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -562,4 +563,39 @@ func mustParseURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestResentGuessGetsItsFirstAnswer is the sequence an outside check once
+// found answered with a later room: ana's guess, bo's guess, then ana's
+// guess again with its request id, through two frontends. The resend gets
+// the first answer, version 2 with only "a", byte for byte; a stale read
+// and a linearizable one both see bo's guess afterwards.
+func TestResentGuessGetsItsFirstAnswer(t *testing.T) {
+	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	one, two := s.URLs()[0], s.URLs()[1]
+	var r room
+	mustDo(t, "POST", one+"/api/rooms", map[string]any{"word": "banana", "player": "host"}, http.StatusCreated, &r)
+	guesses := "/api/rooms/" + r.ID + "/guesses"
+	first := mustDo(t, "POST", one+guesses, map[string]string{"player": "ana", "letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
+	mustDo(t, "POST", two+guesses, map[string]string{"player": "bo", "letter": "z", "request_id": "bo-1"}, http.StatusOK, nil)
+	for _, base := range []string{one, two} {
+		again := mustDo(t, "POST", base+guesses, map[string]string{"player": "ana", "letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
+		var a room
+		if err := again.JSON(&a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Version != 2 || !slices.Equal(a.Guessed, []string{"a"}) || string(again.Body) != string(first.Body) {
+			t.Errorf("resend through %s answered %s, want the first answer %s", base, again.Body, first.Body)
+		}
+	}
+	for _, q := range []string{"", "?level=stale"} {
+		var now room
+		mustDo(t, "GET", two+"/api/rooms/"+r.ID+q, nil, http.StatusOK, &now)
+		if q == "" && (now.Version != 3 || !slices.Equal(now.Guessed, []string{"a", "z"})) {
+			t.Errorf("linearizable read: version %d %v, want 3 [a z]", now.Version, now.Guessed)
+		}
+		if now.Version < 2 {
+			t.Errorf("read%s went back to version %d", q, now.Version)
+		}
+	}
 }
