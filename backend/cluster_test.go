@@ -17,6 +17,7 @@ import (
 	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -24,7 +25,7 @@ const alphabet = "etaoinshrdlcumwfgypbvkjxqz"
 
 func createRoom(t *testing.T, c pb.GameClient) *pb.Room {
 	t.Helper()
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 	// A custom word with many distinct letters keeps a round going for many guesses.
 	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: newRequestID("ana-create")})
 	if err != nil {
@@ -44,10 +45,10 @@ func roomOn(t *testing.T, n *backend.Node, id string) (version uint64, guessed [
 }
 
 func TestWriteToFollowerIsApplied(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0]
 	room := createRoom(t, c.Client(f.ID()))
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 	reply, err := guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess via follower %s: %v", f.ID(), err)
@@ -68,13 +69,13 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 // remembering every acknowledged guess.
 type guesser struct {
 	t     *testing.T
-	c     *localcluster.TestCluster
+	c     *localtest.Cluster
 	room  string
 	next  int
 	acked map[string]uint64 // letter -> version acknowledged
 }
 
-func newGuesser(t *testing.T, c *localcluster.TestCluster, room string) *guesser {
+func newGuesser(t *testing.T, c *localtest.Cluster, room string) *guesser {
 	return &guesser{t: t, c: c, room: room, acked: map[string]uint64{}}
 }
 
@@ -98,7 +99,7 @@ func (g *guesser) guess(id string) (uint64, error) {
 func (g *guesser) checkAll(lastVersion uint64) {
 	g.t.Helper()
 	running := g.c.Running()
-	localcluster.PollT(g.t, 10*time.Second, "every node at the last acknowledged version", func() bool {
+	localtest.Poll(g.t, 10*time.Second, "every node at the last acknowledged version", func() bool {
 		for _, n := range running {
 			if v, _ := roomOn(g.t, n, g.room); v < lastVersion {
 				return false
@@ -126,7 +127,7 @@ func (g *guesser) checkAll(lastVersion uint64) {
 }
 
 func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	g := newGuesser(t, c, room.GetId())
 	for range 5 {
@@ -166,13 +167,13 @@ func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
 }
 
 func TestRetriedGuessIsAppliedOnce(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	req := &pb.GuessRequest{RoomId: room.GetId(), Player: "cy", Letter: "q", RequestId: "tab7-1"}
 	var replies []*pb.GuessReply
 	// The same request three times, through three different nodes.
 	for _, id := range c.IDs() {
-		ctx := localcluster.Context(t, 10*time.Second)
+		ctx := localtest.Context(t, 10*time.Second)
 		r, err := guess(ctx, c.Client(id), req)
 		if err != nil {
 			t.Fatalf("guess via %s: %v", id, err)
@@ -199,7 +200,7 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 }
 
 func TestRetriedCreateMakesOneRoom(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	req := &pb.CreateRoomRequest{Host: "dee", Category: "animals", RequestId: "tab3-create-1"}
 	var rooms []string
 	var first *pb.Room
@@ -207,7 +208,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	// proposal picks its own code and word, and only the first is applied;
 	// the resends are answered with the room as it was created.
 	for i, id := range c.IDs() {
-		ctx := localcluster.Context(t, 10*time.Second)
+		ctx := localtest.Context(t, 10*time.Second)
 		r, err := c.Client(id).CreateRoom(ctx, req)
 		if err != nil {
 			t.Fatalf("create via %s: %v", id, err)
@@ -231,7 +232,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 		{Host: "dee", Category: "animals", RequestId: "tab3-create-2"},
 		{Host: "eve", Category: "animals", RequestId: "tab3-create-1"},
 	} {
-		r, err := c.Client(c.Leader().ID()).CreateRoom(localcluster.Context(t, 10*time.Second), other)
+		r, err := c.Client(c.Leader().ID()).CreateRoom(localtest.Context(t, 10*time.Second), other)
 		if err != nil {
 			t.Fatalf("create %v: %v", other, err)
 		}
@@ -251,9 +252,9 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 // backends mint no ids (clients do), since a write may be sent twice on its
 // way to the leader and only its id makes the second the first's answer.
 func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	follower := c.Followers()[0]
-	_, err := c.Client(follower.ID()).CreateRoom(localcluster.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
+	_, err := c.Client(follower.ID()).CreateRoom(localtest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
 	if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 		t.Fatalf("create without a request id: %v, want InvalidArgument BAD_REQUEST", err)
 	}
@@ -270,11 +271,11 @@ func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
 // second sending on its way to the leader could not be told from a new
 // guess.
 func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	follower := c.Followers()[0]
 	cl := c.Client(follower.ID())
 	room := createRoom(t, cl)
-	ctx := localcluster.Context(t, 20*time.Second)
+	ctx := localtest.Context(t, 20*time.Second)
 	tests := []struct {
 		name string
 		// with is a guess with a request id sent in the same batch, or nil.
@@ -320,10 +321,10 @@ func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 // A brief guess reply is the room without its players and log, alone or
 // in a batch, and a full one has them.
 func TestBriefGuessReply(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
 	room := createRoom(t, client)
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 	full, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestBriefGuessReply(t *testing.T) {
 }
 
 func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Backend: func(cfg *backend.Config) {
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Backend: func(cfg *backend.Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 8
 		// Small WAL segments, so compaction really drops the old entries.
@@ -369,7 +370,7 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	lagging := c.Followers()[0].ID()
 	c.Kill(lagging)
 	leader := c.Leader()
-	ctx := localcluster.Context(t, 30*time.Second)
+	ctx := localtest.Context(t, 30*time.Second)
 	var rooms []string
 	// Far more entries than threshold + trailing logs, one room each.
 	for range 150 {
@@ -384,7 +385,7 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	}
 	n := c.Restart(lagging)
 	// The leader no longer has the entries the node missed: only a snapshot can bring it up to date.
-	localcluster.PollT(t, 20*time.Second, "the lagging node to install a snapshot and hold every room", func() bool {
+	localtest.Poll(t, 20*time.Second, "the lagging node to install a snapshot and hold every room", func() bool {
 		return n.LastSnapshotIndex() != 0 && len(n.Rooms()) == len(rooms)
 	})
 	for _, id := range rooms {
@@ -400,11 +401,11 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 }
 
 func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	old := c.Leader().ID()
 	watcher := c.Followers()[0].ID()
-	ctx := localcluster.Context(t, 60*time.Second)
+	ctx := localtest.Context(t, 60*time.Second)
 	stream, err := c.Client(watcher).WatchRoom(ctx, &pb.WatchRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("watch: %v", err)
@@ -460,11 +461,11 @@ func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
 }
 
 func TestErrorsBecomeStatusCodes(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0].ID()
 	room := createRoom(t, c.Client(f))
 	cl := c.Client(f)
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 	if _, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -521,7 +522,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 }
 
 func TestNoQuorumIsUnavailable(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
 	survivor := c.Followers()[0].ID()
 	for _, id := range c.IDs() {
@@ -529,7 +530,7 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 			c.Kill(id)
 		}
 	}
-	ctx := localcluster.Context(t, 20*time.Second)
+	ctx := localtest.Context(t, 20*time.Second)
 	_, err := guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("guess without quorum: %v, want Unavailable", err)
@@ -554,10 +555,10 @@ func outcomeString(o *pb.GuessOutcome) string {
 // answered at its position; the batch sent again is answered with the
 // first replies, unchanged, and changes nothing.
 func TestGuessBatch(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	f := c.Followers()[0].ID()
 	cl := c.Client(f)
-	ctx := localcluster.Context(t, 30*time.Second)
+	ctx := localtest.Context(t, 30*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
 	firstQ, err := guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
 	if err != nil {
@@ -771,8 +772,8 @@ func TestGuessBatch(t *testing.T) {
 // each with the longest name) still fits gRPC's default message size, sent
 // to a follower (forwarded) and to the leader.
 func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
-	ctx := localcluster.Context(t, 60*time.Second)
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
+	ctx := localtest.Context(t, 60*time.Second)
 	follower := c.Client(c.Followers()[0].ID())
 	room := createRoom(t, follower)
 	name := func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("名", game.MaxNameLen-2) }
@@ -813,7 +814,7 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 // gets its first reply. On a follower the batches are forwarded; the leader proposes them
 // from the stream's reader and answers them from the store.
 func TestGuessStream(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	for _, via := range []string{"follower", "leader"} {
 		t.Run(via, func(t *testing.T) {
 			node := c.Leader()
@@ -825,8 +826,8 @@ func TestGuessStream(t *testing.T) {
 	}
 }
 
-func testGuessStream(t *testing.T, c *localcluster.TestCluster, cl pb.GameClient) {
-	ctx := localcluster.Context(t, 20*time.Second)
+func testGuessStream(t *testing.T, c *localtest.Cluster, cl pb.GameClient) {
+	ctx := localtest.Context(t, 20*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
 	stream, err := cl.GuessStream(ctx)
 	if err != nil {
@@ -909,11 +910,11 @@ func testGuessStream(t *testing.T, c *localcluster.TestCluster, cl pb.GameClient
 // every batch taken from it is answered; leadership goes to another node;
 // and the stop is over well before its deadline.
 func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	leader := c.Leader()
 	cl := c.Client(leader.ID())
 	room := createRoom(t, cl)
-	ctx := localcluster.Context(t, 60*time.Second)
+	ctx := localtest.Context(t, 60*time.Second)
 	watch, err := cl.WatchRoom(ctx, &pb.WatchRoomRequest{RoomId: room.GetId()})
 	if err != nil {
 		t.Fatalf("watch: %v", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/gallows-game/gallows/internal/faultnet"
 	"github.com/gallows-game/gallows/internal/history"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -90,7 +91,7 @@ type faultClient struct {
 // and the record.
 type faultWorld struct {
 	t       *testing.T
-	c       *localcluster.TestCluster
+	c       *localtest.Cluster
 	network *faultnet.Network
 	rooms   []string
 	hosts   map[string]string // room → its host (a client's name)
@@ -106,7 +107,7 @@ var faultWords = []string{"banana", "jazz", "quick brown fox", "kiwi", "rhythm"}
 func faultRun(t *testing.T, seed uint64) string {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	w := &faultWorld{t: t, c: c, network: network, hosts: map[string]string{}, rec: &history.Recorder{}}
 
 	// Two game clients, as two frontends, each shared by three players.
@@ -122,7 +123,7 @@ func faultRun(t *testing.T, seed uint64) string {
 			rng: rand.New(rand.NewPCG(seed, uint64(i))), seen: map[string]history.State{},
 		})
 	}
-	ctx := localcluster.Context(t, 2*time.Minute)
+	ctx := localtest.Context(t, 2*time.Minute)
 	for i := range 3 {
 		host := clients[i].name
 		room, err := clients[i].gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: host, Word: faultWords[rng.IntN(len(faultWords))], MaxLives: 5})

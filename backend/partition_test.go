@@ -11,6 +11,7 @@ import (
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/faultnet"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -95,7 +96,7 @@ func (a *answeredBy) since(t time.Time, addr string) int {
 // frontendClient is a game client of c's backends dialing from host of
 // c's network, as a frontend there would, with cfg's other settings; it is
 // closed when the test ends.
-func frontendClient(t *testing.T, c *localcluster.TestCluster, host string, cfg gameclient.Config) *gameclient.Client {
+func frontendClient(t *testing.T, c *localtest.Cluster, host string, cfg gameclient.Config) *gameclient.Client {
 	t.Helper()
 	base := c.GameClientConfig(host)
 	cfg.Backends, cfg.Dial, cfg.Logger = base.Backends, base.Dial, base.Logger
@@ -156,7 +157,7 @@ func TestGuessesSurviveLinkFaults(t *testing.T) {
 // playThroughFault runs one case of TestGuessesSurviveLinkFaults.
 func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader string, others []string), newLeader, elsewhere bool) {
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	answered := &answeredBy{}
 	// Attempts time out only after attemptTimeout: a guess the faulty
 	// leader holds is answered sooner only because the client hedges it on
@@ -167,7 +168,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		Timeout:  3 * attemptTimeout, AttemptTimeout: attemptTimeout,
 	})
 
-	ctx := localcluster.Context(t, 90*time.Second)
+	ctx := localtest.Context(t, 90*time.Second)
 	var (
 		mu    sync.Mutex
 		acks  []time.Time // when each guess was acknowledged
@@ -231,7 +232,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 		return ackCount()
 	}
 
-	localcluster.PollT(t, 30*time.Second, "guesses before the fault", func() bool { return acked() >= 20 })
+	localtest.Poll(t, 30*time.Second, "guesses before the fault", func() bool { return acked() >= 20 })
 	old := c.Leader()
 	var others []string
 	for _, n := range c.Running() {
@@ -245,7 +246,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	if newLeader {
 		c.Leader(old.ID()) // a new leader while the old one is cut off
 	}
-	localcluster.PollT(t, 30*time.Second, "guesses acknowledged during the fault", func() bool {
+	localtest.Poll(t, 30*time.Second, "guesses acknowledged during the fault", func() bool {
 		return acked() >= faultAt+40
 	})
 	if elsewhere && answered.since(faultTime, old.GRPCAddr()) == 0 {
@@ -253,7 +254,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	}
 	network.HealAll()
 	healedAt := acked()
-	localcluster.PollT(t, 30*time.Second, "guesses after the heal", func() bool { return acked() >= healedAt+20 })
+	localtest.Poll(t, 30*time.Second, "guesses after the heal", func() bool { return acked() >= healedAt+20 })
 	close(stop)
 	wg.Wait()
 	acked()
@@ -293,13 +294,13 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 // is alive again and catches up with what was written meanwhile.
 func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	leader := c.Leader()
 	cut := c.Followers()[0]
 	// The test's own gRPC connections come from outside the network, so
 	// they reach every node throughout.
 	serfStatus := func(of string) string {
-		st, err := c.ClusterClient(leader.ID()).Status(localcluster.Context(t, 5*time.Second), &pb.StatusRequest{})
+		st, err := c.ClusterClient(leader.ID()).Status(localtest.Context(t, 5*time.Second), &pb.StatusRequest{})
 		if err != nil {
 			t.Fatalf("status: %v", err)
 		}
@@ -319,7 +320,7 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	}
 
 	network.Isolate(cut.ID())
-	localcluster.PollT(t, 20*time.Second, "the cut-off follower seen failed by the leader's gossip", func() bool {
+	localtest.Poll(t, 20*time.Second, "the cut-off follower seen failed by the leader's gossip", func() bool {
 		return serfStatus(cut.ID()) == "failed"
 	})
 	room := createRoom(t, c.Client(leader.ID()))
@@ -337,7 +338,7 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 	}
 
 	network.HealAll()
-	localcluster.PollT(t, 20*time.Second, "the follower alive again", func() bool {
+	localtest.Poll(t, 20*time.Second, "the follower alive again", func() bool {
 		return serfStatus(cut.ID()) == "alive"
 	})
 	g.checkAll(last)
@@ -352,13 +353,13 @@ func TestIsolatedFollowerIsKeptAndCatchesUp(t *testing.T) {
 // exactly once.
 func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	old := c.Leader()
 	// The test's own gRPC connections come from outside the network, so
 	// they reach the old leader throughout.
 	cl := c.Client(old.ID())
 	room := createRoom(t, cl)
-	ctx := localcluster.Context(t, 60*time.Second)
+	ctx := localtest.Context(t, 60*time.Second)
 	stream, err := cl.GuessStream(ctx)
 	if err != nil {
 		t.Fatalf("open stream: %v", err)
@@ -373,7 +374,7 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	}
 	// The old leader proposes the guess, and can commit nothing: it steps
 	// down once its lease runs out, while the others elect a new leader.
-	localcluster.PollT(t, 10*time.Second, "the cut-off leader to propose the guess and step down", func() bool {
+	localtest.Poll(t, 10*time.Second, "the cut-off leader to propose the guess and step down", func() bool {
 		return old.Stats().LastIndex > before && !old.IsLeader()
 	})
 	c.Leader(old.ID()) // a new leader among the others
@@ -403,9 +404,9 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 	t.Parallel()
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	gc := frontendClient(t, c, "frontend", gameclient.Config{})
-	ctx := localcluster.Context(t, 60*time.Second)
+	ctx := localtest.Context(t, 60*time.Second)
 	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox", MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)

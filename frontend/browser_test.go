@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 )
 
 // brRoom is the part of the JSON API's room that these tests read.
@@ -136,7 +137,7 @@ func brGuessUntilSeen(t *testing.T, clicker *brTab, letter string, tabs []*brTab
 // where another Enter would skip the round that just began.
 func TestBrowserFocusAfterNextRound(t *testing.T) {
 	brChromium(t)
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 	room := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "mo"}, http.StatusCreated)
 	b := brStartBrowser(t, 1280, 900)
@@ -165,7 +166,7 @@ func TestBrowserFocusAfterNextRound(t *testing.T) {
 // shows up in a tab served by another within a second, with no reload.
 func TestBrowserLiveAcrossFrontends(t *testing.T) {
 	brChromium(t)
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	f1, f2 := s.URLs()[0], s.URLs()[1]
 	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 8}, http.StatusCreated)
 
@@ -270,7 +271,7 @@ func TestBrowserLiveAcrossFrontends(t *testing.T) {
 // than one it showed before.
 func TestBrowserSurvivesLeaderKill(t *testing.T) {
 	brChromium(t)
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	f1, f2 := s.URLs()[0], s.URLs()[1]
 	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 10}, http.StatusCreated)
 
@@ -344,7 +345,7 @@ func TestBrowserSurvivesLeaderKill(t *testing.T) {
 // action is a plain form post that reloads the page.
 func TestBrowserNoJavaScript(t *testing.T) {
 	brChromium(t)
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 
 	b := brStartBrowser(t, 1280, 900)
@@ -475,7 +476,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 
 	// Rooms: an open one from a category, one mid-game, one lost.

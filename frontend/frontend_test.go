@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 )
 
 type room struct {
@@ -111,7 +112,7 @@ func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any)
 }
 
 func TestJSONAPI(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 
 	var r room
@@ -245,7 +246,7 @@ func readMsg(t *testing.T, c *websocket.Conn) (wsMsg, []byte) {
 }
 
 func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	const word = "quixotic"
 	var r room
 	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": word, "player": "ana", "max_lives": 3}, http.StatusCreated, &r)
@@ -310,7 +311,7 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 }
 
 func TestWebsocketGuessAckAndState(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	var r room
 	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
 	a := dialWS(t, s.URLs()[0], r.ID, "ana")
@@ -369,7 +370,7 @@ func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
 // sending was applied, sent once the round is over, is refused, not
 // applied to the next round, even after another guess of the same player.
 func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 	var r room
 	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
@@ -409,7 +410,7 @@ func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 }
 
 func TestWebsocketRefusesOtherOrigins(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	var r room
 	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	h := http.Header{}
@@ -443,7 +444,7 @@ func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 }
 
 func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	var r room
 	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	c := dialWS(t, s.URLs()[0], r.ID, "mallory")
@@ -473,7 +474,7 @@ func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
 // The create form carries a request id, so sending the same form twice (a
 // double click, a reload that posts again) creates one room.
 func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 1, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 1, Frontends: 1})
 	base := s.URLs()[0]
 	home := mustDo(t, "GET", base+"/", nil, http.StatusOK, nil)
 	m := regexp.MustCompile(`name="request_id" value="([^"]+)"`).FindStringSubmatch(string(home.Body))
@@ -506,7 +507,7 @@ func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
 // A form refused without JavaScript shows its error on the page it leads
 // back to, once; words put in a link's query are never shown.
 func TestFormErrorsComeFromTheServerOnly(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 	var r room
 	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
@@ -571,7 +572,7 @@ func mustParseURL(t *testing.T, s string) *url.URL {
 // the first answer, version 2 with only "a", byte for byte; a stale read
 // and a linearizable one both see bo's guess afterwards.
 func TestResentGuessGetsItsFirstAnswer(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 2})
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	one, two := s.URLs()[0], s.URLs()[1]
 	var r room
 	mustDo(t, "POST", one+"/api/rooms", map[string]any{"word": "banana", "player": "host"}, http.StatusCreated, &r)

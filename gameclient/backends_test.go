@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -38,7 +38,7 @@ func (r *recorder) guessAttempts(requestID string) []gameclient.Op {
 // newClient returns a client of the backends at addrs, closed when the test ends.
 func newClient(t *testing.T, rec gameclient.Recorder, addrs ...string) *gameclient.Client {
 	t.Helper()
-	cfg := gameclient.Config{Backends: addrs, Logger: localcluster.TestLogger()}
+	cfg := gameclient.Config{Backends: addrs, Logger: localtest.Logger()}
 	if rec != nil {
 		cfg.Recorder = rec
 	}
@@ -56,10 +56,10 @@ func newClient(t *testing.T, rec gameclient.Recorder, addrs ...string) *gameclie
 
 // waitForLeader waits until the client knows the leader s's running
 // backends agree on, and returns its id.
-func waitForLeader(t *testing.T, s *localcluster.TestCluster, c *gameclient.Client) string {
+func waitForLeader(t *testing.T, s *localtest.Cluster, c *gameclient.Client) string {
 	t.Helper()
 	var id string
-	localcluster.PollT(t, 15*time.Second, "the client to learn the leader", func() bool {
+	localtest.Poll(t, 15*time.Second, "the client to learn the leader", func() bool {
 		id = s.Leader().ID()
 		return c.Cluster().GetLeaderId() == id
 	})

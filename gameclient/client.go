@@ -423,13 +423,6 @@ func (c *Client) markOK(addr string) {
 	delete(c.suspect, addr)
 }
 
-// leader returns the leader's address, or "".
-func (c *Client) leader() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.leaderAddr
-}
-
 func (c *Client) record(op Op) {
 	if c.cfg.Recorder != nil {
 		c.cfg.Recorder.Record(op)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -38,16 +39,16 @@ func TestReasonWithoutBackend(t *testing.T) {
 }
 
 func TestGameOnCluster(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	// One seed: the other members are learned from the cluster status.
 	c := newClient(t, rec, s.GRPCAddrs()[0])
 	waitForLeader(t, s, c)
-	localcluster.PollT(t, 10*time.Second, "the client to learn every member", func() bool {
+	localtest.Poll(t, 10*time.Second, "the client to learn every member", func() bool {
 		return len(c.Cluster().GetNodes()) == 3
 	})
 
-	ctx := localcluster.Context(t, 30*time.Second)
+	ctx := localtest.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -221,11 +222,11 @@ func TestGameOnCluster(t *testing.T) {
 }
 
 func TestLeaderKilled(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	old := waitForLeader(t, s, c)
-	ctx := localcluster.Context(t, 30*time.Second)
+	ctx := localtest.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -236,7 +237,7 @@ func TestLeaderKilled(t *testing.T) {
 	// a room created an instant before the kill may look unknown to it.
 	// Let every node apply the room first: this test is about the retry.
 	for _, n := range s.Running() {
-		localcluster.PollT(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
+		localtest.Poll(t, 10*time.Second, "node "+n.ID()+" to apply the new room", func() bool {
 			_, ok := n.Room(room.GetId())
 			return ok
 		})
@@ -269,7 +270,7 @@ func TestLeaderKilled(t *testing.T) {
 
 	// Every survivor applies the guess, once.
 	for _, n := range s.Running() {
-		localcluster.PollT(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
+		localtest.Poll(t, 10*time.Second, "node "+n.ID()+" at version "+fmt.Sprint(want), func() bool {
 			r, ok := n.Room(room.GetId())
 			return ok && r.Version >= want
 		})
@@ -304,11 +305,11 @@ func TestLeaderKilled(t *testing.T) {
 }
 
 func TestWatchRoomSurvivesKill(t *testing.T) {
-	s := localcluster.StartT(t, localcluster.Config{Backends: 3})
+	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	waitForLeader(t, s, c)
-	ctx := localcluster.Context(t, 40*time.Second)
+	ctx := localtest.Context(t, 40*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -153,7 +153,7 @@ func serveGame(t *testing.T, srv pb.GameServer) (addr string, stop func()) {
 func fakeClient(t *testing.T, rec *recorder, timeout time.Duration, addrs ...string) *gameclient.Client {
 	t.Helper()
 	c, err := gameclient.New(gameclient.Config{
-		Backends: addrs, Logger: localcluster.TestLogger(), Recorder: rec,
+		Backends: addrs, Logger: localtest.Logger(), Recorder: rec,
 		Timeout: timeout, AttemptTimeout: 2 * time.Second,
 		HedgeAfter: -1, // the tests count attempts: a slow answer on a busy machine must not add one
 	})
@@ -169,7 +169,7 @@ func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 	dead := deadAddr(t) // nothing listens there
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, dead, startFake(t, f))
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 
 	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	if err != nil {
@@ -199,7 +199,7 @@ func TestCreateRoomRetriesSameRequest(t *testing.T) {
 	f := &fakeGame{noQuorum: 2}
 	c := fakeClient(t, &recorder{}, 5*time.Second, startFake(t, f))
 	req := &pb.CreateRoomRequest{Host: "bo", Category: "animals"}
-	room, err := c.CreateRoom(localcluster.Context(t, 10*time.Second), req)
+	room, err := c.CreateRoom(localtest.Context(t, 10*time.Second), req)
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -220,7 +220,7 @@ func TestWriteGivesUpAfterTimeout(t *testing.T) {
 	rec := &recorder{}
 	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))
 	start := time.Now()
-	_, err := c.Guess(localcluster.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
 	elapsed := time.Since(start)
 	if status.Code(err) != codes.Unavailable || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_QUORUM {
 		t.Fatalf("err = %v, want Unavailable NO_QUORUM", err)
@@ -234,7 +234,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 	f := &fakeGame{}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, startFake(t, f))
-	_, err := c.Guess(localcluster.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
+	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
 	if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 		t.Fatalf("err = %v, want InvalidArgument INVALID_LETTER", err)
 	}
@@ -244,7 +244,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 }
 
 func TestCloseEndsWatches(t *testing.T) {
-	c, err := gameclient.New(gameclient.Config{Backends: []string{deadAddr(t)}, Logger: localcluster.TestLogger()})
+	c, err := gameclient.New(gameclient.Config{Backends: []string{deadAddr(t)}, Logger: localtest.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gallows-game/gallows/gameclient"
-	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -66,7 +66,7 @@ func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
 			addr := startServer(t, g)
 			rec := &recorder{}
 			c := fakeClient(t, rec, 5*time.Second, addr)
-			ctx := localcluster.Context(t, 10*time.Second)
+			ctx := localtest.Context(t, 10*time.Second)
 
 			type answer struct {
 				id  string
@@ -96,7 +96,7 @@ func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
 			}
 			var next []string
 			if tt.release {
-				localcluster.PollT(t, 5*time.Second, "the guesses queued", func() bool {
+				localtest.Poll(t, 5*time.Second, "the guesses queued", func() bool {
 					return gameclient.QueuedGuesses(c, addr) == tt.waiting
 				})
 				g.release <- struct{}{} // one held batch answers; the next batch takes them all
@@ -149,7 +149,7 @@ func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 	other := &fakeGame{noQuorum: 1}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, gated, startFake(t, other))
-	ctx := localcluster.Context(t, 10*time.Second)
+	ctx := localtest.Context(t, 10*time.Second)
 
 	done := make(chan error, 1)
 	go func() {
@@ -184,14 +184,14 @@ func TestStalledBackendIsLeftAfterAttemptTimeout(t *testing.T) {
 	other := &fakeGame{noQuorum: 1}
 	rec := &recorder{}
 	c, err := gameclient.New(gameclient.Config{
-		Backends: []string{startServer(t, stalled), startFake(t, other)}, Logger: localcluster.TestLogger(), Recorder: rec,
+		Backends: []string{startServer(t, stalled), startFake(t, other)}, Logger: localtest.Logger(), Recorder: rec,
 		Timeout: 20 * time.Second, AttemptTimeout: 200 * time.Millisecond, HedgeAfter: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	ctx := localcluster.Context(t, 5*time.Second) // far below Timeout
+	ctx := localtest.Context(t, 5*time.Second) // far below Timeout
 	if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	rec := &recorder{}
 	const hedgeAfter = 500 * time.Millisecond // far above an answer from the good backend, even on a busy machine
 	c, err := gameclient.New(gameclient.Config{
-		Backends: []string{stalledAddr, goodAddr}, Logger: localcluster.TestLogger(), Recorder: rec,
+		Backends: []string{stalledAddr, goodAddr}, Logger: localtest.Logger(), Recorder: rec,
 		Timeout: time.Minute, AttemptTimeout: time.Minute, HedgeAfter: hedgeAfter,
 	})
 	if err != nil {
@@ -233,7 +233,7 @@ func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	t.Cleanup(func() { _ = c.Close() })
 	// Far below AttemptTimeout: a guess that went to the stalled backend
 	// first can only be answered through a hedge.
-	ctx := localcluster.Context(t, 20*time.Second)
+	ctx := localtest.Context(t, 20*time.Second)
 	called := map[string]time.Time{} // when each guess was made
 	guess := func(id string) {
 		t.Helper()

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -91,7 +91,7 @@ func TestProcessesFailOver(t *testing.T) {
 		return st.GetLeaderId()
 	}
 	var leader string
-	localcluster.PollT(t, 30*time.Second, "a leader", func() bool { leader = leaderOf("b1"); return leader != "" })
+	localtest.Poll(t, 30*time.Second, "a leader", func() bool { leader = leaderOf("b1"); return leader != "" })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

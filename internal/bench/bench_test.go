@@ -9,6 +9,7 @@ import (
 
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 )
 
 // BenchmarkGuessesVsRaft runs the whole comparison once (3s per side, 64
@@ -18,7 +19,7 @@ func BenchmarkGuessesVsRaft(b *testing.B) {
 	for b.Loop() {
 		var err error
 		rep, err = Run(context.Background(), Config{
-			Clients: DefaultClients, Duration: 3 * time.Second, Dir: b.TempDir(), Logger: localcluster.TestLogger(),
+			Clients: DefaultClients, Duration: 3 * time.Second, Dir: b.TempDir(), Logger: localtest.Logger(),
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -39,7 +40,7 @@ func TestRunSmoke(t *testing.T) {
 	defer cancel()
 	inRooms := -1
 	cfg := Config{Clients: 4, Duration: 600 * time.Millisecond, // two turns per side
-		Dir: t.TempDir(), Logger: localcluster.TestLogger()}
+		Dir: t.TempDir(), Logger: localtest.Logger()}
 	cfg.inspect = func(ctx context.Context, c *localcluster.Cluster, leader *backend.Node, rooms []string) error {
 		// Every node caught up with the leader.
 		if err := c.AppliedEverywhere(ctx, leader.Stats().AppliedIndex); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gallows-game/gallows/internal/faultnet"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -58,7 +59,7 @@ func TestPollEndsWithItsContext(t *testing.T) {
 // ready frontend; the leader killed, another takes over; restarted, it
 // gets its address back and catches up.
 func TestKillRestartAndLeader(t *testing.T) {
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	if got := c.IDs(); !slices.Equal(got, []string{"b1", "b2", "b3"}) {
 		t.Fatalf("IDs() = %v", got)
 	}
@@ -72,7 +73,7 @@ func TestKillRestartAndLeader(t *testing.T) {
 	}
 	addrs := c.GRPCAddrs()
 	old := c.Leader()
-	ctx := localcluster.Context(t, 30*time.Second)
+	ctx := localtest.Context(t, 30*time.Second)
 	room, err := c.Client(old.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Category: "animals", RequestId: "ana-1"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
@@ -107,7 +108,7 @@ func TestKillRestartAndLeader(t *testing.T) {
 // is replaced, and a game client of the cluster dials from its own host.
 func TestOnFaultNetwork(t *testing.T) {
 	network := faultnet.New()
-	c := localcluster.StartT(t, localcluster.Config{Backends: 3, Frontends: 1, Network: network})
+	c := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1, Network: network})
 	old := c.Leader()
 	network.Isolate(old.ID())
 	next := c.Leader(old.ID())

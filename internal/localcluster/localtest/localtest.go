@@ -1,4 +1,8 @@
-package localcluster
+// Package localtest is internal/localcluster for tests: it starts a
+// system for a test (in its temp dir, stopped when the test ends) and
+// turns the harness's errors into test failures, so that no command links
+// the testing package.
+package localtest
 
 import (
 	"context"
@@ -12,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -22,31 +27,31 @@ const (
 	appliedTimeout = 15 * time.Second
 )
 
-// TestCluster is a Cluster for a test. Its Leader, Followers, Kill,
+// Cluster is a localcluster.Cluster for a test. Its Leader, Followers, Kill,
 // Restart and AppliedEverywhere wait with fixed timeouts and fail the test
 // instead of returning an error; the embedded Cluster's other methods
 // (Stop among them) are as they are.
-type TestCluster struct {
-	*Cluster
+type Cluster struct {
+	*localcluster.Cluster
 	t testing.TB
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn // the test's connections, by backend id
 }
 
-// StartT starts a system for test t (see Start), with its data in a
-// t.TempDir() unless cfg.Dir is set and its logs to TestLogger() unless
+// Start starts a system for test t (see localcluster.Start), with its data
+// in a t.TempDir() unless cfg.Dir is set and its logs to Logger() unless
 // cfg.Logger is set, and stops it abruptly (Close) when the test ends.
 // Backends use 1 MiB WAL segments and a full membership pass every 500 ms
 // before cfg.Backend changes them. It fails the test if the system does
 // not come up within 30 s.
-func StartT(t testing.TB, cfg Config) *TestCluster {
+func Start(t testing.TB, cfg localcluster.Config) *Cluster {
 	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = TestLogger()
+		cfg.Logger = Logger()
 	}
 	tune := cfg.Backend
 	cfg.Backend = func(bc *backend.Config) {
@@ -56,11 +61,11 @@ func StartT(t testing.TB, cfg Config) *TestCluster {
 			tune(bc)
 		}
 	}
-	c, err := Start(Context(t, startTimeout), cfg)
+	c, err := localcluster.Start(Context(t, startTimeout), cfg)
 	if err != nil {
 		t.Fatalf("start a local cluster: %v", err)
 	}
-	tc := &TestCluster{Cluster: c, t: t, conns: map[string]*grpc.ClientConn{}}
+	tc := &Cluster{Cluster: c, t: t, conns: map[string]*grpc.ClientConn{}}
 	t.Cleanup(func() {
 		tc.mu.Lock()
 		for _, cc := range tc.conns {
@@ -75,7 +80,7 @@ func StartT(t testing.TB, cfg Config) *TestCluster {
 }
 
 // Leader is Cluster.Leader with a timeout of 20 s.
-func (c *TestCluster) Leader(except ...string) *backend.Node {
+func (c *Cluster) Leader(except ...string) *backend.Node {
 	c.t.Helper()
 	n, err := c.Cluster.Leader(Context(c.t, leaderTimeout), except...)
 	if err != nil {
@@ -86,7 +91,7 @@ func (c *TestCluster) Leader(except ...string) *backend.Node {
 
 // Followers waits for the leader (see Leader) and returns the other
 // running backends.
-func (c *TestCluster) Followers() []*backend.Node {
+func (c *Cluster) Followers() []*backend.Node {
 	c.t.Helper()
 	leader := c.Leader()
 	var out []*backend.Node
@@ -100,7 +105,7 @@ func (c *TestCluster) Followers() []*backend.Node {
 
 // Kill is Cluster.Kill. It fails the test if backend id is not running,
 // and closes the test's connection to it (see Client).
-func (c *TestCluster) Kill(id string) {
+func (c *Cluster) Kill(id string) {
 	c.t.Helper()
 	if c.Node(id) == nil {
 		c.t.Fatalf("kill %s: not running", id)
@@ -117,7 +122,7 @@ func (c *TestCluster) Kill(id string) {
 }
 
 // Restart is Cluster.Restart.
-func (c *TestCluster) Restart(id string) *backend.Node {
+func (c *Cluster) Restart(id string) *backend.Node {
 	c.t.Helper()
 	n, err := c.Cluster.Restart(id)
 	if err != nil {
@@ -127,7 +132,7 @@ func (c *TestCluster) Restart(id string) *backend.Node {
 }
 
 // AppliedEverywhere is Cluster.AppliedEverywhere with a timeout of 15 s.
-func (c *TestCluster) AppliedEverywhere(index uint64) {
+func (c *Cluster) AppliedEverywhere(index uint64) {
 	c.t.Helper()
 	if err := c.Cluster.AppliedEverywhere(Context(c.t, appliedTimeout), index); err != nil {
 		c.t.Fatal(err)
@@ -138,15 +143,15 @@ func (c *TestCluster) AppliedEverywhere(index uint64) {
 // to it. The connection comes from outside any fault network, so no fault
 // cuts it. Kill closes it; a graceful Stop leaves it open, so that its
 // streams end as the backend ends them.
-func (c *TestCluster) Client(id string) pb.GameClient { return pb.NewGameClient(c.conn(id)) }
+func (c *Cluster) Client(id string) pb.GameClient { return pb.NewGameClient(c.conn(id)) }
 
 // ClusterClient returns a cluster-status client of backend id, over the
 // same connection as Client.
-func (c *TestCluster) ClusterClient(id string) pb.ClusterClient {
+func (c *Cluster) ClusterClient(id string) pb.ClusterClient {
 	return pb.NewClusterClient(c.conn(id))
 }
 
-func (c *TestCluster) conn(id string) *grpc.ClientConn {
+func (c *Cluster) conn(id string) *grpc.ClientConn {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -165,13 +170,13 @@ func (c *TestCluster) conn(id string) *grpc.ClientConn {
 	return cc
 }
 
-// PollT is Poll for a test: it fails t if cond does not hold within
-// timeout.
-func PollT(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// Poll is localcluster.Poll for a test: it fails t if cond does not hold
+// within timeout.
+func Poll(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := Poll(ctx, what, cond); err != nil {
+	if err := localcluster.Poll(ctx, what, cond); err != nil {
 		t.Fatalf("timed out after %v waiting for %s", timeout, what)
 	}
 }
@@ -183,9 +188,9 @@ func Context(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// TestLogger logs to stderr at warn, or at the level GALLOWS_TEST_LOG
-// names (debug, info, warn, error).
-func TestLogger() *slog.Logger {
+// Logger logs to stderr at warn, or at the level GALLOWS_TEST_LOG names
+// (debug, info, warn, error).
+func Logger() *slog.Logger {
 	level := slog.LevelWarn
 	if v := os.Getenv("GALLOWS_TEST_LOG"); v != "" {
 		_ = level.UnmarshalText([]byte(v))
