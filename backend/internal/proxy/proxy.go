@@ -41,7 +41,8 @@ type Store interface {
 	// LeaderChanged returns a channel closed at the next leader change.
 	LeaderChanged() <-chan struct{}
 	// ReadIndex confirms that this node leads and returns the index a
-	// state must have applied to answer a linearizable read.
+	// state must have applied to answer a linearizable read: its commit
+	// index as the read began.
 	ReadIndex() (uint64, error)
 	// WaitApplied waits until this node's state has applied index.
 	WaitApplied(ctx context.Context, index uint64) error
@@ -107,21 +108,21 @@ func (p *Proxy) Write(ctx context.Context, local func(context.Context) error, fo
 }
 
 // Read returns once this node's state reflects every write acknowledged
-// before Read was called: on the leader, after a heartbeat round confirms
-// it still leads; on a follower, once it has applied the read index the
-// leader gives it. It waits for a leader as Write does.
+// before Read was called: once it has applied the leader's read index (on
+// the leader, after a heartbeat round confirms it still leads). It waits
+// for a leader as Write does.
 func (p *Proxy) Read(ctx context.Context) error {
 	var index uint64
-	forwarded := false
 	err := p.run(ctx, func(context.Context) (bool, error) {
-		_, err := p.cfg.Store.ReadIndex()
+		var err error
+		index, err = p.cfg.Store.ReadIndex()
 		return p.cfg.LeaderGone(err), err
 	}, func(ctx context.Context, cc grpc.ClientConnInterface) error {
 		rep, err := pb.NewClusterClient(cc).ReadIndex(ctx, &pb.ReadIndexRequest{})
-		index, forwarded = rep.GetIndex(), err == nil
+		index = rep.GetIndex()
 		return err
 	})
-	if err != nil || !forwarded {
+	if err != nil {
 		return err
 	}
 	// The read index stays a valid bound whoever leads next.

@@ -197,8 +197,8 @@ func TestReadUsesTheLeadersReadIndex(t *testing.T) {
 	t.Run("leader", func(t *testing.T) {
 		st := newFakeStore(true, "b1")
 		st.index = 7
-		if err := newProxy(t, st, nil, time.Second).Read(context.Background()); err != nil || len(st.waited) != 0 {
-			t.Fatalf("Read = %v, waited for %v; want a read index here and no wait", err, st.waited)
+		if err := newProxy(t, st, nil, time.Second).Read(context.Background()); err != nil || len(st.waited) != 1 || st.waited[0] != 7 {
+			t.Fatalf("Read = %v, waited for %v; want its own read index 7 applied", err, st.waited)
 		}
 	})
 	t.Run("deposed leader does not answer", func(t *testing.T) {

@@ -154,7 +154,7 @@ func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest)
 	if err := needRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
-	return g.writeRoom(ctx, func() (game.Command, error) { return g.newRoom(req) },
+	return g.writeRoom(ctx, func(context.Context) (game.Command, error) { return g.newRoom(req) },
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.CreateRoom(ctx, req) })
 }
 
@@ -435,25 +435,32 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 		}
 	}
 	pin()
-	return g.writeRoom(ctx, func() (game.Command, error) {
+	return g.writeRoom(ctx, func(ctx context.Context) (game.Command, error) {
 		pin()
-		return g.nextRound(req)
+		return g.nextRound(ctx, req)
 	}, func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.NextRound(ctx, req) })
 }
 
 // nextRound is run by the leader: it picks the next word.
-func (g *gameService) nextRound(req *pb.NextRoundRequest) (game.NextRound, error) {
+func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (game.NextRound, error) {
 	code := game.NormalizeRoomCode(req.GetRoomId())
 	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
 	room, ok := g.cfg.Store.Room(code)
 	if !ok {
-		// As for the store's own refusals (Store.ApplyAll): "unknown" is an
-		// answer only from a node that still leads, not from a deposed
-		// leader whose state lacks the new leader's rooms.
-		if err := g.cfg.Store.VerifyLeader(); err != nil {
+		// As for the store's own refusals (Store.ProposeAll): "unknown" is
+		// an answer only from a state that has applied the read index, not
+		// from a deposed leader that lacks the new leader's rooms, nor from
+		// a leader that has not applied a create it committed.
+		index, err := g.cfg.Store.ReadIndex()
+		if err == nil {
+			err = g.cfg.Store.WaitApplied(ctx, index)
+		}
+		if err != nil {
 			return cmd, err
 		}
-		return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())
+		if room, ok = g.cfg.Store.Room(code); !ok {
+			return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())
+		}
 	}
 	if req.GetWord() != "" {
 		if !room.Custom || req.GetPlayer() != room.Host {
@@ -493,7 +500,7 @@ func (g *gameService) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room
 
 // joinOrLeave applies a Join or Leave, stamping the time on the leader.
 func (g *gameService) joinOrLeave(ctx context.Context, cmd game.Command, fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
-	return g.writeRoom(ctx, func() (game.Command, error) {
+	return g.writeRoom(ctx, func(context.Context) (game.Command, error) {
 		now := g.cfg.Now().UnixMilli()
 		switch c := cmd.(type) {
 		case game.Join:
@@ -510,10 +517,10 @@ func (g *gameService) joinOrLeave(ctx context.Context, cmd game.Command, fwd fun
 // writeRoom is write for a command answered with its room: on the leader,
 // build makes the command (again on every try) and the store applies it;
 // elsewhere fwd sends the request to the leader.
-func (g *gameService) writeRoom(ctx context.Context, build func() (game.Command, error), fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
+func (g *gameService) writeRoom(ctx context.Context, build func(context.Context) (game.Command, error), fwd func(context.Context, pb.GameClient) (*pb.RoomReply, error)) (*pb.RoomReply, error) {
 	var reply *pb.RoomReply
 	err := g.write(ctx, func(ctx context.Context) error {
-		cmd, err := build()
+		cmd, err := build(ctx)
 		if err != nil {
 			return err
 		}

@@ -55,8 +55,6 @@ type Store interface {
 	Apply(ctx context.Context, cmd game.Command) (store.Result, error)
 	ApplyAll(ctx context.Context, cmds []game.Command) ([]store.Result, []error)
 	ProposeAll(ctx context.Context, cmds []game.Command, answer func([]store.Result, []error))
-	// VerifyLeader confirms that this node still leads.
-	VerifyLeader() error
 	// Stats and IsVoter describe this node for the cluster status.
 	Stats() store.Stats
 	IsVoter(id string) (bool, error)

@@ -15,36 +15,38 @@ import (
 var ErrBehind = errors.New("this node has not caught up with the read yet")
 
 // ReadIndex is the leader's half of a linearizable read (Raft thesis
-// §6.4). It confirms with a heartbeat round that this node still leads,
-// and returns an index such that a state that has applied it reflects
-// every write acknowledged before the call began. This node's own state
-// has applied it already when ReadIndex returns.
+// §6.4). It takes this node's commit index, then confirms with a heartbeat
+// round that it still leads, and returns that index: a state that has
+// applied it reflects every write acknowledged before the call began, and
+// every write any node had applied by then. The caller waits until its
+// state has applied the index (WaitApplied), here or on a follower.
 //
-// Why this is enough: the node checks that it leads, in a term whose
-// barrier it has applied (so every entry of earlier terms is applied
-// here), then has a quorum confirm it still leads, and checks that the
-// term did not change meanwhile. A write acknowledged before the call was
-// either committed in an earlier term (applied here through the barrier)
-// or committed and acknowledged by this very leader in this term, which
-// acknowledges a write only once its own state machine has applied it.
-// No other node can have acknowledged a write in this term or a later
-// one before the quorum answered, since that quorum still followed this
-// node. So the applied index read after the confirmation covers them
-// all. A leader frozen and deposed meanwhile fails the confirmation
-// (ErrNotLeader or ErrLeadershipLost) instead of answering from its old
-// state.
+// Why this is enough: the node checks that it leads in a term whose
+// barrier it has applied, so its commit index covers every entry committed
+// in earlier terms; entries committed since were committed by this node,
+// so its commit index covers them too. Every write acknowledged, and
+// every entry applied anywhere, before the call was committed before it,
+// so its index is at most the commit index taken. The quorum's answer then
+// shows that no other leader can have committed anything newer meanwhile:
+// that quorum still followed this node. A leader frozen and deposed
+// meanwhile fails the confirmation (ErrNotLeader or ErrLeadershipLost)
+// instead of answering from its old state. The applied index is not
+// enough: a follower may apply an entry before the leader's own state
+// machine does, and a read there must not be followed by an older one
+// here.
 func (s *Store) ReadIndex() (uint64, error) {
 	term := s.raft.CurrentTerm()
 	if s.raft.State() != raft.Leader || s.readyTerm.Load() != term {
 		return 0, ErrNotLeader
 	}
+	index := s.raft.CommitIndex()
 	if err := s.VerifyLeader(); err != nil {
 		return 0, err
 	}
 	if s.raft.CurrentTerm() != term {
 		return 0, fmt.Errorf("%w: the term changed during the read", ErrLeadershipLost)
 	}
-	return s.fsm.applied.Load(), nil
+	return index, nil
 }
 
 // WaitApplied waits until this node's state reflects every entry of the

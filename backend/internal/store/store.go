@@ -141,6 +141,7 @@ type outcome struct {
 
 // call gathers the outcomes of the proposals of one ProposeAll call.
 type call struct {
+	cmds   []game.Command // kept to judge refusals again (see propose)
 	res    []Result
 	errs   []error
 	left   atomic.Int64 // outcomes still to come
@@ -444,7 +445,7 @@ func (s *Store) ApplyAll(ctx context.Context, cmds []game.Command) ([]Result, []
 	if c == nil {
 		return res, errs // answered already: this node does not lead
 	}
-	s.propose(ctx, c, ps)
+	ps = s.propose(ctx, c, ps)
 	// An answer known already (refusals, a full queue given up) is
 	// returned even if ctx has ended.
 	select {
@@ -502,8 +503,8 @@ func (s *Store) ProposeAll(ctx context.Context, cmds []game.Command, answer func
 	switch {
 	case c == nil:
 	case len(ps) < len(cmds):
-		// Confirming leadership before a refusal takes a heartbeat
-		// round, on a goroutine of its own: refusals are the rare case.
+		// Judging refusals takes a heartbeat round, on a goroutine of its
+		// own: refusals are the rare case.
 		go s.propose(ctx, c, ps)
 	default:
 		s.propose(ctx, c, ps)
@@ -522,7 +523,7 @@ func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*c
 		answer(make([]Result, len(cmds)), unknownOutcomes(len(cmds), ErrNotLeader))
 		return nil, nil
 	}
-	c := &call{res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
+	c := &call{cmds: cmds, res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
 	valid := make([]bool, len(cmds))
 	s.fsm.mu.RLock()
 	for i, cmd := range cmds {
@@ -546,20 +547,32 @@ func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*c
 	return c, ps
 }
 
-// propose queues ps, the proposals of c. If c has refused commands, it
-// first confirms that this node still leads: a deposed leader that has not
-// noticed yet (frozen, then thawed) validates against a state that may
-// lack the new leader's writes, such as the room a guess is for, so its
-// refusals are no answer.
-func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) {
+// propose queues ps, the proposals of c, and returns them with those of
+// refused commands that turned out valid.
+//
+// A refusal is a read of the state, and the state it was judged on may be
+// behind: a deposed leader that has not noticed yet (frozen, then thawed)
+// lacks the new leader's writes, and even a leader applies what it
+// committed a moment after a follower may have (a client can have seen a
+// round start through a follower before the leader's state shows it). So
+// before refusing, this node takes a read index, which confirms that it
+// still leads, waits until its state has applied it, and judges the
+// refused commands again on that state: those now valid are proposed, the
+// others refused.
+func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) []*proposal {
 	if len(ps) < len(c.errs) {
-		if err := s.VerifyLeader(); err != nil {
-			c.answer(c.res, unknownOutcomes(len(c.errs), err))
-			return
+		index, err := s.ReadIndex()
+		if err == nil {
+			err = s.WaitApplied(ctx, index)
 		}
+		if err != nil {
+			c.answer(c.res, unknownOutcomes(len(c.errs), err))
+			return nil
+		}
+		ps = s.rejudge(c, ps)
 		if len(ps) == 0 {
 			c.answer(c.res, c.errs)
-			return
+			return nil
 		}
 	}
 	fail := func(err error) {
@@ -572,14 +585,45 @@ func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) {
 		c.slot = s.pending
 	case <-ctx.Done():
 		fail(fmt.Errorf("%w: %w", ErrTimeout, ctx.Err()))
-		return
+		return ps
 	case <-s.closing:
 		fail(ErrClosed)
-		return
+		return ps
 	}
 	if err := s.entries.queue(ps); err != nil {
 		fail(err)
 	}
+	return ps
+}
+
+// rejudge validates c's refused commands again, on the state as it is
+// now, and returns ps with a proposal for each that is now valid. Nothing
+// of c is queued yet, so its count of outcomes to come can still change.
+func (s *Store) rejudge(c *call, ps []*proposal) []*proposal {
+	proposed := make([]bool, len(c.cmds))
+	for _, p := range ps {
+		proposed[p.at] = true
+	}
+	s.fsm.mu.RLock()
+	for i, cmd := range c.cmds {
+		if !proposed[i] && c.errs[i] != nil {
+			c.errs[i] = s.fsm.state.Validate(cmd)
+		}
+	}
+	s.fsm.mu.RUnlock()
+	for i, cmd := range c.cmds {
+		if proposed[i] || c.errs[i] != nil {
+			continue
+		}
+		enc, err := encodeCommand(cmd)
+		if err != nil {
+			c.errs[i] = err
+			continue
+		}
+		ps = append(ps, &proposal{enc: enc, call: c, at: i})
+	}
+	c.left.Store(int64(len(ps)))
+	return ps
 }
 
 // applyTimeout bounds the wait of an entry for Raft's main loop to take it.
