@@ -15,15 +15,22 @@ import (
 type CheckResult struct {
 	// Rooms is the number of rooms every backend holds.
 	Rooms int
-	// Acked is the number of acknowledged guesses found in place.
+	// Acked is the number of acknowledged guesses of the rooms' current
+	// rounds found in place.
 	Acked int
+	// Earlier is the number of acknowledged guesses of earlier rounds,
+	// which the replicated state keeps only in the version at which the
+	// current round began.
+	Earlier int
 	// Problems lists every violation; empty when all is well.
 	Problems []string
 }
 
 // Check compares the rooms of every backend with each other and with what
-// the players were told: every acknowledged guess is in its room's log,
-// at its place, once; no room holds a guess nobody sent; every room is one
+// the players were told: every acknowledged guess of a room's current round
+// is in its log, at its place, once (guesses of earlier rounds show in the
+// version the round began at); no room holds a guess nobody sent; every
+// room is in the round its host last started; every room is one
 // whose creation a player saw acknowledged (a creation is retried with its
 // request id until it is). Call it while the workload is paused and after
 // WaitConverged, so that nothing is in flight.
@@ -72,12 +79,13 @@ func Check(ctx context.Context, c *Cluster, rooms []Room) (CheckResult, error) {
 			continue
 		}
 		log := got.GetLog()
-		if got.GetRound() != 1 {
-			problem("room %s: round %d, want 1 (nobody started another)", r.ID, got.GetRound())
+		if got.GetRound() != r.Round {
+			problem("room %s: round %d, want %d (the rounds its host started, plus one)", r.ID, got.GetRound(), r.Round)
 		}
-		if got.GetVersion() != uint64(1+len(log)) {
-			problem("room %s: version %d with %d log entries, want version %d: a change was applied outside the log, or twice",
-				r.ID, got.GetVersion(), len(log), 1+len(log))
+		// The log is the round's; the round began at version r.Start.
+		if got.GetVersion() != r.Start+uint64(len(log)) {
+			problem("room %s: version %d with %d log entries in round %d begun at version %d, want version %d: a change was applied outside the log, or twice",
+				r.ID, got.GetVersion(), len(log), got.GetRound(), r.Start, r.Start+uint64(len(log)))
 		}
 		seen := map[string]int{}
 		for k, e := range log {
@@ -103,8 +111,9 @@ func Check(ctx context.Context, c *Cluster, rooms []Room) (CheckResult, error) {
 			}
 		}
 		res.Acked += min(len(r.Acked), len(log))
+		res.Earlier += r.Earlier
 		if len(r.Acked) == len(r.Order) && got.GetStatus() != pb.RoundStatus_ROUND_STATUS_WON {
-			problem("room %s: all 26 letters guessed, status %v", r.ID, got.GetStatus())
+			problem("room %s: all 26 letters of round %d guessed, status %v", r.ID, r.Round, got.GetStatus())
 		}
 	}
 

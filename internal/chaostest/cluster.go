@@ -1,8 +1,9 @@
 // Package chaostest runs the containerized Gallows cluster of
 // docker-compose.yml under faults (killed, paused and cut-off containers, a
 // full down and up) while clients play through both frontends' JSON API,
-// and checks that no acknowledged guess is lost or applied twice and that
-// every backend holds the same state.
+// and checks that no acknowledged guess is lost or applied twice, that
+// every backend holds the same state, and that the history of every
+// request (guesses, next rounds, reads) is linearizable (internal/history).
 //
 // The test lives in chaos_test.go and runs only when GALLOWS_CHAOS=1 (the
 // Makefile's test-chaos target sets it after building the image). Each run

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gallows-game/gallows/internal/history"
 )
 
 // Pangram is the custom word of every room: each of the 26 letters exactly
@@ -19,18 +22,45 @@ import (
 // earlier, whatever the order of the guesses.
 const Pangram = "cwm fjord bank glyphs vext quiz"
 
-// alphabet is what a player guesses in each room, rotated per room.
+// alphabet is what a player guesses in each round, rotated per round.
 const alphabet = "abcdefghijklmnopqrstuvwxyz"
 
-// Attempt is one HTTP request a player sent and what came back.
+// RoundsPerRoom is how many rounds a player plays in a room: once a round
+// is won, the player, the room's host, starts the next one (NextRound,
+// with the Pangram again); after the last it moves to a fresh room.
+const RoundsPerRoom = 2
+
+// The kinds of Attempt.
+const (
+	// KindCreate creates a room (POST /api/rooms).
+	KindCreate = "create"
+	// KindGuess guesses a letter (POST /api/rooms/{id}/guesses).
+	KindGuess = "guess"
+	// KindResend is an acknowledged guess sent again, with its request id,
+	// after a check: it must get its first answer.
+	KindResend = "resend"
+	// KindNextRound starts the next round as the room's host
+	// (POST /api/rooms/{id}/rounds).
+	KindNextRound = "next_round"
+	// KindResendRound is an acknowledged next round sent again after a
+	// check: it must get its first answer, the room as that round began.
+	KindResendRound = "resend_next_round"
+	// KindGet reads a room (GET /api/rooms/{id}, linearizable).
+	KindGet = "get"
+)
+
+// Attempt is one HTTP request a client (a player or a reader) sent and
+// what came back.
 type Attempt struct {
-	Player    string    `json:"player"`
-	Kind      string    `json:"kind"` // "create", "guess", or "resend" (an acknowledged guess sent again)
+	Player    string    `json:"player"` // the client that sent it
+	Kind      string    `json:"kind"`   // KindCreate, KindGuess, ...
 	Frontend  int       `json:"frontend"`
 	Room      string    `json:"room,omitempty"`
+	Round     int64     `json:"round,omitempty"` // the round a guess names, or a next round ends
 	Letter    string    `json:"letter,omitempty"`
-	Index     int       `json:"index"` // the guess's position in its room
+	Index     int       `json:"index"` // the guess's position in its round
 	RequestID string    `json:"request_id,omitempty"`
+	Resend    bool      `json:"resend,omitempty"` // the same request as an earlier attempt of the client
 	Sent      time.Time `json:"sent"`
 	Answered  time.Time `json:"answered"`
 	Status    int       `json:"status"`         // 0: transport error
@@ -41,9 +71,9 @@ type Attempt struct {
 }
 
 // Acked reports whether the attempt is an acknowledged guess.
-func (a Attempt) Acked() bool { return a.Kind == "guess" && a.Status == http.StatusOK }
+func (a Attempt) Acked() bool { return a.Kind == KindGuess && a.Status == http.StatusOK }
 
-// Recorder keeps every attempt of every player, in the order answered.
+// Recorder keeps every attempt of every client, in the order answered.
 type Recorder struct {
 	mu       sync.Mutex
 	attempts []Attempt
@@ -128,17 +158,41 @@ func (r *Recorder) WriteJSONL(w io.Writer) error {
 	return nil
 }
 
-// Room is a room whose creation a player saw acknowledged, and the
-// guesses acknowledged in it.
+// Room is a room whose creation a player saw acknowledged, and what was
+// acknowledged in it.
 type Room struct {
 	ID     string
 	Player string
-	// Order is the letters in the order the player guesses them; guess k
-	// is sent only after guess k-1 was acknowledged.
+	// Round is the round being played, from 1.
+	Round int64
+	// Start is the room's version when the round began: 1 for the first
+	// round, the version a NextRound's reply carried for the others.
+	Start uint64
+	// Order is the letters of the round in the order the player guesses
+	// them; guess k is sent only after guess k-1 was acknowledged.
 	Order string
-	// Acked holds, for each acknowledged guess in order, the room version
-	// its reply carried.
+	// Acked holds, for each acknowledged guess of the round in order, the
+	// room version its reply carried.
 	Acked []uint64
+	// Earlier counts the guesses acknowledged in the rounds before.
+	Earlier int
+}
+
+// guessReq is one guess: its room, round, place in the round, letter and
+// request id.
+type guessReq struct {
+	room   string
+	round  int64
+	index  int
+	letter string
+	id     string
+}
+
+// next is the round's next guess.
+func (r *Room) next() guessReq {
+	i := len(r.Acked)
+	return guessReq{room: r.ID, round: r.Round, index: i, letter: string(r.Order[i]),
+		id: fmt.Sprintf("%s-%s-r%d-%02d", r.Player, r.ID, r.Round, i)}
 }
 
 // WorkloadConfig configures the players.
@@ -147,19 +201,25 @@ type WorkloadConfig struct {
 	Frontends []string
 	// Players is the number of players, each in its own room.
 	Players int
-	// Think is the pause between a player's acknowledged guess and its next.
+	// Think is the pause between a player's acknowledged write (and the
+	// reads that follow it) and its next write.
 	Think time.Duration
 	// Logf receives progress and anomalies.
 	Logf func(format string, args ...any)
 }
 
-// Workload is a set of players guessing steadily through the frontends'
-// JSON API. Every player sends one request at a time and retries a failed
-// guess (503 or transport error) with the same request id until it is
-// acknowledged, moving to the other frontend on transport errors.
+// Workload is a set of players playing steadily through the frontends'
+// JSON API. Every player sends one request at a time: it guesses, starts a
+// room's second round once the first is won, and reads its room (and now
+// and then another player's) after each write. It retries a failed write
+// (503 or transport error) with the same request until it is
+// acknowledged, moving to the other frontend on transport errors. Every
+// request is kept in a Recorder, and every guess, next round and read in
+// a history.Recorder for the linearizability checker.
 type Workload struct {
 	cfg    WorkloadConfig
 	rec    *Recorder
+	hist   *history.Recorder
 	http   *http.Client
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -177,18 +237,33 @@ type player struct {
 	w    *Workload
 	name string
 	home int
-	cur  int // frontend in use; only the player's goroutine touches it
+	cur  int        // frontend in use; only the player's goroutine touches it
+	rng  *rand.Rand // only the player's goroutine touches it
+	// writes counts the acknowledged writes; only the player's goroutine
+	// touches it.
+	writes int
 
 	mu    sync.Mutex
 	rooms []*Room
 	room  *Room // the room being played, also in rooms
+	// last is the player's last acknowledged write, for Resend.
+	last *ackedWrite
 }
 
-// StartWorkload starts the players.
-func StartWorkload(cfg WorkloadConfig, rec *Recorder) *Workload {
+// ackedWrite is an acknowledged guess or next round.
+type ackedWrite struct {
+	kind    string   // KindGuess or KindNextRound
+	guess   guessReq // for a guess
+	room    string
+	round   int64 // for a next round: the round it ended
+	version uint64
+}
+
+// StartWorkload starts the players. hist may be nil.
+func StartWorkload(cfg WorkloadConfig, rec *Recorder, hist *history.Recorder) *Workload {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Workload{
-		cfg: cfg, rec: rec, ctx: ctx, cancel: cancel,
+		cfg: cfg, rec: rec, hist: hist, ctx: ctx, cancel: cancel,
 		http: &http.Client{
 			Timeout:   15 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 4 * cfg.Players, IdleConnTimeout: 30 * time.Second},
@@ -197,7 +272,8 @@ func StartWorkload(cfg WorkloadConfig, rec *Recorder) *Workload {
 	}
 	close(w.resume)
 	for i := range cfg.Players {
-		p := &player{w: w, name: fmt.Sprintf("p%d", i+1), home: i % len(cfg.Frontends)}
+		p := &player{w: w, name: fmt.Sprintf("p%d", i+1), home: i % len(cfg.Frontends),
+			rng: rand.New(rand.NewPCG(uint64(i), 0x6a11045))}
 		p.cur = p.home
 		w.players = append(w.players, p)
 	}
@@ -234,7 +310,8 @@ func (w *Workload) Resume() {
 	}
 }
 
-// Stop ends the players, abandoning requests in flight.
+// Stop ends the players, abandoning requests in flight (a write abandoned
+// so is in the history as unknown).
 func (w *Workload) Stop() {
 	w.cancel()
 	w.wg.Wait()
@@ -250,6 +327,23 @@ func (w *Workload) Rooms() []Room {
 			c := *r
 			c.Acked = slices.Clone(r.Acked)
 			out = append(out, c)
+		}
+		p.mu.Unlock()
+	}
+	return out
+}
+
+// CurrentRooms returns the code of the room each player plays in now, or
+// of its last room between two rooms.
+func (w *Workload) CurrentRooms() []string {
+	var out []string
+	for _, p := range w.players {
+		p.mu.Lock()
+		switch {
+		case p.room != nil:
+			out = append(out, p.room.ID)
+		case len(p.rooms) > 0:
+			out = append(out, p.rooms[len(p.rooms)-1].ID)
 		}
 		p.mu.Unlock()
 	}
@@ -318,12 +412,54 @@ func (p *player) run() {
 		p.mu.Lock()
 		r := p.room
 		p.mu.Unlock()
-		if r == nil {
+		switch {
+		case r == nil:
 			p.create()
-			continue
+		case len(r.Acked) < len(r.Order):
+			if p.guess(r) {
+				p.afterWrite(r)
+			}
+		case r.Round < RoundsPerRoom:
+			if p.nextRound(r) {
+				p.afterWrite(r)
+			}
+		default:
+			p.mu.Lock()
+			p.room = nil // play on in a fresh room
+			p.mu.Unlock()
 		}
-		if p.guess(r) {
-			p.w.wait(p.w.cfg.Think)
+	}
+}
+
+// afterWrite reads the player's room, and after every fourth write
+// another player's, then thinks.
+func (p *player) afterWrite(r *Room) {
+	p.writes++
+	p.read(r.ID)
+	if p.writes%4 == 0 {
+		if other := p.w.players[p.rng.IntN(len(p.w.players))]; other != p {
+			other.mu.Lock()
+			room := other.room
+			other.mu.Unlock()
+			if room != nil {
+				p.read(room.ID)
+			}
+		}
+	}
+	p.w.wait(p.w.cfg.Think)
+}
+
+// read reads a room once. A read that fails is not retried: it changes
+// nothing, and the history leaves it out.
+func (p *player) read(id string) {
+	a, _ := p.do(Attempt{Kind: KindGet, Room: id}, http.MethodGet, "/api/rooms/"+id, nil)
+	switch a.Status {
+	case 0:
+		p.cur = 1 - p.cur
+	case http.StatusOK, http.StatusServiceUnavailable:
+	default:
+		if p.w.ctx.Err() == nil {
+			p.w.anomaly("%s: read %s: %d %s", p.name, id, a.Status, a.Body)
 		}
 	}
 }
@@ -331,6 +467,13 @@ func (p *player) run() {
 // retryAfter is the pause before retrying after the n-th failure in a row.
 func retryAfter(n int) time.Duration {
 	return min(50*time.Millisecond<<min(n, 5), time.Second)
+}
+
+// order is the order in which the player guesses the letters of round
+// round of its n-th room.
+func (p *player) order(n int, round int64) string {
+	shift := (n*7 + len(p.name) + int(round-1)*11) % len(alphabet)
+	return alphabet[shift:] + alphabet[:shift]
 }
 
 // create opens a fresh room on the home frontend, retrying, with the same
@@ -344,15 +487,14 @@ func (p *player) create() {
 	p.mu.Unlock()
 	body := map[string]any{"word": Pangram, "player": p.name, "max_lives": 26, "request_id": id}
 	for n := 0; p.w.ctx.Err() == nil; n++ {
-		a, reply := p.do(Attempt{Kind: "create", RequestID: id}, "/api/rooms", body)
+		a, reply := p.do(Attempt{Kind: KindCreate, RequestID: id, Resend: n > 0}, http.MethodPost, "/api/rooms", body)
 		switch {
 		case a.Status == http.StatusCreated:
-			if reply.ID == "" || reply.Version != 1 {
-				p.w.anomaly("%s: created room %q at version %d, want a code and version 1", p.name, reply.ID, reply.Version)
+			if reply.ID == "" || reply.Version != 1 || reply.Round != 1 {
+				p.w.anomaly("%s: created room %q at version %d round %d, want a code, version 1, round 1", p.name, reply.ID, reply.Version, reply.Round)
 			}
 			p.mu.Lock()
-			shift := (len(p.rooms)*7 + len(p.name)) % len(alphabet)
-			r := &Room{ID: reply.ID, Player: p.name, Order: alphabet[shift:] + alphabet[:shift]}
+			r := &Room{ID: reply.ID, Player: p.name, Round: 1, Start: 1, Order: p.order(len(p.rooms), 1)}
 			p.rooms = append(p.rooms, r)
 			p.room = r
 			p.mu.Unlock()
@@ -367,25 +509,23 @@ func (p *player) create() {
 	}
 }
 
-// guess sends the room's next letter until it is acknowledged, and
+// guess sends the round's next letter until it is acknowledged, and
 // reports whether it was.
 func (p *player) guess(r *Room) bool {
-	i := len(r.Acked)
-	a, reply, ok := p.sendGuess(p.w.ctx, "guess", r, i)
+	g := r.next()
+	a, reply, ok := p.sendGuess(p.w.ctx, KindGuess, g)
 	switch {
 	case !ok:
 		return false
 	case a.Status == http.StatusOK:
-		p.checkReply(r, i, a.Letter, reply)
+		p.checkReply(r, g, reply)
 		p.mu.Lock()
 		r.Acked = append(r.Acked, reply.Version)
-		if len(r.Acked) == len(r.Order) {
-			p.room = nil
-		}
+		p.last = &ackedWrite{kind: KindGuess, guess: g, room: g.room, version: reply.Version}
 		p.mu.Unlock()
 		return true
 	default:
-		p.w.anomaly("%s: guess %q in %s: %d %s", p.name, a.Letter, r.ID, a.Status, a.Body)
+		p.w.anomaly("%s: guess %q in %s round %d: %d %s", p.name, g.letter, r.ID, r.Round, a.Status, a.Body)
 		p.mu.Lock()
 		p.room = nil // play on in a fresh room
 		p.mu.Unlock()
@@ -393,17 +533,63 @@ func (p *player) guess(r *Room) bool {
 	}
 }
 
-// sendGuess sends guess i of room r, with its request id, until it is
-// answered by something other than a transport error (after which the
-// player moves to the other frontend) or a 503; ok is false if ctx or the
-// workload ended first.
-func (p *player) sendGuess(ctx context.Context, kind string, r *Room, i int) (a Attempt, reply roomReply, ok bool) {
-	letter := string(r.Order[i])
-	base := Attempt{Kind: kind, Room: r.ID, Letter: letter, Index: i,
-		RequestID: fmt.Sprintf("%s-%s-%02d", p.name, r.ID, i)}
-	body := map[string]any{"player": p.name, "letter": letter, "request_id": base.RequestID}
+// nextRound starts the room's next round, as its host, once the round is
+// won, and reports whether that was acknowledged.
+func (p *player) nextRound(r *Room) bool {
+	a, reply, ok := p.sendNextRound(p.w.ctx, KindNextRound, r.ID, r.Round)
+	switch {
+	case !ok:
+		return false
+	case a.Status == http.StatusOK:
+		want := r.Start + uint64(len(r.Order)) + 1
+		if reply.Round != r.Round+1 || reply.Version != want || reply.Status != history.StatusPlaying || len(reply.Guessed) != 0 {
+			p.w.anomaly("%s: next round after round %d of %s: round %d version %d %s %v, want round %d version %d playing []",
+				p.name, r.Round, r.ID, reply.Round, reply.Version, reply.Status, reply.Guessed, r.Round+1, want)
+		}
+		p.mu.Lock()
+		p.last = &ackedWrite{kind: KindNextRound, room: r.ID, round: r.Round, version: reply.Version}
+		r.Earlier += len(r.Acked)
+		r.Round++
+		r.Start = reply.Version
+		r.Acked = nil
+		r.Order = p.order(slices.Index(p.rooms, r), r.Round)
+		p.mu.Unlock()
+		return true
+	default:
+		p.w.anomaly("%s: next round after round %d of %s: %d %s", p.name, r.Round, r.ID, a.Status, a.Body)
+		p.mu.Lock()
+		p.room = nil
+		p.mu.Unlock()
+		return false
+	}
+}
+
+// sendGuess sends guess g with its request id until it is answered by
+// something other than a transport error (after which the player moves to
+// the other frontend) or a 503; ok is false if ctx or the workload ended
+// first.
+func (p *player) sendGuess(ctx context.Context, kind string, g guessReq) (a Attempt, reply roomReply, ok bool) {
+	base := Attempt{Kind: kind, Room: g.room, Round: g.round, Letter: g.letter, Index: g.index, RequestID: g.id, Resend: kind == KindResend}
+	body := map[string]any{"player": p.name, "letter": g.letter, "request_id": g.id, "round": g.round}
+	return p.send(ctx, base, "/api/rooms/"+g.room+"/guesses", body)
+}
+
+// sendNextRound asks, as the room's host, for the round after round, as
+// sendGuess sends a guess. Sent again, it is answered with the room as
+// that next round began.
+func (p *player) sendNextRound(ctx context.Context, kind, room string, round int64) (a Attempt, reply roomReply, ok bool) {
+	base := Attempt{Kind: kind, Room: room, Round: round, Resend: kind == KindResendRound}
+	body := map[string]any{"player": p.name, "round": round, "word": Pangram}
+	return p.send(ctx, base, "/api/rooms/"+room+"/rounds", body)
+}
+
+// send posts a write until it is answered by something other than a
+// transport error or a 503; every attempt after the first is marked as
+// the same request sent again.
+func (p *player) send(ctx context.Context, base Attempt, path string, body any) (a Attempt, reply roomReply, ok bool) {
 	for n := 0; ctx.Err() == nil && p.w.ctx.Err() == nil; n++ {
-		a, reply = p.do(base, "/api/rooms/"+r.ID+"/guesses", body)
+		a, reply = p.do(base, http.MethodPost, path, body)
+		base.Resend = true
 		switch a.Status {
 		case 0:
 			p.cur = 1 - p.cur
@@ -416,62 +602,159 @@ func (p *player) sendGuess(ctx context.Context, kind string, r *Room, i int) (a 
 	return a, reply, false
 }
 
-// Resend sends each player's last acknowledged guess again, with its
-// request id, and checks that it is answered as it was the first time (the
-// same version) rather than applied again or refused as already guessed:
-// the record of it must have survived every fault so far on every node.
-// Call it while the players are parked.
+// Resend sends each player's last acknowledged write again, a guess with
+// its request id or a next round naming the round it ended, and checks
+// that it is answered as it was the first time (the same version) rather
+// than applied again or refused: the record of it, the player's session,
+// must have survived every fault so far on every node. Only the last
+// write is sent again: the game keeps one request per player and room,
+// and a player's next round replaces its last guess's record. Call it
+// while the players are parked.
 func (w *Workload) Resend(ctx context.Context) error {
 	for _, p := range w.players {
 		p.mu.Lock()
-		var r *Room
-		var i int
-		var version uint64
-		for _, room := range slices.Backward(p.rooms) {
-			if len(room.Acked) > 0 {
-				r, i = room, len(room.Acked)-1
-				version = room.Acked[i]
-				break
-			}
-		}
+		last := p.last
 		p.mu.Unlock()
-		if r == nil {
+		if last == nil {
 			continue
 		}
-		a, reply, ok := p.sendGuess(ctx, "resend", r, i)
+		var a Attempt
+		var reply roomReply
+		var ok bool
+		what := fmt.Sprintf("next round after round %d", last.round)
+		if last.kind == KindGuess {
+			what = fmt.Sprintf("guess %q", last.guess.letter)
+			a, reply, ok = p.sendGuess(ctx, KindResend, last.guess)
+		} else {
+			a, reply, ok = p.sendNextRound(ctx, KindResendRound, last.room, last.round)
+		}
 		switch {
 		case !ok:
-			return fmt.Errorf("send %s's guess %d in %s again: %w", p.name, i, r.ID, errors.Join(ctx.Err(), w.ctx.Err()))
+			return fmt.Errorf("send %s's %s in %s again: %w", p.name, what, last.room, errors.Join(ctx.Err(), w.ctx.Err()))
 		case a.Status != http.StatusOK:
-			w.anomaly("%s: guess %q in %s sent again: %d %s, want the first answer", p.name, a.Letter, r.ID, a.Status, a.Body)
-		case reply.Version != version:
-			w.anomaly("%s: guess %q in %s sent again: answered at version %d, acknowledged at %d", p.name, a.Letter, r.ID, reply.Version, version)
+			w.anomaly("%s: %s in %s sent again: %d %s, want the first answer", p.name, what, last.room, a.Status, a.Body)
+		case reply.Version != last.version:
+			w.anomaly("%s: %s in %s sent again: answered at version %d, acknowledged at %d", p.name, what, last.room, reply.Version, last.version)
+		}
+	}
+	return nil
+}
+
+// Finish ends the run, with the players parked and every fault healed:
+// the host of each room starts the room's next round, a write that must
+// succeed, and then every room is read once more. The history's lost-write
+// check compares every acknowledged write with that last read, which must
+// begin after all of them returned.
+func (w *Workload) Finish(ctx context.Context) (rooms int, err error) {
+	errs := make([]error, len(w.players))
+	var wg sync.WaitGroup
+	for i, p := range w.players {
+		wg.Go(func() { errs[i] = p.finishRooms(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	for i, p := range w.players {
+		wg.Go(func() { errs[i] = p.readRooms(ctx) })
+	}
+	wg.Wait()
+	for _, p := range w.players {
+		p.mu.Lock()
+		rooms += len(p.rooms)
+		p.mu.Unlock()
+	}
+	return rooms, errors.Join(errs...)
+}
+
+// finishRooms starts the next round of each of the player's rooms, as
+// their host, through its home frontend.
+func (p *player) finishRooms(ctx context.Context) error {
+	p.mu.Lock()
+	rooms := slices.Clone(p.rooms)
+	p.room = nil
+	p.mu.Unlock()
+	p.cur = p.home
+	for _, r := range rooms {
+		a, reply, ok := p.sendNextRound(ctx, KindNextRound, r.ID, r.Round)
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: last next round of %s: %w", p.name, r.ID, errors.Join(ctx.Err(), p.w.ctx.Err()))
+		case a.Status != http.StatusOK:
+			return fmt.Errorf("%s: last next round of %s (round %d): %d %s", p.name, r.ID, r.Round, a.Status, a.Body)
+		case reply.Round != r.Round+1 || reply.Version <= r.Start:
+			p.w.anomaly("%s: last next round of %s after round %d (from version %d): round %d version %d",
+				p.name, r.ID, r.Round, r.Start, reply.Round, reply.Version)
+		}
+		p.mu.Lock()
+		r.Earlier += len(r.Acked)
+		r.Round, r.Start, r.Acked = r.Round+1, reply.Version, nil
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// readRooms reads each of the player's rooms once more, through the other
+// frontend, until a read is answered.
+func (p *player) readRooms(ctx context.Context) error {
+	p.mu.Lock()
+	rooms := slices.Clone(p.rooms)
+	p.mu.Unlock()
+	p.cur = 1 - p.home
+	for _, r := range rooms {
+		for n := 0; ; n++ {
+			if err := errors.Join(ctx.Err(), p.w.ctx.Err()); err != nil {
+				return fmt.Errorf("%s: last read of %s: %w", p.name, r.ID, err)
+			}
+			a, reply := p.do(Attempt{Kind: KindGet, Room: r.ID}, http.MethodGet, "/api/rooms/"+r.ID, nil)
+			if a.Status == http.StatusOK {
+				if reply.Version != r.Start || reply.Round != r.Round {
+					p.w.anomaly("%s: last read of %s: version %d round %d, want the last next round's version %d round %d",
+						p.name, r.ID, reply.Version, reply.Round, r.Start, r.Round)
+				}
+				break
+			}
+			switch a.Status {
+			case 0:
+				p.cur = 1 - p.cur
+			case http.StatusServiceUnavailable:
+			default:
+				return fmt.Errorf("%s: last read of %s: %d %s", p.name, r.ID, a.Status, a.Body)
+			}
+			p.w.wait(retryAfter(n))
 		}
 	}
 	return nil
 }
 
 // checkReply checks an acknowledged guess's reply: the room as it stands
-// right after this guess, since only this player plays in it.
-func (p *player) checkReply(r *Room, i int, letter string, reply roomReply) {
-	want := uint64(i + 2) // version 1 at creation, +1 per guess
+// right after this guess, since only this player writes to it.
+func (p *player) checkReply(r *Room, g guessReq, reply roomReply) {
+	i := g.index
+	want := r.Start + uint64(i) + 1 // +1 per guess of the round
 	switch {
 	case reply.Version != want:
-		p.w.anomaly("%s: guess %d (%q) in %s acknowledged at version %d, want %d", p.name, i, letter, r.ID, reply.Version, want)
+		p.w.anomaly("%s: guess %d (%q) of round %d in %s acknowledged at version %d, want %d", p.name, i, g.letter, r.Round, r.ID, reply.Version, want)
+	case reply.Round != r.Round:
+		p.w.anomaly("%s: guess %d (%q) of round %d in %s acknowledged in round %d", p.name, i, g.letter, r.Round, r.ID, reply.Round)
 	case len(reply.Log) != i+1:
-		p.w.anomaly("%s: guess %d (%q) in %s: reply log has %d entries, want %d", p.name, i, letter, r.ID, len(reply.Log), i+1)
-	case reply.Log[i].Letter != letter || reply.Log[i].Player != p.name:
-		p.w.anomaly("%s: guess %d (%q) in %s: reply log ends with %+v", p.name, i, letter, r.ID, reply.Log[i])
-	case i == len(alphabet)-1 && reply.Status != "won":
-		p.w.anomaly("%s: last guess in %s: status %q, want won", p.name, r.ID, reply.Status)
+		p.w.anomaly("%s: guess %d (%q) in %s: reply log has %d entries, want %d", p.name, i, g.letter, r.ID, len(reply.Log), i+1)
+	case reply.Log[i].Letter != g.letter || reply.Log[i].Player != p.name:
+		p.w.anomaly("%s: guess %d (%q) in %s: reply log ends with %+v", p.name, i, g.letter, r.ID, reply.Log[i])
+	case i == len(alphabet)-1 && reply.Status != history.StatusWon:
+		p.w.anomaly("%s: last guess of round %d in %s: status %q, want won", p.name, r.Round, r.ID, reply.Status)
 	}
 }
 
-// roomReply is the part of the JSON API's room the players check.
+// roomReply is the part of the JSON API's room the clients check and the
+// history records.
 type roomReply struct {
-	ID      string `json:"id"`
-	Version uint64 `json:"version"`
-	Status  string `json:"status"`
+	ID      string   `json:"id"`
+	Version uint64   `json:"version"`
+	Round   int64    `json:"round"`
+	Status  string   `json:"status"`
+	Guessed []string `json:"guessed"`
+	Wrong   []string `json:"wrong"`
 	Log     []struct {
 		Player string `json:"player"`
 		Letter string `json:"letter"`
@@ -482,20 +765,32 @@ type roomReply struct {
 }
 
 // do sends one request to the player's current frontend and records it.
-func (p *player) do(a Attempt, path string, body any) (Attempt, roomReply) {
+func (p *player) do(a Attempt, method, path string, body any) (Attempt, roomReply) {
 	a.Player, a.Frontend = p.name, p.cur
+	return p.w.exchange(a, method, path, body)
+}
+
+// exchange sends one request to frontend a.Frontend and records it: in
+// the Recorder while the workload runs, and in the history.
+func (w *Workload) exchange(a Attempt, method, path string, body any) (Attempt, roomReply) {
 	var reply roomReply
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(err) // the bodies are maps of strings and numbers
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			panic(err) // the bodies are maps of strings and numbers
+		}
+		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(p.w.ctx, http.MethodPost, p.w.cfg.Frontends[p.cur]+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(w.ctx, method, w.cfg.Frontends[a.Frontend]+path, rd)
 	if err != nil {
 		panic(err) // the URLs are built from valid parts
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	a.Sent = time.Now()
-	resp, err := p.w.http.Do(req)
+	resp, err := w.http.Do(req)
 	if err == nil {
 		var data []byte
 		data, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -515,10 +810,60 @@ func (p *player) do(a Attempt, path string, body any) (Attempt, roomReply) {
 	if err != nil {
 		a.Status, a.Err = 0, err.Error()
 	}
-	if p.w.ctx.Err() == nil {
-		p.w.rec.add(a)
+	if w.ctx.Err() == nil {
+		w.rec.add(a)
+	}
+	if w.hist != nil {
+		if op, ok := historyOp(a, reply); ok {
+			w.hist.Add(op)
+		}
 	}
 	return a, reply
+}
+
+// failCodes are the JSON API's error codes that refuse a request and
+// change nothing (history.Fail); every other failure leaves the outcome
+// unknown.
+var failCodes = map[string]bool{
+	"already_guessed": true, "round_over": true, "round_not_over": true,
+	"invalid_letter": true, "not_found": true, "bad_request": true,
+}
+
+// historyOp is what the history records of an attempt: 200 is OK; a 4xx
+// with one of failCodes a refusal; a 503, any other 5xx, a transport
+// error or a timeout an unknown outcome. Creations are left out (the model
+// starts from the created room), and so are reads that failed: they tell
+// nothing.
+func historyOp(a Attempt, reply roomReply) (history.Op, bool) {
+	op := history.Op{Client: a.Player, Room: a.Room, Round: a.Round, Resend: a.Resend, Call: a.Sent, Return: a.Answered}
+	switch a.Kind {
+	case KindGuess, KindResend:
+		op.Kind, op.Player, op.Letter, op.RequestID = history.Guess, a.Player, a.Letter, a.RequestID
+	case KindNextRound, KindResendRound:
+		// Every room's host is the player that plays in it.
+		op.Kind, op.Player, op.Host = history.NextRound, a.Player, true
+	case KindGet:
+		op.Kind, op.Round = history.Get, 0
+	default:
+		return op, false
+	}
+	switch {
+	case a.Status == http.StatusOK:
+		op.Outcome = history.OK
+		op.Reply = history.State{Version: reply.Version, Round: reply.Round, Status: reply.Status, Guessed: reply.Guessed}
+		if op.Kind == history.Guess {
+			op.Hit = !slices.Contains(reply.Wrong, strings.ToLower(a.Letter))
+		}
+	case a.Status >= 400 && a.Status < 500 && failCodes[a.Code]:
+		op.Outcome, op.Code = history.Fail, a.Code
+	default:
+		op.Outcome = history.Unknown
+		op.Code = fmt.Sprintf("%d %s%s", a.Status, a.Code, a.Err)
+	}
+	if op.Kind == history.Get && op.Outcome != history.OK {
+		return op, false
+	}
+	return op, true
 }
 
 func cut(s string, n int) string {
