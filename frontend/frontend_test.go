@@ -55,6 +55,7 @@ var httpClient = &http.Client{Timeout: 20 * time.Second}
 // response is an HTTP answer, read whole.
 type response struct {
 	Status int
+	Header http.Header
 	Body   []byte
 }
 
@@ -89,7 +90,7 @@ func do(method, url string, body any) (response, error) {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Body: b}, err
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
 }
 
 // mustDo is do, failing the test unless the answer has wantStatus; out,
@@ -589,9 +590,11 @@ func TestResentGuessGetsItsFirstAnswer(t *testing.T) {
 			t.Errorf("resend through %s answered %s, want the first answer %s", base, again.Body, first.Body)
 		}
 	}
-	for _, q := range []string{"", "?level=stale"} {
+	for q, level := range map[string]string{"": "linearizable", "?level=stale": "stale"} {
 		var now room
-		mustDo(t, "GET", two+"/api/rooms/"+r.ID+q, nil, http.StatusOK, &now)
+		if got := mustDo(t, "GET", two+"/api/rooms/"+r.ID+q, nil, http.StatusOK, &now).Header.Get("Read-Level"); got != level {
+			t.Errorf("read%s: Read-Level %q, want %q", q, got, level)
+		}
 		if q == "" && (now.Version != 3 || !slices.Equal(now.Guessed, []string{"a", "z"})) {
 			t.Errorf("linearizable read: version %d %v, want 3 [a z]", now.Version, now.Guessed)
 		}
@@ -599,4 +602,5 @@ func TestResentGuessGetsItsFirstAnswer(t *testing.T) {
 			t.Errorf("read%s went back to version %d", q, now.Version)
 		}
 	}
+	mustDo(t, "GET", two+"/api/rooms/"+r.ID+"?level=eventual", nil, http.StatusBadRequest, nil)
 }

@@ -154,16 +154,18 @@ func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
 // apiGetRoom answers with the room read linearizably (it reflects every
 // write acknowledged before the request, through any frontend), or, with
 // ?level=stale, as a backend has it now: quicker, and perhaps a moment old.
+// The Read-Level header of the answer says which.
 func (h *Handlers) apiGetRoom(w http.ResponseWriter, r *http.Request) {
-	get := h.cfg.Game.GetRoom
-	switch level := r.URL.Query().Get("level"); level {
+	get, level := h.cfg.Game.GetRoom, "linearizable"
+	switch q := r.URL.Query().Get("level"); q {
 	case "", "linearizable":
 	case "stale":
-		get = h.cfg.Game.GetRoomStale
+		get, level = h.cfg.Game.GetRoomStale, "stale"
 	default:
-		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, level))
+		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, q))
 		return
 	}
+	w.Header().Set("Read-Level", level)
 	room, err := get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.apiFail(w, err)
