@@ -76,18 +76,14 @@ func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
 	}
 }
 
-// maxCommandScan bounds how many log entries commandsBetween reads; a
-// wider gap is taken to hold a command (the wait goes on until applied).
-const maxCommandScan = 64
-
 // commandsBetween reports whether the log holds a game command at an index
-// in (from, to]. An entry it cannot read counts as one.
+// in (from, to]. It reads from to downwards: the entries a state machine
+// has yet to apply end with commands, unless a leader's no-ops and
+// barriers or configuration changes are all that is left, which are few.
+// An entry it cannot read counts as a command.
 func (s *Store) commandsBetween(from, to uint64) bool {
-	if to-from > maxCommandScan {
-		return true
-	}
 	var l raft.Log
-	for i := from + 1; i <= to; i++ {
+	for i := to; i > from; i-- {
 		if err := s.entries.GetLog(i, &l); err != nil || l.Type == raft.LogCommand {
 			return true
 		}
