@@ -422,21 +422,19 @@ func errorReply(n int, err error) *pb.GuessBatchReply {
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
-	// Pin the round as soon as a node that knows the room sees the request
-	// (here, or on the leader if this node has not applied the room yet),
-	// so that retries, here or on the leader, cannot skip a second round.
-	pin := func() {
-		if req.GetRound() != 0 {
-			return
+	// "The round now" (round 0) is pinned where the request comes in, on
+	// a linearizable read, so that retries, here or on the leader, cannot
+	// end a second round. (The game client pins it before it sends.)
+	if req.GetRound() == 0 {
+		if err := g.proxy.Read(ctx); err != nil {
+			return nil, toStatus(err)
 		}
 		if room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId())); ok {
 			req = proto.CloneOf(req)
 			req.Round = int64(room.Round)
 		}
 	}
-	pin()
 	return g.writeRoom(ctx, func(ctx context.Context) (game.Command, error) {
-		pin()
 		return g.nextRound(ctx, req)
 	}, func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.NextRound(ctx, req) })
 }
