@@ -524,27 +524,7 @@ func (s *Store) prepare(cmds []game.Command, answer func([]Result, []error)) (*c
 		return nil, nil
 	}
 	c := &call{cmds: cmds, res: make([]Result, len(cmds)), errs: make([]error, len(cmds)), answer: answer}
-	valid := make([]bool, len(cmds))
-	s.fsm.mu.RLock()
-	for i, cmd := range cmds {
-		c.errs[i] = s.fsm.state.Validate(cmd)
-		valid[i] = c.errs[i] == nil
-	}
-	s.fsm.mu.RUnlock()
-	ps := make([]*proposal, 0, len(cmds))
-	for i, cmd := range cmds {
-		if !valid[i] {
-			continue
-		}
-		enc, err := encodeCommand(cmd)
-		if err != nil {
-			c.errs[i] = err
-			continue
-		}
-		ps = append(ps, &proposal{enc: enc, call: c, at: i})
-	}
-	c.left.Store(int64(len(ps)))
-	return c, ps
+	return c, s.judge(c, make([]*proposal, 0, len(cmds)))
 }
 
 // propose queues ps, the proposals of c, and returns them with those of
@@ -569,7 +549,7 @@ func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) []*proposa
 			c.answer(c.res, unknownOutcomes(len(c.errs), err))
 			return nil
 		}
-		ps = s.rejudge(c, ps)
+		ps = s.judge(c, ps)
 		if len(ps) == 0 {
 			c.answer(c.res, c.errs)
 			return nil
@@ -596,17 +576,19 @@ func (s *Store) propose(ctx context.Context, c *call, ps []*proposal) []*proposa
 	return ps
 }
 
-// rejudge validates c's refused commands again, on the state as it is
-// now, and returns ps with a proposal for each that is now valid. Nothing
-// of c is queued yet, so its count of outcomes to come can still change.
-func (s *Store) rejudge(c *call, ps []*proposal) []*proposal {
+// judge validates the commands of c that ps, its proposals so far, does
+// not hold, on the state as it is now, and returns ps with a proposal for
+// each that is valid; the others keep their refusal in c.errs. prepare
+// judges every command, propose judges the refused ones again. Nothing of
+// c is queued yet, so its count of outcomes to come can still change.
+func (s *Store) judge(c *call, ps []*proposal) []*proposal {
 	proposed := make([]bool, len(c.cmds))
 	for _, p := range ps {
 		proposed[p.at] = true
 	}
 	s.fsm.mu.RLock()
 	for i, cmd := range c.cmds {
-		if !proposed[i] && c.errs[i] != nil {
+		if !proposed[i] {
 			c.errs[i] = s.fsm.state.Validate(cmd)
 		}
 	}
