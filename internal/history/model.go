@@ -425,34 +425,28 @@ func step(s *roomState, c *call) []*roomState {
 
 // partitionOps splits a history into rooms.
 func partitionOps(history []porcupine.Operation) [][]porcupine.Operation {
-	index := map[string]int{}
-	var out [][]porcupine.Operation
-	for _, o := range history {
-		room := o.Input.(*call).op.Room
-		i, ok := index[room]
-		if !ok {
-			i = len(out)
-			index[room] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], o)
-	}
-	return out
+	return byRoom(history, func(o porcupine.Operation) string { return o.Input.(*call).op.Room })
 }
 
 // partitionEvents splits a history of call and return events into rooms.
 func partitionEvents(history []porcupine.Event) [][]porcupine.Event {
+	return byRoom(history, func(e porcupine.Event) string { return e.Value.(*call).op.Room })
+}
+
+// byRoom splits xs by room, keeping their order, rooms in order of first
+// appearance.
+func byRoom[T any](xs []T, room func(T) string) [][]T {
 	index := map[string]int{}
-	var out [][]porcupine.Event
-	for _, e := range history {
-		room := e.Value.(*call).op.Room
-		i, ok := index[room]
+	var out [][]T
+	for _, x := range xs {
+		r := room(x)
+		i, ok := index[r]
 		if !ok {
 			i = len(out)
-			index[room] = i
+			index[r] = i
 			out = append(out, nil)
 		}
-		out[i] = append(out[i], e)
+		out[i] = append(out[i], x)
 	}
 	return out
 }
