@@ -49,7 +49,7 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 	f := c.Followers()[0]
 	room := createRoom(t, c.Client(f.ID()))
 	ctx := localtest.Context(t, 10*time.Second)
-	reply, err := guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
+	reply, err := localtest.Guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess via follower %s: %v", f.ID(), err)
 	}
@@ -85,7 +85,7 @@ func (g *guesser) guess(id string) (uint64, error) {
 	letter := string(alphabet[g.next])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	reply, err := guess(ctx, g.c.Client(id), &pb.GuessRequest{RoomId: g.room, Player: "bo", Letter: letter, RequestId: "bo-" + letter})
+	reply, err := localtest.Guess(ctx, g.c.Client(id), &pb.GuessRequest{RoomId: g.room, Player: "bo", Letter: letter, RequestId: "bo-" + letter})
 	if err != nil {
 		return 0, err
 	}
@@ -174,7 +174,7 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 	// The same request three times, through three different nodes.
 	for _, id := range c.IDs() {
 		ctx := localtest.Context(t, 10*time.Second)
-		r, err := guess(ctx, c.Client(id), req)
+		r, err := localtest.Guess(ctx, c.Client(id), req)
 		if err != nil {
 			t.Fatalf("guess via %s: %v", id, err)
 		}
@@ -217,7 +217,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 		if i == 0 {
 			first = r.GetRoom()
 			// A guess between the sends: the resends' answers do not show it.
-			if _, err := guess(ctx, c.Client(id), &pb.GuessRequest{RoomId: first.GetId(), Player: "dee", Letter: "e", RequestId: "dee-1"}); err != nil {
+			if _, err := localtest.Guess(ctx, c.Client(id), &pb.GuessRequest{RoomId: first.GetId(), Player: "dee", Letter: "e", RequestId: "dee-1"}); err != nil {
 				t.Fatalf("guess: %v", err)
 			}
 		} else if r.GetRoom().GetVersion() != 1 || !proto.Equal(r.GetRoom(), first) {
@@ -291,14 +291,14 @@ func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 			if tc.with != nil {
 				req.Guesses = append(req.Guesses, tc.with)
 			}
-			rep, err := guessBatch(ctx, cl, req)
+			rep, err := localtest.GuessBatch(ctx, cl, req)
 			if err != nil {
 				t.Fatalf("guess stream: %v", err)
 			}
 			if len(rep.GetOutcomes()) != len(req.GetGuesses()) {
 				t.Fatalf("%d outcomes for %d guesses", len(rep.GetOutcomes()), len(req.GetGuesses()))
 			}
-			_, err = outcomeReply(rep.GetOutcomes()[0])
+			_, err = localtest.OutcomeReply(rep.GetOutcomes()[0])
 			if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 				t.Errorf("guess without a request id: %v, want InvalidArgument BAD_REQUEST", err)
 			}
@@ -325,15 +325,15 @@ func TestBriefGuessReply(t *testing.T) {
 	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
 	room := createRoom(t, client)
 	ctx := localtest.Context(t, 10*time.Second)
-	full, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
+	full, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	brief, err := guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
+	brief, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := guessBatch(ctx, client, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
+	batch, err := localtest.GuessBatch(ctx, client, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
 		{RoomId: room.GetId(), Player: "cy", Letter: "i", RequestId: "cy-i", Brief: true},
 		{RoomId: room.GetId(), Player: "cy", Letter: "c", RequestId: "cy-c"},
 	}})
@@ -466,7 +466,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 	room := createRoom(t, c.Client(f))
 	cl := c.Client(f)
 	ctx := localtest.Context(t, 10*time.Second)
-	if _, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
+	if _, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	tests := []struct {
@@ -475,19 +475,19 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 		code codes.Code
 	}{
 		{"invalid letter", func() error {
-			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "7", RequestId: "ed-2"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "7", RequestId: "ed-2"})
 			return err
 		}, codes.InvalidArgument},
 		{"two letters", func() error {
-			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-3"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-3"})
 			return err
 		}, codes.InvalidArgument},
 		{"already guessed", func() error {
-			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-4"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-4"})
 			return err
 		}, codes.FailedPrecondition},
 		{"unknown room", func() error {
-			_, err := guess(ctx, cl, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-5"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-5"})
 			return err
 		}, codes.NotFound},
 		{"unknown category", func() error {
@@ -531,7 +531,7 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 		}
 	}
 	ctx := localtest.Context(t, 20*time.Second)
-	_, err := guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
+	_, err := localtest.Guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("guess without quorum: %v, want Unavailable", err)
 	}
@@ -560,7 +560,7 @@ func TestGuessBatch(t *testing.T) {
 	cl := c.Client(f)
 	ctx := localtest.Context(t, 30*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
-	firstQ, err := guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
+	firstQ, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -569,7 +569,7 @@ func TestGuessBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
-	if r, err := guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
+	if r, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
 		t.Fatalf("losing guess: %v, %v", r, err)
 	}
 	full := createRoom(t, cl)
@@ -655,7 +655,7 @@ func TestGuessBatch(t *testing.T) {
 		again bool
 	}{{"first", false}, {"again", true}} {
 		t.Run(send.name, func(t *testing.T) {
-			reply, err := guessBatch(ctx, cl, req)
+			reply, err := localtest.GuessBatch(ctx, cl, req)
 			if err != nil {
 				t.Fatalf("guess batch via follower %s: %v", f, err)
 			}
@@ -710,7 +710,7 @@ func TestGuessBatch(t *testing.T) {
 		if tt.letter != "" || first == nil {
 			continue
 		}
-		_, err := guess(ctx, cl, tt.guess)
+		_, err := localtest.Guess(ctx, cl, tt.guess)
 		st, _ := status.FromError(err)
 		e := first.GetOutcomes()[i].GetError()
 		if st.Code() != codes.Code(e.GetCode()) || rpc.Reason(err) != e.GetReason() || st.Message() != e.GetMessage() {
@@ -730,19 +730,19 @@ func TestGuessBatch(t *testing.T) {
 		return r
 	}
 	for _, n := range []int{0, pb.MaxGuessBatch + 1} {
-		reply, err := guessBatch(ctx, cl, many(n))
+		reply, err := localtest.GuessBatch(ctx, cl, many(n))
 		if err != nil || len(reply.GetOutcomes()) != n {
 			t.Errorf("batch of %d guesses: %d outcomes, %v; want %d", n, len(reply.GetOutcomes()), err, n)
 			continue
 		}
 		for i, o := range reply.GetOutcomes() {
-			if _, err := outcomeReply(o); status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
+			if _, err := localtest.OutcomeReply(o); status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 				t.Errorf("batch of %d guesses, guess %d: %s, want InvalidArgument BAD_REQUEST", n, i, outcomeString(o))
 				break
 			}
 		}
 	}
-	if reply, err := guessBatch(ctx, cl, many(pb.MaxGuessBatch)); err != nil || len(reply.GetOutcomes()) != pb.MaxGuessBatch {
+	if reply, err := localtest.GuessBatch(ctx, cl, many(pb.MaxGuessBatch)); err != nil || len(reply.GetOutcomes()) != pb.MaxGuessBatch {
 		t.Errorf("batch of %d guesses: %d outcomes, %v; want all answered", pb.MaxGuessBatch, len(reply.GetOutcomes()), err)
 	} else if e := reply.GetOutcomes()[pb.MaxGuessBatch-1].GetError(); codes.Code(e.GetCode()) != codes.NotFound {
 		t.Errorf("last guess of the batch: %s, want NotFound", outcomeString(reply.GetOutcomes()[pb.MaxGuessBatch-1]))
@@ -783,7 +783,7 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 		}
 	}
 	g := &pb.GuessRequest{RoomId: room.GetId(), Player: name(0), Letter: "q", RequestId: "r1"}
-	first, err := guess(ctx, follower, g)
+	first, err := localtest.Guess(ctx, follower, g)
 	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -792,7 +792,7 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 		req.Guesses = append(req.Guesses, g) // resends: each answered with the first reply, the whole room
 	}
 	for _, cl := range []pb.GameClient{follower, c.Client(c.Leader().ID())} {
-		reply, err := guessBatch(ctx, cl, req)
+		reply, err := localtest.GuessBatch(ctx, cl, req)
 		if err != nil {
 			t.Fatalf("batch of %d: %v", pb.MaxGuessBatch, err)
 		}

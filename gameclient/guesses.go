@@ -113,7 +113,7 @@ func (b *guessBatcher) guess(ctx context.Context, req *pb.GuessRequest) (*pb.Gue
 	case o.GetReply() != nil:
 		return o.GetReply(), nil
 	case o.GetError() != nil:
-		return nil, outcomeError(o.GetError())
+		return nil, OutcomeError(o.GetError())
 	default:
 		return nil, status.Error(codes.Internal, "gameclient: GuessStream left a guess unanswered")
 	}
@@ -359,9 +359,10 @@ func (q *queuedGuess) finish(outcome []byte, err error) {
 	close(q.done)
 }
 
-// outcomeError turns the error a backend gave one guess of a batch into the
-// status error Guess would have returned: same code, message and reason.
-func outcomeError(e *pb.Error) error {
+// OutcomeError is the error an Error outcome of a guess batch stands for:
+// the status error a call for that guess alone would fail with (code,
+// message, and the reason as an ErrorInfo, which Reason reads).
+func OutcomeError(e *pb.Error) error {
 	return reasonStatus(codes.Code(e.GetCode()), e.GetMessage(), e.GetReason())
 }
 

@@ -104,14 +104,14 @@ func TestProcessesFailOver(t *testing.T) {
 		survivor = "b2"
 	}
 	game := pb.NewGameClient(clients[survivor])
-	if _, err := guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}); err != nil {
+	if _, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}); err != nil {
 		t.Fatalf("guess before kill: %v", err)
 	}
 	if err := procs[leader].Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %s: %v", leader, err)
 	}
 	killed := time.Now()
-	reply, err := guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "u", RequestId: "bo-2"})
+	reply, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "u", RequestId: "bo-2"})
 	if err != nil {
 		t.Fatalf("guess after kill -9 of %s: %v", leader, err)
 	}
