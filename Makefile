@@ -122,8 +122,15 @@ need-compose:
 image: build ## Build the container image (FROM scratch + bin/gallows).
 	docker build -t $(IMAGE) .
 
+# The key both frontends of docker-compose.yml sign players' sessions with:
+# made once, kept out of git.
+.gallows/session.key:
+	@mkdir -p $(@D)
+	@umask 077 && head -c 32 /dev/urandom | base64 > $@
+	@echo "wrote a new session key to $@"
+
 .PHONY: up
-up: image need-compose ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
+up: image need-compose .gallows/session.key ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
 	$(DC) up -d
 	@echo "waiting until every node is ready..."
 	$(call wait_ready,$(call admin_addr,1) $(call admin_addr,2) $(call admin_addr,3) 127.0.0.1:$(FRONTEND1_PORT) 127.0.0.1:$(FRONTEND2_PORT),180)

@@ -16,6 +16,7 @@ import (
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/localcluster"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -27,7 +28,7 @@ func createRoom(t *testing.T, c pb.GameClient) *pb.Room {
 	t.Helper()
 	ctx := localtest.Context(t, 10*time.Second)
 	// A custom word with many distinct letters keeps a round going for many guesses.
-	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: newRequestID("ana-create")})
+	reply, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: newRequestID("ana-create")})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -49,7 +50,7 @@ func TestWriteToFollowerIsApplied(t *testing.T) {
 	f := c.Followers()[0]
 	room := createRoom(t, c.Client(f.ID()))
 	ctx := localtest.Context(t, 10*time.Second)
-	reply, err := localtest.Guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "O", RequestId: "bo-1"})
+	reply, err := localtest.Guess(ctx, c.Client(f.ID()), &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "O", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess via follower %s: %v", f.ID(), err)
 	}
@@ -85,7 +86,7 @@ func (g *guesser) guess(id string) (uint64, error) {
 	letter := string(alphabet[g.next])
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	reply, err := localtest.Guess(ctx, g.c.Client(id), &pb.GuessRequest{RoomId: g.room, Player: "bo", Letter: letter, RequestId: "bo-" + letter})
+	reply, err := localtest.Guess(ctx, g.c.Client(id), &pb.GuessRequest{RoomId: g.room, Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: letter, RequestId: "bo-" + letter})
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +170,7 @@ func TestLeaderKilledGuessesGoOnAndRestartedNodeCatchesUp(t *testing.T) {
 func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	room := createRoom(t, c.Client(c.Leader().ID()))
-	req := &pb.GuessRequest{RoomId: room.GetId(), Player: "cy", Letter: "q", RequestId: "tab7-1"}
+	req := &pb.GuessRequest{RoomId: room.GetId(), Player: "cy", PlayerId: gameclient.BotPlayerID("cy"), Letter: "q", RequestId: "tab7-1"}
 	var replies []*pb.GuessReply
 	// The same request three times, through three different nodes.
 	for _, id := range c.IDs() {
@@ -201,7 +202,7 @@ func TestRetriedGuessIsAppliedOnce(t *testing.T) {
 
 func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 3})
-	req := &pb.CreateRoomRequest{Host: "dee", Category: "animals", RequestId: "tab3-create-1"}
+	req := &pb.CreateRoomRequest{Host: "dee", PlayerId: gameclient.BotPlayerID("dee"), Category: "animals", RequestId: "tab3-create-1"}
 	var rooms []string
 	var first *pb.Room
 	// The same request three times, through three different nodes: each
@@ -217,7 +218,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 		if i == 0 {
 			first = r.GetRoom()
 			// A guess between the sends: the resends' answers do not show it.
-			if _, err := localtest.Guess(ctx, c.Client(id), &pb.GuessRequest{RoomId: first.GetId(), Player: "dee", Letter: "e", RequestId: "dee-1"}); err != nil {
+			if _, err := localtest.Guess(ctx, c.Client(id), &pb.GuessRequest{RoomId: first.GetId(), Player: "dee", PlayerId: gameclient.BotPlayerID("dee"), Letter: "e", RequestId: "dee-1"}); err != nil {
 				t.Fatalf("guess: %v", err)
 			}
 		} else if r.GetRoom().GetVersion() != 1 || !proto.Equal(r.GetRoom(), first) {
@@ -229,8 +230,8 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 	}
 	// Another request id, or another host, is another room.
 	for _, other := range []*pb.CreateRoomRequest{
-		{Host: "dee", Category: "animals", RequestId: "tab3-create-2"},
-		{Host: "eve", Category: "animals", RequestId: "tab3-create-1"},
+		{Host: "dee", PlayerId: gameclient.BotPlayerID("dee"), Category: "animals", RequestId: "tab3-create-2"},
+		{Host: "eve", PlayerId: gameclient.BotPlayerID("eve"), Category: "animals", RequestId: "tab3-create-1"},
 	} {
 		r, err := c.Client(c.Leader().ID()).CreateRoom(localtest.Context(t, 10*time.Second), other)
 		if err != nil {
@@ -254,7 +255,7 @@ func TestRetriedCreateMakesOneRoom(t *testing.T) {
 func TestCreateWithoutRequestIDIsRefused(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 3})
 	follower := c.Followers()[0]
-	_, err := c.Client(follower.ID()).CreateRoom(localtest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", Category: "animals"})
+	_, err := c.Client(follower.ID()).CreateRoom(localtest.Context(t, 10*time.Second), &pb.CreateRoomRequest{Host: "dee", PlayerId: gameclient.BotPlayerID("dee"), Category: "animals"})
 	if status.Code(err) != codes.InvalidArgument || rpc.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 		t.Fatalf("create without a request id: %v, want InvalidArgument BAD_REQUEST", err)
 	}
@@ -282,12 +283,12 @@ func TestGuessWithoutRequestIDIsRefused(t *testing.T) {
 		with *pb.GuessRequest
 	}{
 		{"alone", nil},
-		{"beside a guess with an id", &pb.GuessRequest{RoomId: room.GetId(), Player: "ok", Letter: "q", RequestId: "ok-1"}},
+		{"beside a guess with an id", &pb.GuessRequest{RoomId: room.GetId(), Player: "ok", PlayerId: gameclient.BotPlayerID("ok"), Letter: "q", RequestId: "ok-1"}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			player := fmt.Sprintf("p%d", i)
-			req := &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: player, Letter: string(alphabet[i])}}}
+			req := &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: player, PlayerId: gameclient.BotPlayerID(player), Letter: string(alphabet[i])}}}
 			if tc.with != nil {
 				req.Guesses = append(req.Guesses, tc.with)
 			}
@@ -325,17 +326,17 @@ func TestBriefGuessReply(t *testing.T) {
 	client := c.Client(c.Followers()[0].ID()) // forwarded, brief and all
 	room := createRoom(t, client)
 	ctx := localtest.Context(t, 10*time.Second)
-	full, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
+	full, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	brief, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "u", RequestId: "bo-u", Brief: true})
+	brief, err := localtest.Guess(ctx, client, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "u", RequestId: "bo-u", Brief: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	batch, err := localtest.GuessBatch(ctx, client, &pb.GuessBatchRequest{Guesses: []*pb.GuessRequest{
-		{RoomId: room.GetId(), Player: "cy", Letter: "i", RequestId: "cy-i", Brief: true},
-		{RoomId: room.GetId(), Player: "cy", Letter: "c", RequestId: "cy-c"},
+		{RoomId: room.GetId(), Player: "cy", PlayerId: gameclient.BotPlayerID("cy"), Letter: "i", RequestId: "cy-i", Brief: true},
+		{RoomId: room.GetId(), Player: "cy", PlayerId: gameclient.BotPlayerID("cy"), Letter: "c", RequestId: "cy-c"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -374,7 +375,7 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 	var rooms []string
 	// Far more entries than threshold + trailing logs, one room each.
 	for range 150 {
-		r, err := c.Client(leader.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "di", Category: "animals", Difficulty: "easy", RequestId: newRequestID("di-create")})
+		r, err := c.Client(leader.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "di", PlayerId: gameclient.BotPlayerID("di"), Category: "animals", Difficulty: "easy", RequestId: newRequestID("di-create")})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
@@ -466,7 +467,7 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 	room := createRoom(t, c.Client(f))
 	cl := c.Client(f)
 	ctx := localtest.Context(t, 10*time.Second)
-	if _, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "q", RequestId: "ed-1"}); err != nil {
+	if _, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "q", RequestId: "ed-1"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	tests := []struct {
@@ -475,29 +476,57 @@ func TestErrorsBecomeStatusCodes(t *testing.T) {
 		code codes.Code
 	}{
 		{"invalid letter", func() error {
-			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "7", RequestId: "ed-2"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "7", RequestId: "ed-2"})
 			return err
 		}, codes.InvalidArgument},
 		{"two letters", func() error {
-			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-3"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "ab", RequestId: "ed-3"})
 			return err
 		}, codes.InvalidArgument},
 		{"already guessed", func() error {
-			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-4"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "Q", RequestId: "ed-4"})
 			return err
 		}, codes.FailedPrecondition},
 		{"unknown room", func() error {
-			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-5"})
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "a", RequestId: "ed-5"})
 			return err
 		}, codes.NotFound},
 		{"unknown category", func() error {
-			_, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ed", Category: "nope", RequestId: "ed-create-1"})
+			_, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ed", PlayerId: gameclient.BotPlayerID("ed"), Category: "nope", RequestId: "ed-create-1"})
 			return err
 		}, codes.InvalidArgument},
-		{"round not over", func() error {
-			_, err := cl.NextRound(ctx, &pb.NextRoundRequest{RoomId: room.GetId(), Player: "ed"})
+		{"next round by another than the host", func() error {
+			_, err := cl.NextRound(ctx, &pb.NextRoundRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed")})
 			return err
-		}, codes.FailedPrecondition},
+		}, codes.PermissionDenied},
+		{"guess under the host's name", func() error {
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("mallory"), Letter: "u", RequestId: "m-1"})
+			return err
+		}, codes.AlreadyExists},
+		{"join under the host's name", func() error {
+			_, err := cl.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("mallory")})
+			return err
+		}, codes.AlreadyExists},
+		{"guess without a player id", func() error {
+			_, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: "u", RequestId: "ed-6"})
+			return err
+		}, codes.InvalidArgument},
+		{"create without a player id", func() error {
+			_, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ed", Category: "animals", RequestId: "ed-create-2"})
+			return err
+		}, codes.InvalidArgument},
+		{"next round without a player id", func() error {
+			_, err := cl.NextRound(ctx, &pb.NextRoundRequest{RoomId: room.GetId(), Player: "ana", Round: 1})
+			return err
+		}, codes.InvalidArgument},
+		{"join without a player id", func() error {
+			_, err := cl.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: "ed"})
+			return err
+		}, codes.InvalidArgument},
+		{"leave without a player id", func() error {
+			_, err := cl.Leave(ctx, &pb.LeaveRequest{RoomId: room.GetId()})
+			return err
+		}, codes.InvalidArgument},
 		{"get unknown room", func() error {
 			_, err := cl.GetRoom(ctx, &pb.GetRoomRequest{RoomId: "ZZZZZ"})
 			return err
@@ -531,7 +560,7 @@ func TestNoQuorumIsUnavailable(t *testing.T) {
 		}
 	}
 	ctx := localtest.Context(t, 20*time.Second)
-	_, err := localtest.Guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", Letter: "a", RequestId: "fy-1"})
+	_, err := localtest.Guess(ctx, c.Client(survivor), &pb.GuessRequest{RoomId: room.GetId(), Player: "fy", PlayerId: gameclient.BotPlayerID("fy"), Letter: "a", RequestId: "fy-1"})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("guess without quorum: %v, want Unavailable", err)
 	}
@@ -560,16 +589,16 @@ func TestGuessBatch(t *testing.T) {
 	cl := c.Client(f)
 	ctx := localtest.Context(t, 30*time.Second)
 	a, b := createRoom(t, cl), createRoom(t, cl)
-	firstQ, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"})
+	firstQ, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	// A room whose round is lost, and a room with no seat left.
-	over, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "ox", MaxLives: 1, RequestId: "ana-create-ox"})
+	over, err := cl.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ox", MaxLives: 1, RequestId: "ana-create-ox"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
-	if r, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
+	if r, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
 		t.Fatalf("losing guess: %v, %v", r, err)
 	}
 	full := createRoom(t, cl)
@@ -579,7 +608,7 @@ func TestGuessBatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := cl.Join(ctx, &pb.JoinRequest{RoomId: full.GetId(), Player: fmt.Sprintf("p%d", i)}); err != nil {
+			if _, err := cl.Join(ctx, &pb.JoinRequest{RoomId: full.GetId(), Player: fmt.Sprintf("p%d", i), PlayerId: gameclient.BotPlayerID(fmt.Sprintf("p%d", i))}); err != nil {
 				joinErrs <- err
 			}
 		}()
@@ -607,31 +636,31 @@ func TestGuessBatch(t *testing.T) {
 		code   codes.Code
 		reason pb.ErrorReason
 	}{
-		{name: "hit in room a", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "cy", Letter: "U", RequestId: "cy-1"},
+		{name: "hit in room a", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "cy", PlayerId: gameclient.BotPlayerID("cy"), Letter: "U", RequestId: "cy-1"},
 			letter: "u", hit: true},
-		{name: "miss in room b", guess: &pb.GuessRequest{RoomId: strings.ToLower(b.GetId()), Player: "cy", Letter: "e", RequestId: "cy-2"},
+		{name: "miss in room b", guess: &pb.GuessRequest{RoomId: strings.ToLower(b.GetId()), Player: "cy", PlayerId: gameclient.BotPlayerID("cy"), Letter: "e", RequestId: "cy-2"},
 			letter: "e"},
-		{name: "hit in room b", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "di", Letter: "o", RequestId: "di-1"},
+		{name: "hit in room b", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "di", PlayerId: gameclient.BotPlayerID("di"), Letter: "o", RequestId: "di-1"},
 			letter: "o", hit: true},
-		{name: "invalid letter", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "7", RequestId: "ed-1"},
+		{name: "invalid letter", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "7", RequestId: "ed-1"},
 			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_INVALID_LETTER},
-		{name: "two letters", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "ab", RequestId: "ed-2"},
+		{name: "two letters", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "ab", RequestId: "ed-2"},
 			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_INVALID_LETTER},
-		{name: "guessed before the batch", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", Letter: "Q", RequestId: "ed-3"},
+		{name: "guessed before the batch", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "Q", RequestId: "ed-3"},
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED},
-		{name: "guessed earlier in the batch", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "fy", Letter: "O", RequestId: "fy-1"},
+		{name: "guessed earlier in the batch", guess: &pb.GuessRequest{RoomId: b.GetId(), Player: "fy", PlayerId: gameclient.BotPlayerID("fy"), Letter: "O", RequestId: "fy-1"},
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED},
-		{name: "unknown room", guess: &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: "ed-4"},
+		{name: "unknown room", guess: &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "a", RequestId: "ed-4"},
 			code: codes.NotFound, reason: pb.ErrorReason_ERROR_REASON_NOT_FOUND},
-		{name: "round over", guess: &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "gus", Letter: "o", RequestId: "gus-1"},
+		{name: "round over", guess: &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "gus", PlayerId: gameclient.BotPlayerID("gus"), Letter: "o", RequestId: "gus-1"},
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROUND_OVER},
-		{name: "room full", guess: &pb.GuessRequest{RoomId: full.GetId(), Player: "gus", Letter: "o", RequestId: "gus-2"},
+		{name: "room full", guess: &pb.GuessRequest{RoomId: full.GetId(), Player: "gus", PlayerId: gameclient.BotPlayerID("gus"), Letter: "o", RequestId: "gus-2"},
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROOM_FULL},
-		{name: "no player name", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: " ", Letter: "i", RequestId: "x-1"},
+		{name: "no player name", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: " ", PlayerId: gameclient.BotPlayerID(" "), Letter: "i", RequestId: "x-1"},
 			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_BAD_REQUEST},
-		{name: "resend of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
+		{name: "resend of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"},
 			letter: "q", hit: true, resend: true},
-		{name: "hit in room a after refusals", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "hal", Letter: "i", RequestId: "hal-1"},
+		{name: "hit in room a after refusals", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "hal", PlayerId: gameclient.BotPlayerID("hal"), Letter: "i", RequestId: "hal-1"},
 			letter: "i", hit: true},
 	}
 	req := &pb.GuessBatchRequest{}
@@ -725,7 +754,7 @@ func TestGuessBatch(t *testing.T) {
 	many := func(n int) *pb.GuessBatchRequest {
 		r := &pb.GuessBatchRequest{}
 		for i := range n {
-			r.Guesses = append(r.Guesses, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", Letter: "a", RequestId: fmt.Sprint(i)})
+			r.Guesses = append(r.Guesses, &pb.GuessRequest{RoomId: "ZZZZZ", Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: "a", RequestId: fmt.Sprint(i)})
 		}
 		return r
 	}
@@ -778,11 +807,11 @@ func TestGuessBatchOfLargestRoomsFitsOneMessage(t *testing.T) {
 	room := createRoom(t, follower)
 	name := func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("名", game.MaxNameLen-2) }
 	for i := range game.MaxPlayersPerRoom - 1 {
-		if _, err := follower.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: name(i)}); err != nil {
+		if _, err := follower.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: name(i), PlayerId: gameclient.BotPlayerID(name(i))}); err != nil {
 			t.Fatalf("join %d: %v", i, err)
 		}
 	}
-	g := &pb.GuessRequest{RoomId: room.GetId(), Player: name(0), Letter: "q", RequestId: "r1"}
+	g := &pb.GuessRequest{RoomId: room.GetId(), Player: name(0), PlayerId: gameclient.BotPlayerID(name(0)), Letter: "q", RequestId: "r1"}
 	first, err := localtest.Guess(ctx, follower, g)
 	if err != nil {
 		t.Fatalf("guess: %v", err)
@@ -834,7 +863,7 @@ func testGuessStream(t *testing.T, c *localtest.Cluster, cl pb.GameClient) {
 		t.Fatalf("open stream: %v", err)
 	}
 	g := func(room *pb.Room, letter, id string) *pb.GuessRequest {
-		return &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", Letter: letter, RequestId: id}
+		return &pb.GuessRequest{RoomId: room.GetId(), Player: "ed", PlayerId: gameclient.BotPlayerID("ed"), Letter: letter, RequestId: id}
 	}
 	tooMany := &pb.GuessBatchRequest{Id: 3}
 	for i := range pb.MaxGuessBatch + 1 {
@@ -933,7 +962,7 @@ func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
 	if err != nil {
 		t.Fatalf("guess stream: %v", err)
 	}
-	req := &pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: "ana", Letter: "q", RequestId: "ana-1"}}}
+	req := &pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "q", RequestId: "ana-1"}}}
 	if err := guesses.Send(req); err != nil {
 		t.Fatalf("send a batch: %v", err)
 	}

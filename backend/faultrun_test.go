@@ -126,7 +126,7 @@ func faultRun(t *testing.T, seed uint64) string {
 	ctx := localtest.Context(t, 2*time.Minute)
 	for i := range 3 {
 		host := clients[i].name
-		room, err := clients[i].gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: host, Word: faultWords[rng.IntN(len(faultWords))], MaxLives: 5})
+		room, err := clients[i].gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: host, PlayerId: gameclient.BotPlayerID(host), Word: faultWords[rng.IntN(len(faultWords))], MaxLives: 5})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
@@ -228,7 +228,14 @@ func (w *faultWorld) play(ctx context.Context, cl *faultClient) {
 		switch p := cl.rng.Float64(); {
 		case p < 0.25:
 			w.get(ctx, cl, room)
+		case seen.Status != history.StatusPlaying && cl.name != w.hosts[room] && p < 0.9:
+			// Only the host starts the next round: the others mostly
+			// wait for it, reading the room.
+			w.get(ctx, cl, room)
 		case seen.Status != history.StatusPlaying || p < 0.3:
+			// As cl: only the room's host starts the next round (any
+			// other is refused as forbidden). One client is one player,
+			// as the history's model of first answers assumes.
 			w.nextRound(ctx, cl, room, seen.Round, false)
 		default:
 			letter := string(rune('a' + cl.rng.IntN(26)))
@@ -276,7 +283,7 @@ func (w *faultWorld) call(cl *faultClient, op history.Op, f func() (*pb.Room, bo
 func (w *faultWorld) guess(ctx context.Context, cl *faultClient, room, letter, id string, round int64, resend bool) history.Op {
 	return w.call(cl, history.Op{Room: room, Kind: history.Guess, Player: cl.name, Letter: letter, RequestID: id, Round: round, Resend: resend},
 		func() (*pb.Room, bool, error) {
-			rep, err := cl.gc.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: cl.name, Letter: letter, RequestId: id, Round: round})
+			rep, err := cl.gc.Guess(ctx, &pb.GuessRequest{RoomId: room, Player: cl.name, PlayerId: gameclient.BotPlayerID(cl.name), Letter: letter, RequestId: id, Round: round})
 			return rep.GetRoom(), rep.GetHit(), err
 		})
 }
@@ -288,7 +295,7 @@ func (w *faultWorld) nextRound(ctx context.Context, cl *faultClient, room string
 	}
 	return w.call(cl, history.Op{Room: room, Kind: history.NextRound, Player: player, Round: round, Host: player == w.hosts[room]},
 		func() (*pb.Room, bool, error) {
-			r, err := cl.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, Round: round})
+			r, err := cl.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, PlayerId: gameclient.BotPlayerID(player), Round: round})
 			return r, false, err
 		})
 }
@@ -305,7 +312,7 @@ func (w *faultWorld) get(ctx context.Context, cl *faultClient, room string) hist
 // and changed nothing, or "" for an outcome that is unknown.
 func definite(err error) string {
 	switch status.Code(err) {
-	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound:
+	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound, codes.PermissionDenied:
 	default:
 		return ""
 	}
@@ -314,8 +321,8 @@ func definite(err error) string {
 		return "already_guessed"
 	case pb.ErrorReason_ERROR_REASON_ROUND_OVER:
 		return "round_over"
-	case pb.ErrorReason_ERROR_REASON_ROUND_NOT_OVER:
-		return "round_not_over"
+	case pb.ErrorReason_ERROR_REASON_FORBIDDEN:
+		return "forbidden"
 	case pb.ErrorReason_ERROR_REASON_NOT_FOUND:
 		return "not_found"
 	case pb.ErrorReason_ERROR_REASON_INVALID_LETTER:

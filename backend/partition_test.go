@@ -47,7 +47,7 @@ func (g *player) step(ctx context.Context) (bool, error) {
 		}
 	}
 	if !g.playing || letter == "" {
-		room, err := g.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: g.room, Player: g.player, Round: g.round})
+		room, err := g.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: g.room, Player: g.player, PlayerId: gameclient.BotPlayerID(g.player), Round: g.round})
 		if err != nil {
 			return false, fmt.Errorf("next round in %s: %w", g.room, err)
 		}
@@ -55,7 +55,10 @@ func (g *player) step(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	g.seq++
-	reply, err := g.gc.Guess(ctx, &pb.GuessRequest{RoomId: g.room, Player: g.player, Letter: letter, RequestId: fmt.Sprintf("%s-%d", g.player, g.seq)})
+	// The guess names its round: a twin of it (a hedge, or a forward the
+	// old leader left behind) that reaches the leader only after the next
+	// round began is refused as round_over, not applied to that round.
+	reply, err := g.gc.Guess(ctx, &pb.GuessRequest{RoomId: g.room, Player: g.player, PlayerId: gameclient.BotPlayerID(g.player), Letter: letter, RequestId: fmt.Sprintf("%s-%d", g.player, g.seq), Round: g.round})
 	if err != nil {
 		return false, fmt.Errorf("guess %q in %s: %w", letter, g.room, err)
 	}
@@ -179,7 +182,7 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	)
 	for i := range 4 {
 		g := &player{gc: gc, player: fmt.Sprintf("p%d", i)}
-		room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: g.player, Word: "quick brown fox jumps lazy dog", MaxLives: 26})
+		room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: g.player, PlayerId: gameclient.BotPlayerID(g.player), Word: "quick brown fox jumps lazy dog", MaxLives: 26})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
@@ -367,7 +370,7 @@ func TestStreamBatchOfADeposedLeaderIsAppliedOnce(t *testing.T) {
 	before := old.Stats().LastIndex
 	network.Isolate(old.ID())
 	req := &pb.GuessBatchRequest{Id: 1, TimeoutMs: 30_000, Guesses: []*pb.GuessRequest{
-		{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-1"},
+		{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"},
 	}}
 	if err := stream.Send(req); err != nil {
 		t.Fatalf("send: %v", err)
@@ -407,7 +410,7 @@ func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 3, Network: network})
 	gc := frontendClient(t, c, "frontend", gameclient.Config{})
 	ctx := localtest.Context(t, 60*time.Second)
-	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox", MaxLives: 26})
+	room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "quick brown fox", MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -426,7 +429,7 @@ func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 
 	// The guess reaches the leader some way (the client hedges and other
 	// nodes forward); its change must come from a backend still reachable.
-	reply, err := gc.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ana", Letter: "q", RequestId: "ana-1"})
+	reply, err := gc.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "q", RequestId: "ana-1"})
 	if err != nil {
 		t.Fatalf("guess with %s cut off: %v", silent, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -164,12 +163,27 @@ type tabOption struct {
 	noScript      bool
 }
 
-// newTab opens a tab with its own cookie jar, sized like the browser window
-// unless opt says otherwise.
+// newTab opens a tab with its own cookie jar (a browser context of its
+// own, as another browser profile would have), sized like the browser
+// window unless opt says otherwise.
 func (b *brBrowser) newTab(name string, opt tabOption) *brTab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	return b.openTab(ctx, cancel, name, opt)
+}
+
+// sibling opens another tab in the browser context of tab: the same
+// cookie jar, as a second tab of one browser profile.
+func (b *brBrowser) sibling(tab *brTab, name string) *brTab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(tab.ctx)
+	return b.openTab(ctx, cancel, name, tabOption{})
+}
+
+// openTab sets up the tab of a new chromedp context.
+func (b *brBrowser) openTab(ctx context.Context, cancel context.CancelFunc, name string, opt tabOption) *brTab {
 	t := b.t
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	brGuardedStart(t, ctx, cancel, "open tab "+name)
 	tab := &brTab{t: t, name: name, ctx: ctx, changed: make(chan struct{}),
@@ -283,11 +297,13 @@ func brCall[P any](cmd cdp.Command[P, cdp.Empty], params P) chromedp.Action[chro
 	})
 }
 
-// brSetCookie sets the nickname cookie for the origin of base, as the home
-// page's forms would.
-func brSetCookie(base, player string) chromedp.Action[chromedp.Void] {
+// brSetSession sets the session cookie of p for the origin of base, as
+// the home page's nickname forms would: HttpOnly, SameSite=Lax.
+func brSetSession(base string, p apiPlayer) chromedp.Action[chromedp.Void] {
+	httpOnly := true
 	return brCall(network.SetCookie, network.SetCookieParams{
-		Name: "gallows_player", Value: url.QueryEscape(player), URL: base, Path: "/",
+		Name: "gallows_session", Value: p.Token, URL: base, Path: "/",
+		HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax,
 	})
 }
 

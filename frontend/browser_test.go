@@ -44,11 +44,34 @@ func brAPI(t *testing.T, method, url string, body any, want int) brRoom {
 	return r
 }
 
-// brGuessAPI guesses a letter through the JSON API, as another player would.
-func brGuessAPI(t *testing.T, base, room, player, letter string) brRoom {
+// brAPIAs calls the JSON API as player p and decodes the room it answers.
+func brAPIAs(t *testing.T, p apiPlayer, method, url string, body any, want int) brRoom {
 	t.Helper()
-	return brAPI(t, "POST", base+"/api/rooms/"+room+"/guesses",
-		map[string]string{"player": player, "letter": letter, "request_id": player + "-" + letter}, http.StatusOK)
+	var r brRoom
+	mustDoAs(t, p, method, url, body, want, &r)
+	return r
+}
+
+// brGuessAPI guesses a letter through the JSON API, as another player would.
+func brGuessAPI(t *testing.T, base, room string, p apiPlayer, letter string) brRoom {
+	t.Helper()
+	return brAPIAs(t, p, "POST", base+"/api/rooms/"+room+"/guesses",
+		map[string]string{"letter": letter, "request_id": p.Name + "-" + letter}, http.StatusOK)
+}
+
+// brPlayers starts a session on base for each name.
+func brPlayers(t *testing.T, base string, names ...string) map[string]apiPlayer {
+	t.Helper()
+	out := map[string]apiPlayer{}
+	for _, n := range names {
+		out[n] = newPlayer(t, base, n)
+	}
+	return out
+}
+
+// brVersionJS is true once #room shows version v.
+func brVersionJS(v uint64) string {
+	return fmt.Sprintf(`document.getElementById('room').getAttribute('data-version') === '%d'`, v)
 }
 
 // brKey selects the on-screen key of a letter inside #room.
@@ -91,14 +114,15 @@ func brWatchVersions(tab *brTab) uint64 {
 	})()`)
 }
 
-// brOpenRoom loads a room page as player and waits for its websocket.
-func brOpenRoom(t *testing.T, tab *brTab, base, room, player string) {
+// brOpenRoom loads a room page as player p (its session cookie) and waits
+// for its websocket. Opening the page makes p a player of record.
+func brOpenRoom(t *testing.T, tab *brTab, base, room string, p apiPlayer) {
 	t.Helper()
-	tab.do("set the nickname cookie", brSetCookie(base, player))
+	tab.do("set the session cookie", brSetSession(base, p))
 	tab.navigate(base + "/rooms/" + room)
 	tab.waitSocket("/ws/rooms/"+room, brStepTimeout)
-	if got := brEval[string](tab, "read the player", `document.getElementById('room').getAttribute('data-player')`); got != player {
-		t.Fatalf("tab %s: #room plays as %q, want %q", tab.name, got, player)
+	if got := brEval[string](tab, "read the player", `document.getElementById('room').getAttribute('data-player')`); got != p.Name {
+		t.Fatalf("tab %s: #room plays as %q, want %q", tab.name, got, p.Name)
 	}
 }
 
@@ -132,33 +156,44 @@ func brGuessUntilSeen(t *testing.T, clicker *brTab, letter string, tabs []*brTab
 }
 
 // After "Next round", keyboard focus goes to the new round's keyboard in
-// every tab that had it on a next-round button: not to the page (the
-// others' copy of the host's form is hidden) and not to the host's "Skip",
-// where another Enter would skip the round that just began.
+// the host's tab, which had it on the next-round button: not to the page
+// and not to the host's "Skip", where another Enter would skip the round
+// that just began. The other player's tab shows no next-round button (the
+// host's form is hidden there) but says who starts the next round.
 func TestBrowserFocusAfterNextRound(t *testing.T) {
 	brChromium(t)
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
-	room := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "mo"}, http.StatusCreated)
+	ps := brPlayers(t, base, "mo", "ana")
+	room := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated)
 	b := brStartBrowser(t, 1280, 900)
 	host, other := b.newTab("host", tabOption{}), b.newTab("other", tabOption{})
-	brOpenRoom(t, host, base, room.ID, "mo")
-	brOpenRoom(t, other, base, room.ID, "ana")
-	brGuessAPI(t, base, room.ID, "ana", "o")
-	brGuessAPI(t, base, room.ID, "ana", "x") // the round is won
+	brOpenRoom(t, host, base, room.ID, ps["mo"])
+	brOpenRoom(t, other, base, room.ID, ps["ana"])
+	brGuessAPI(t, base, room.ID, ps["ana"], "o")
+	brGuessAPI(t, base, room.ID, ps["ana"], "x") // the round is won
 	const nextButton = `[...document.querySelectorAll('#room form[data-ws="next_round"]:not([hidden]) button')][0]`
-	for _, tab := range []*brTab{host, other} {
-		tab.waitJS(brStepTimeout, "the next-round button", `!!`+nextButton)
-		tab.eval("focus the next-round button", nextButton+`.focus()`)
+	const waitNote = `[...document.querySelectorAll('#room .next-round-wait:not([hidden])')].map(e => e.textContent.trim()).join()`
+	host.waitJS(brStepTimeout, "the next-round button", `!!`+nextButton)
+	other.waitJS(brStepTimeout, "the round won", `document.querySelector('#room .room-body').getAttribute('data-status') === 'won'`)
+	if brEval[bool](other, "look for a next-round button", `!!`+nextButton) {
+		t.Error("the other player's tab shows a next-round button: only the host starts the next round")
 	}
+	if got := brEval[string](other, "read the wait note", waitNote); got != "The host, mo, starts the next round." {
+		t.Errorf("the other player's tab says %q, want who starts the next round", got)
+	}
+	if got := brEval[string](host, "read the wait note", waitNote); got != "" {
+		t.Errorf("the host's tab says %q, want no wait note", got)
+	}
+	host.eval("focus the next-round button", nextButton+`.focus()`)
 	host.eval("start the next round", nextButton+`.click()`)
 	for _, tab := range []*brTab{host, other} {
 		tab.waitJS(brStepTimeout, "round 2 shown", `!!document.querySelector('#room [data-round="2"]')`)
-		got := brEval[string](tab, "read the focused element", `(e => e.tagName + ' ' + (e.name || '') + ' ' + e.disabled + ' ' + e.textContent.trim())(document.activeElement)`)
-		if !strings.HasPrefix(got, "BUTTON letter false") {
-			t.Errorf("tab %s: focus on %q after the next round began, want an enabled letter key", tab.name, got)
-		}
 		tab.noExceptions()
+	}
+	got := brEval[string](host, "read the focused element", `(e => e.tagName + ' ' + (e.name || '') + ' ' + e.disabled + ' ' + e.textContent.trim())(document.activeElement)`)
+	if !strings.HasPrefix(got, "BUTTON letter false") {
+		t.Errorf("host's tab: focus on %q after the next round began, want an enabled letter key", got)
 	}
 }
 
@@ -168,13 +203,14 @@ func TestBrowserLiveAcrossFrontends(t *testing.T) {
 	brChromium(t)
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	f1, f2 := s.URLs()[0], s.URLs()[1]
-	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 8}, http.StatusCreated)
+	room := brAPIAs(t, newPlayer(t, f1, "host"), "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "max_lives": 8}, http.StatusCreated)
 
 	b := brStartBrowser(t, 1280, 900)
 	a := b.newTab("A", tabOption{})
 	bo := b.newTab("B", tabOption{})
 
-	// A joins through the home page's "Join by code" form on frontend 1.
+	// A joins through the home page's "Join by code" form on frontend 1:
+	// the form starts A's session, and the room page makes A a player.
 	a.navigate(f1 + "/")
 	a.do("fill the join form",
 		chromedp.SendKeys(chromedp.ID("join-code"), strings.ToLower(room.ID)),
@@ -185,21 +221,27 @@ func TestBrowserLiveAcrossFrontends(t *testing.T) {
 	if got := brEval[string](a, "read who plays", `document.querySelector('.whoami strong').textContent`); got != "ana" {
 		t.Errorf("header says playing as %q, want ana", got)
 	}
-	// B follows a join link on frontend 2.
-	bo.navigate(f2 + "/join?code=" + room.ID + "&player=bo")
+	// B follows a link to the room on frontend 2 and picks a nickname in
+	// the room page's form: frontend 2 starts B's session.
+	bo.navigate(f2 + "/rooms/" + room.ID)
+	bo.do("fill the nickname", chromedp.SendKeys(chromedp.ID("room-join-player"), "bo"))
+	if u := bo.submit("join the room", chromedp.Click(chromedp.CSS(`form.join-inline button[type="submit"]`))); !strings.HasSuffix(u, "/rooms/"+room.ID) {
+		t.Fatalf("joining led to %s, want the room %s", u, room.ID)
+	}
+	// Both joined: version 3.
 	for _, tc := range []struct {
 		tab    *brTab
 		player string
 	}{{a, "ana"}, {bo, "bo"}} {
 		tc.tab.waitSocket("/ws/rooms/"+room.ID, brStepTimeout)
-		got := brEval[string](tc.tab, "read the room", `(r => r.getAttribute('data-player') + ' ' + r.getAttribute('data-version'))(document.getElementById('room'))`)
-		if got != tc.player+" 1" {
-			t.Errorf("tab %s: #room player and version = %q, want %q", tc.tab.name, got, tc.player+" 1")
+		tc.tab.waitJS(brStepTimeout, "both players joined", brVersionJS(3))
+		if got := brEval[string](tc.tab, "read the room", `document.getElementById('room').getAttribute('data-player')`); got != tc.player {
+			t.Errorf("tab %s: #room plays as %q, want %q", tc.tab.name, got, tc.player)
 		}
 	}
 	idA, idB := brMarkPage(a), brMarkPage(bo)
-	navA, _, _, _ := a.stats()
-	navB, _, _, _ := bo.stats()
+	navA, openA, closedA, _ := a.stats()
+	navB, openB, closedB, _ := bo.stats()
 
 	// A round trip first: B's guess reaches both tabs, so both sockets and
 	// both frontends' room watches are live.
@@ -249,17 +291,18 @@ func TestBrowserLiveAcrossFrontends(t *testing.T) {
 	// The guesses went over the websockets: no page was reloaded, no socket
 	// dropped, nothing thrown.
 	for _, tc := range []struct {
-		tab     *brTab
-		id      string
-		navWas  int
-		version uint64
-	}{{a, idA, navA, 3}, {bo, idB, navB, 3}} {
+		tab                       *brTab
+		id                        string
+		navWas, openWas, closeWas int
+		version                   uint64
+	}{{a, idA, navA, openA, closedA, 5}, {bo, idB, navB, openB, closedB, 5}} {
 		if got := brEval[string](tc.tab, "read the page id", `window.__pageId || ''`); got != tc.id {
 			t.Errorf("tab %s was reloaded", tc.tab.name)
 		}
 		nav, opened, closed, _ := tc.tab.stats()
-		if nav != tc.navWas || opened != 1 || closed != 0 {
-			t.Errorf("tab %s: %d navigations during play, %d websockets opened, %d closed; want 0, 1, 0", tc.tab.name, nav-tc.navWas, opened, closed)
+		if nav != tc.navWas || opened != tc.openWas || closed != tc.closeWas {
+			t.Errorf("tab %s: %d navigations during play, %d websockets opened, %d closed; want none",
+				tc.tab.name, nav-tc.navWas, opened-tc.openWas, closed-tc.closeWas)
 		}
 		tc.tab.waitJS(brStepTimeout, fmt.Sprintf("version %d", tc.version), fmt.Sprintf(`document.getElementById('room').getAttribute('data-version') === '%d'`, tc.version))
 		tc.tab.noExceptions()
@@ -273,20 +316,23 @@ func TestBrowserSurvivesLeaderKill(t *testing.T) {
 	brChromium(t)
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	f1, f2 := s.URLs()[0], s.URLs()[1]
-	room := brAPI(t, "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "player": "host", "max_lives": 10}, http.StatusCreated)
+	ps := brPlayers(t, f1, "host", "ana", "bo")
+	room := brAPIAs(t, ps["host"], "POST", f1+"/api/rooms", map[string]any{"word": "quick brown fox", "max_lives": 10}, http.StatusCreated)
 
 	b := brStartBrowser(t, 1280, 900)
 	a := b.newTab("A", tabOption{})
 	bo := b.newTab("B", tabOption{})
-	brOpenRoom(t, a, f1, room.ID, "ana")
-	brOpenRoom(t, bo, f2, room.ID, "bo")
+	brOpenRoom(t, a, f1, room.ID, ps["ana"])
+	brOpenRoom(t, bo, f2, room.ID, ps["bo"])
 	tabs := []*brTab{a, bo}
 	ids := map[*brTab]string{}
 	navs := map[*brTab]int{}
 	for _, tab := range tabs {
 		ids[tab] = brMarkPage(tab)
-		if v := brWatchVersions(tab); v != 1 {
-			t.Fatalf("tab %s starts at version %d, want 1", tab.name, v)
+		// Opening the pages made ana and bo players: version 3.
+		tab.waitJS(brStepTimeout, "both players joined", brVersionJS(3))
+		if v := brWatchVersions(tab); v != 3 {
+			t.Fatalf("tab %s starts at version %d, want 3", tab.name, v)
 		}
 		navs[tab], _, _, _ = tab.stats()
 	}
@@ -314,8 +360,8 @@ func TestBrowserSurvivesLeaderKill(t *testing.T) {
 			t.Errorf("the room lost the guess %q: guessed %v", l, final.Guessed)
 		}
 	}
-	if final.Version != 8 {
-		t.Errorf("room version %d after 7 guesses, want 8", final.Version)
+	if final.Version != 10 {
+		t.Errorf("room version %d after 2 joins and 7 guesses, want 10", final.Version)
 	}
 	for _, tab := range tabs {
 		tab.waitJS(brStepTimeout, fmt.Sprintf("version %d", final.Version),
@@ -480,14 +526,15 @@ func TestBrowserScreenshots(t *testing.T) {
 	base := s.URLs()[0]
 
 	// Rooms: an open one from a category, one mid-game, one lost.
-	open := brAPI(t, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy", "player": "cy"}, http.StatusCreated)
-	mid := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "raft consensus", "player": "mo"}, http.StatusCreated)
+	ps := brPlayers(t, base, "ana", "bo", "cy", "mo")
+	open := brAPIAs(t, ps["cy"], "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated)
+	mid := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "raft consensus"}, http.StatusCreated)
 	for _, g := range [][2]string{{"bo", "s"}, {"ana", "z"}, {"bo", "n"}, {"mo", "k"}, {"bo", "r"}} {
-		brGuessAPI(t, base, mid.ID, g[0], g[1])
+		brGuessAPI(t, base, mid.ID, ps[g[0]], g[1])
 	}
-	lost := brAPI(t, "POST", base+"/api/rooms", map[string]any{"word": "gallows", "player": "mo"}, http.StatusCreated)
+	lost := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "gallows"}, http.StatusCreated)
 	for _, g := range [][2]string{{"bo", "g"}, {"ana", "a"}, {"bo", "e"}, {"mo", "i"}, {"bo", "u"}, {"ana", "t"}, {"bo", "y"}} {
-		brGuessAPI(t, base, lost.ID, g[0], g[1])
+		brGuessAPI(t, base, lost.ID, ps[g[0]], g[1])
 	}
 
 	b := brStartBrowser(t, 1280, 900)
@@ -498,7 +545,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		tab.do("emulate media", brCall(emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}, {Name: "prefers-reduced-motion", Value: "reduce"}},
 		}))
-		tab.do("set the nickname cookie", brSetCookie(base, "ana"))
+		tab.do("set the session cookie", brSetSession(base, ps["ana"]))
 	}
 
 	shoot := func(tab *brTab, name string) {
@@ -524,7 +571,7 @@ func TestBrowserScreenshots(t *testing.T) {
 
 	// Mid-game: ana guesses one more letter live, then the page shows hits
 	// and misses.
-	brOpenRoom(t, desk, base, mid.ID, "ana")
+	brOpenRoom(t, desk, base, mid.ID, ps["ana"])
 	brGuessUntilSeen(t, desk, "a", []*brTab{desk}, brStepTimeout)
 	type roomFacts struct {
 		Status  string   `json:"status"`
@@ -581,7 +628,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	shoot(desk, "room-playing")
 
 	// The same room on a phone.
-	brOpenRoom(t, phone, base, mid.ID, "ana")
+	brOpenRoom(t, phone, base, mid.ID, ps["ana"])
 	// The page may come from a follower a version behind; the socket then
 	// brings it up to date.
 	phone.waitJS(brStepTimeout, "the phone to show version 7", `document.getElementById('room').getAttribute('data-version') === '7'`)
@@ -599,7 +646,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	shoot(phone, "room-playing-phone")
 
 	// Lost: ana's last wrong guess hangs the figure and reveals the word.
-	brOpenRoom(t, desk, base, lost.ID, "ana")
+	brOpenRoom(t, desk, base, lost.ID, ps["ana"])
 	desk.do("guess the last wrong letter", chromedp.Click(brKey("d")))
 	desk.waitJS(brStepTimeout, "the round to be lost", `document.querySelector('#room .room-body').getAttribute('data-status') === 'lost'`)
 	f = facts(desk)
@@ -610,8 +657,12 @@ func TestBrowserScreenshots(t *testing.T) {
 	if n := brEval[int](desk, "count the usable keys", `document.querySelectorAll('#room button[name="letter"]:not(:disabled)').length`); n != 0 {
 		t.Errorf("%d keys still usable after the round was lost", n)
 	}
-	if got := brEval[string](desk, "read the next round button", `(b => b ? b.textContent.trim() : '')(document.querySelector('#room form.next-round:not([hidden]) button'))`); got != "Next round" {
-		t.Errorf("lost room's button = %q, want Next round", got)
+	// mo hosts: ana is told who starts the next round, and has no button.
+	if got := brEval[string](desk, "read the next round button", `(b => b ? b.textContent.trim() : '')(document.querySelector('#room form.next-round:not([hidden]) button'))`); got != "" {
+		t.Errorf("lost room shows ana the button %q; only the host, mo, starts the next round", got)
+	}
+	if got := brEval[string](desk, "read the wait note", `(e => e ? e.textContent.trim() : '')(document.querySelector('#room .next-round-wait:not([hidden])'))`); got != "The host, mo, starts the next round." {
+		t.Errorf("lost room's note = %q, want who starts the next round", got)
 	}
 	shoot(desk, "room-lost")
 
@@ -660,6 +711,97 @@ func TestBrowserScreenshots(t *testing.T) {
 	shoot(desk, "cluster")
 
 	for _, tab := range []*brTab{desk, phone} {
+		tab.noExceptions()
+	}
+}
+
+// TestBrowserProfilesAreTwoPlayers: a player is a session, kept in a
+// browser profile's cookie. Two tabs of one profile are one player: the
+// second tab plays as the first one's nickname without asking. Another
+// profile is another player, even under the same nickname, which the room
+// refuses to it (the name is taken there) until it picks another.
+func TestBrowserProfilesAreTwoPlayers(t *testing.T) {
+	brChromium(t)
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
+	created := brAPIAs(t, newPlayer(t, base, "host"), "POST", base+"/api/rooms", map[string]any{"word": "quick brown fox", "max_lives": 10}, http.StatusCreated)
+	roomURL := base + "/rooms/" + created.ID
+
+	b := brStartBrowser(t, 1280, 900)
+	a1 := b.newTab("A1", tabOption{})
+	other := b.newTab("B", tabOption{})
+
+	// pick fills the room page's nickname form and submits it.
+	pick := func(tab *brTab, name string) {
+		t.Helper()
+		tab.do("fill the nickname", chromedp.SendKeys(chromedp.ID("room-join-player"), name))
+		if u := tab.submit("pick "+name, chromedp.Click(chromedp.CSS(`form.join-inline button[type="submit"]`))); u != roomURL {
+			t.Fatalf("tab %s: picking %s led to %s, want %s", tab.name, name, u, roomURL)
+		}
+	}
+	// facts reads who the page plays as and whether it asks for a nickname.
+	type facts struct {
+		Player string `json:"player"`
+		Asks   bool   `json:"asks"`
+		Status string `json:"status"`
+	}
+	read := func(tab *brTab) facts {
+		t.Helper()
+		return brEval[facts](tab, "read the page", `({
+			player: document.getElementById('room').getAttribute('data-player'),
+			asks: !!document.querySelector('form.join-inline'),
+			status: document.getElementById('status').textContent.trim(),
+		})`)
+	}
+
+	a1.navigate(roomURL)
+	if f := read(a1); f.Player != "" || !f.Asks {
+		t.Fatalf("a first visit shows %+v, want a form asking for a nickname", f)
+	}
+	pick(a1, "ana")
+	a1.waitSocket("/ws/rooms/"+created.ID, brStepTimeout)
+	if f := read(a1); f.Player != "ana" || f.Asks {
+		t.Fatalf("after picking ana, tab A1 shows %+v", f)
+	}
+
+	// A second tab of the same profile is the same player, at once.
+	a2 := b.sibling(a1, "A2")
+	a2.navigate(roomURL)
+	a2.waitSocket("/ws/rooms/"+created.ID, brStepTimeout)
+	if f := read(a2); f.Player != "ana" || f.Asks {
+		t.Errorf("a second tab of A's profile shows %+v, want it to play as ana", f)
+	}
+
+	// Another profile has no session: it is asked, and ana is taken.
+	other.navigate(roomURL)
+	if f := read(other); f.Player != "" || !f.Asks {
+		t.Fatalf("another profile shows %+v, want a form asking for a nickname", f)
+	}
+	pick(other, "ana")
+	if f := read(other); f.Player != "" || !f.Asks || !strings.Contains(f.Status, "Someone else plays in this room under that nickname") {
+		t.Errorf("another profile picking ana shows %+v, want the name refused", f)
+	}
+	pick(other, "bo")
+	other.waitSocket("/ws/rooms/"+created.ID, brStepTimeout)
+	if f := read(other); f.Player != "bo" || f.Asks {
+		t.Fatalf("after picking bo, the other profile shows %+v", f)
+	}
+
+	// Guesses from both tabs of A are ana's; B's are bo's.
+	tabs := []*brTab{a1, a2, other}
+	brGuessUntilSeen(t, a2, "q", tabs, brStepTimeout)
+	brGuessUntilSeen(t, a1, "u", tabs, brStepTimeout)
+	brGuessUntilSeen(t, other, "i", tabs, brStepTimeout)
+	var r room
+	mustDo(t, "GET", base+"/api/rooms/"+created.ID, nil, http.StatusOK, &r)
+	var log []string
+	for _, e := range r.Log {
+		log = append(log, e.Player+":"+e.Letter)
+	}
+	if names := playerNames(r); !slices.Equal(names, []string{"host", "ana", "bo"}) || !slices.Equal(log, []string{"ana:q", "ana:u", "bo:i"}) {
+		t.Errorf("players %v and log %v; want [host ana bo] and [ana:q ana:u bo:i]", names, log)
+	}
+	for _, tab := range tabs {
 		tab.noExceptions()
 	}
 }

@@ -69,6 +69,12 @@ func (r response) JSON(v any) error {
 
 // do sends a request with an optional JSON body and reads the answer.
 func do(method, url string, body any) (response, error) {
+	return doAs("", method, url, body)
+}
+
+// doAs is do as the session of token: its "Authorization: Bearer" header
+// (none if token is empty).
+func doAs(token, method, url string, body any) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -84,6 +90,9 @@ func do(method, url string, body any) (response, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return response{}, err
@@ -97,7 +106,31 @@ func do(method, url string, body any) (response, error) {
 // when set, receives the decoded JSON body.
 func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any) response {
 	t.Helper()
-	resp, err := do(method, url, body)
+	return mustDoAs(t, apiPlayer{}, method, url, body, wantStatus, out)
+}
+
+// apiPlayer is a session as POST /api/players answers it.
+type apiPlayer struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Token string `json:"token"`
+}
+
+// newPlayer starts a session named name on the frontend at base.
+func newPlayer(t *testing.T, base, name string) apiPlayer {
+	t.Helper()
+	var p apiPlayer
+	mustDo(t, "POST", base+"/api/players", map[string]string{"name": name}, http.StatusCreated, &p)
+	if p.ID == "" || p.Name != strings.TrimSpace(name) || p.Token == "" {
+		t.Fatalf("POST /api/players %q = %+v", name, p)
+	}
+	return p
+}
+
+// mustDoAs is mustDo as player p (no session if p is zero).
+func mustDoAs(t *testing.T, p apiPlayer, method, url string, body any, wantStatus int, out any) response {
+	t.Helper()
+	resp, err := doAs(p.Token, method, url, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
@@ -115,11 +148,15 @@ func mustDo(t *testing.T, method, url string, body any, wantStatus int, out any)
 func TestJSONAPI(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
+	ana, bo := newPlayer(t, base, "ana"), newPlayer(t, base, "bo")
 
 	var r room
-	mustDo(t, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated, &r)
+	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated, &r)
 	if r.ID == "" || r.Version != 1 || r.Round != 1 || r.Status != "playing" || r.Word != nil || r.LivesLeft != 6 || r.MaxLives != 6 {
 		t.Fatalf("created room = %+v", r)
+	}
+	if len(r.Players) != 1 || r.Players[0].Name != "ana" {
+		t.Errorf("created room's players = %+v, want the session, ana", r.Players)
 	}
 	if r.Guessed == nil || r.Wrong == nil || r.Log == nil {
 		t.Errorf("empty lists must be [], not null: %+v", r)
@@ -138,46 +175,50 @@ func TestJSONAPI(t *testing.T) {
 	}
 
 	var g room
-	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"player": "ana", "letter": "E", "request_id": "r-1"}, http.StatusOK, &g)
+	mustDoAs(t, ana, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"letter": "E", "request_id": "r-1"}, http.StatusOK, &g)
 	if g.Version != 2 || len(g.Log) != 1 || g.Log[0].Player != "ana" || g.Log[0].Letter != "e" {
 		t.Errorf("after guess: %+v", g)
 	}
 	// The same request again is applied once.
 	var again room
-	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"player": "ana", "letter": "E", "request_id": "r-1"}, http.StatusOK, &again)
+	mustDoAs(t, ana, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"letter": "E", "request_id": "r-1"}, http.StatusOK, &again)
 	if again.Version != 2 || len(again.Log) != 1 {
 		t.Errorf("retried guess applied again: %+v", again)
 	}
 
 	// A create sent again with its request_id returns the first room.
 	var c1, c2 room
-	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "retry", "player": "ana", "request_id": "c-1"}, http.StatusCreated, &c1)
-	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "retry", "player": "ana", "request_id": "c-1"}, http.StatusCreated, &c2)
+	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "retry", "request_id": "c-1"}, http.StatusCreated, &c1)
+	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "retry", "request_id": "c-1"}, http.StatusCreated, &c2)
 	if c1.ID == "" || c2.ID != c1.ID {
 		t.Errorf("a create sent twice made rooms %q and %q", c1.ID, c2.ID)
 	}
 
 	errCases := []struct {
 		name   string
+		as     apiPlayer
 		method string
 		path   string
 		body   any
 		status int
 		code   string
 	}{
-		{"invalid letter", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "7"}, 400, "invalid_letter"},
-		{"two letters", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "ab"}, 400, "invalid_letter"},
-		{"already guessed", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "bo", "letter": "e"}, 409, "already_guessed"},
-		{"unknown room", "GET", "/api/rooms/ZZZZZ", nil, 404, "not_found"},
-		{"guess in unknown room", "POST", "/api/rooms/ZZZZZ/guesses", map[string]string{"player": "ana", "letter": "a"}, 404, "not_found"},
-		{"unknown field", "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "a", "evil": "1"}, 400, "bad_request"},
-		{"unknown category", "POST", "/api/rooms", map[string]string{"category": "nope"}, 400, "bad_request"},
-		{"round not over", "POST", "/api/rooms/" + r.ID + "/rounds", map[string]string{"player": "bo"}, 409, "bad_request"},
+		{"invalid letter", ana, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"letter": "7"}, 400, "invalid_letter"},
+		{"two letters", ana, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"letter": "ab"}, 400, "invalid_letter"},
+		{"already guessed", bo, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"letter": "e"}, 409, "already_guessed"},
+		{"unknown room", apiPlayer{}, "GET", "/api/rooms/ZZZZZ", nil, 404, "not_found"},
+		{"guess in unknown room", ana, "POST", "/api/rooms/ZZZZZ/guesses", map[string]string{"letter": "a"}, 404, "not_found"},
+		{"unknown field", ana, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"letter": "a", "evil": "1"}, 400, "bad_request"},
+		{"a player named in the body", bo, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"player": "ana", "letter": "a"}, 400, "bad_request"},
+		{"unknown category", ana, "POST", "/api/rooms", map[string]string{"category": "nope"}, 400, "bad_request"},
+		{"next round by another than the host", bo, "POST", "/api/rooms/" + r.ID + "/rounds", map[string]any{"round": 1}, 403, "forbidden"},
+		{"guess without a session", apiPlayer{}, "POST", "/api/rooms/" + r.ID + "/guesses", map[string]string{"letter": "a"}, 401, "unauthorized"},
+		{"bad nickname", apiPlayer{}, "POST", "/api/players", map[string]string{"name": " "}, 400, "bad_request"},
 	}
 	for _, tc := range errCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var e apiErr
-			mustDo(t, tc.method, base+tc.path, tc.body, tc.status, &e)
+			mustDoAs(t, tc.as, tc.method, base+tc.path, tc.body, tc.status, &e)
 			if e.Error.Code != tc.code || e.Error.Message == "" {
 				t.Errorf("error = %+v, want code %q with a message", e, tc.code)
 			}
@@ -211,11 +252,15 @@ func wsURL(base, roomID string) string {
 	return "ws" + strings.TrimPrefix(base, "http") + "/ws/rooms/" + roomID
 }
 
-func dialWS(t *testing.T, base, roomID, player string) *websocket.Conn {
+// dialWS opens a room's websocket as a page of base would, with the
+// session cookie of token (none if empty).
+func dialWS(t *testing.T, base, roomID, token string) *websocket.Conn {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Origin", base)
-	h.Set("Cookie", "gallows_player="+player)
+	if token != "" {
+		h.Set("Cookie", "gallows_session="+token)
+	}
 	c, resp, err := websocket.DefaultDialer.Dial(wsURL(base, roomID), h)
 	if err != nil {
 		t.Fatalf("dial websocket: %v (response %v)", err, resp)
@@ -249,11 +294,12 @@ func readMsg(t *testing.T, c *websocket.Conn) (wsMsg, []byte) {
 func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	const word = "quixotic"
+	ana, bo := newPlayer(t, s.URLs()[0], "ana"), newPlayer(t, s.URLs()[1], "bo")
 	var r room
-	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": word, "player": "ana", "max_lives": 3}, http.StatusCreated, &r)
+	mustDoAs(t, ana, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": word, "max_lives": 3}, http.StatusCreated, &r)
 
 	var seen [][]byte // every byte the frontends sent while the round was on
-	watch := dialWS(t, s.URLs()[1], r.ID, "bo")
+	watch := dialWS(t, s.URLs()[1], r.ID, bo.Token)
 	_, first := readMsg(t, watch)
 	seen = append(seen, first)
 	fetch := func() {
@@ -271,8 +317,8 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 	// Three wrong letters lose the round; watch every message on the way.
 	for i, l := range []string{"q", "z", "y", "w"} {
 		var g room
-		resp := mustDo(t, "POST", s.URLs()[i%2]+"/api/rooms/"+r.ID+"/guesses",
-			map[string]string{"player": "bo", "letter": l, "request_id": fmt.Sprint("s-", i)}, http.StatusOK, &g)
+		resp := mustDoAs(t, bo, "POST", s.URLs()[i%2]+"/api/rooms/"+r.ID+"/guesses",
+			map[string]string{"letter": l, "request_id": fmt.Sprint("s-", i)}, http.StatusOK, &g)
 		if g.Status != "playing" {
 			break
 		}
@@ -313,15 +359,15 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 
 func TestWebsocketGuessAckAndState(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
+	ana, bo := newPlayer(t, s.URLs()[0], "ana"), newPlayer(t, s.URLs()[1], "bo")
 	var r room
-	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
-	a := dialWS(t, s.URLs()[0], r.ID, "ana")
-	b := dialWS(t, s.URLs()[1], r.ID, "bo")
-	if m, _ := readMsg(t, a); m.Type != "state" || m.Version != r.Version {
-		t.Fatalf("first message = %+v, want state at version %d", m, r.Version)
-	}
-	if m, _ := readMsg(t, b); m.Type != "state" || m.Version != r.Version {
-		t.Fatalf("first message = %+v, want state at version %d", m, r.Version)
+	mustDoAs(t, ana, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	a := dialWS(t, s.URLs()[0], r.ID, ana.Token)
+	b := dialWS(t, s.URLs()[1], r.ID, bo.Token)
+	// bo's socket made bo a player of record as it opened: version 2.
+	r.Version++
+	for _, c := range []*websocket.Conn{a, b} {
+		waitState(t, c, r.Version)
 	}
 	if err := a.WriteJSON(map[string]string{"type": "guess", "letter": "o", "request_id": "tab1-1"}); err != nil {
 		t.Fatal(err)
@@ -351,6 +397,20 @@ func TestWebsocketGuessAckAndState(t *testing.T) {
 	}
 }
 
+// waitState reads c until it brings the room's state at version.
+func waitState(t *testing.T, c *websocket.Conn, version uint64) {
+	t.Helper()
+	for {
+		m, data := readMsg(t, c)
+		switch {
+		case m.Type == "state" && m.Version == version:
+			return
+		case m.Type != "state" || m.Version > version:
+			t.Fatalf("waiting for the state at version %d: got %s", version, data)
+		}
+	}
+}
+
 // answerTo reads c until the ack or error of request id, skipping states.
 func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
 	t.Helper()
@@ -373,9 +433,10 @@ func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
 func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
+	ana := newPlayer(t, base, "ana")
 	var r room
-	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
-	tab1, tab2 := dialWS(t, base, r.ID, "ana"), dialWS(t, base, r.ID, "ana")
+	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	tab1, tab2 := dialWS(t, base, r.ID, ana.Token), dialWS(t, base, r.ID, ana.Token)
 	for _, c := range []*websocket.Conn{tab1, tab2} {
 		if m, _ := readMsg(t, c); m.Type != "state" {
 			t.Fatalf("first message = %+v, want the state", m)
@@ -395,7 +456,7 @@ func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 		t.Fatalf("second guess: %+v", m)
 	}
 	var next room
-	mustDo(t, "POST", base+"/api/rooms/"+r.ID+"/rounds", map[string]any{"player": "ana", "round": 1, "word": "oak"}, http.StatusOK, &next)
+	mustDoAs(t, ana, "POST", base+"/api/rooms/"+r.ID+"/rounds", map[string]any{"round": 1, "word": "oak"}, http.StatusOK, &next)
 	if next.Round != 2 {
 		t.Fatalf("round %d after next round, want 2", next.Round)
 	}
@@ -412,10 +473,12 @@ func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 
 func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
+	ana := newPlayer(t, s.URLs()[0], "ana")
 	var r room
-	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	mustDoAs(t, ana, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	h := http.Header{}
 	h.Set("Origin", "http://evil.example")
+	h.Set("Cookie", "gallows_session="+ana.Token)
 	_, resp, err := websocket.DefaultDialer.Dial(wsURL(s.URLs()[0], r.ID), h)
 	if err == nil {
 		t.Fatal("a cross-origin websocket was accepted")
@@ -424,8 +487,9 @@ func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 		t.Fatalf("cross-origin dial: %v, response %v; want 403", err, resp)
 	}
 	// A cross-origin form post is refused too.
-	req, _ := http.NewRequest("POST", s.URLs()[0]+"/rooms/"+r.ID+"/guesses", strings.NewReader("letter=o&player=eve"))
+	req, _ := http.NewRequest("POST", s.URLs()[0]+"/rooms/"+r.ID+"/guesses", strings.NewReader("letter=o"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "gallows_session="+ana.Token)
 	req.Header.Set("Origin", "http://evil.example")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	res, err := http.DefaultClient.Do(req)
@@ -446,9 +510,10 @@ func TestWebsocketRefusesOtherOrigins(t *testing.T) {
 
 func TestWebsocketOversizedMessageCloses1009(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
+	ana := newPlayer(t, s.URLs()[0], "ana")
 	var r room
-	mustDo(t, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
-	c := dialWS(t, s.URLs()[0], r.ID, "mallory")
+	mustDoAs(t, ana, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	c := dialWS(t, s.URLs()[0], r.ID, ana.Token)
 	readMsg(t, c)
 	big := `{"type":"guess","letter":"o","request_id":"` + strings.Repeat("x", 2048) + `"}`
 	if err := c.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
@@ -483,6 +548,9 @@ func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
 		t.Fatalf("the home page has no request id in its create form:\n%s", home.Body)
 	}
 	form := url.Values{"player": {"ana"}, "category": {"animals"}, "difficulty": {"easy"}, "request_id": {m[1]}}
+	// No cookie jar: the second post comes before the browser has the
+	// first one's session cookie (a double click), and still hosts the
+	// same room.
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var rooms []string
 	for range 2 {
@@ -510,13 +578,14 @@ func TestCreateFormSentTwiceMakesOneRoom(t *testing.T) {
 func TestFormErrorsComeFromTheServerOnly(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
+	ana, bo := newPlayer(t, base, "ana"), newPlayer(t, base, "bo")
 	var r room
-	mustDo(t, "POST", base+"/api/rooms", map[string]any{"word": "ox", "player": "ana"}, http.StatusCreated, &r)
+	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jar.SetCookies(mustParseURL(t, base), []*http.Cookie{{Name: "gallows_player", Value: "bo"}})
+	jar.SetCookies(mustParseURL(t, base), []*http.Cookie{{Name: "gallows_session", Value: bo.Token}})
 	client := &http.Client{Timeout: 10 * time.Second, Jar: jar}
 	get := func(path string) string {
 		t.Helper()
@@ -540,7 +609,7 @@ func TestFormErrorsComeFromTheServerOnly(t *testing.T) {
 	}
 	// Guess a letter that is not one: the redirect leads back to the room,
 	// which says why, and only the first time.
-	resp, err := client.PostForm(base+"/rooms/"+r.ID+"/guesses", url.Values{"letter": {"7"}, "player": {"bo"}, "round": {"1"}})
+	resp, err := client.PostForm(base+"/rooms/"+r.ID+"/guesses", url.Values{"letter": {"7"}, "round": {"1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,13 +644,14 @@ func mustParseURL(t *testing.T, s string) *url.URL {
 func TestResentGuessGetsItsFirstAnswer(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	one, two := s.URLs()[0], s.URLs()[1]
+	host, ana, bo := newPlayer(t, one, "host"), newPlayer(t, one, "ana"), newPlayer(t, two, "bo")
 	var r room
-	mustDo(t, "POST", one+"/api/rooms", map[string]any{"word": "banana", "player": "host"}, http.StatusCreated, &r)
+	mustDoAs(t, host, "POST", one+"/api/rooms", map[string]any{"word": "banana"}, http.StatusCreated, &r)
 	guesses := "/api/rooms/" + r.ID + "/guesses"
-	first := mustDo(t, "POST", one+guesses, map[string]string{"player": "ana", "letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
-	mustDo(t, "POST", two+guesses, map[string]string{"player": "bo", "letter": "z", "request_id": "bo-1"}, http.StatusOK, nil)
+	first := mustDoAs(t, ana, "POST", one+guesses, map[string]string{"letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
+	mustDoAs(t, bo, "POST", two+guesses, map[string]string{"letter": "z", "request_id": "bo-1"}, http.StatusOK, nil)
 	for _, base := range []string{one, two} {
-		again := mustDo(t, "POST", base+guesses, map[string]string{"player": "ana", "letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
+		again := mustDoAs(t, ana, "POST", base+guesses, map[string]string{"letter": "a", "request_id": "dup-1"}, http.StatusOK, nil)
 		var a room
 		if err := again.JSON(&a); err != nil {
 			t.Fatal(err)

@@ -10,13 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gallows-game/gallows/frontend/internal/handlers"
+	"github.com/gallows-game/gallows/frontend/internal/limits"
+	"github.com/gallows-game/gallows/frontend/internal/session"
 	"github.com/gallows-game/gallows/gameclient"
 )
 
@@ -36,7 +38,24 @@ type Config struct {
 	// Dial, when set, opens the connections to the backends instead of
 	// plain TCP: tests that cut or delay links plug in here.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// SessionKey signs the players' session tokens (HMAC-SHA256, at least
+	// 32 bytes): every frontend of a cluster must have the same, so that
+	// a session one frontend issued is recognised by the others. Empty:
+	// the frontend makes a random key when it starts, and its sessions
+	// work on it alone and only until it restarts.
+	SessionKey []byte
+	// Limits sets the rate limits (per client IP, per session, per
+	// websocket) and the HTTP server's timeouts; its zero value, and each
+	// zero field, means the defaults (see README, "Limits").
+	Limits Limits
 }
+
+// Limits are a frontend's rate limits and HTTP timeouts: see the fields
+// of limits.Config for what each limits and its default.
+type Limits = limits.Config
+
+// Rate is one rate limit of Limits: PerSecond tokens a second, up to Burst.
+type Rate = limits.Rate
 
 // Validate reports the first invalid setting in words a person can act on.
 func (c Config) Validate() error {
@@ -54,7 +73,25 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--backends %q: want host:port: %w", b, err)
 		}
 	}
+	if n := len(c.SessionKey); n > 0 && n < session.KeySize {
+		return fmt.Errorf("--session-key-file: a key of %d bytes, want at least %d", n, session.KeySize)
+	}
 	return nil
+}
+
+// ReadSessionKey reads a SessionKey from the file at path: the standard
+// base64 of at least 32 bytes, and a newline. Its error is one line, for
+// --session-key-file.
+func ReadSessionKey(path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--session-key-file: %w", err)
+	}
+	key, err := session.ParseKey(text)
+	if err != nil {
+		return nil, fmt.Errorf("--session-key-file %s: %w", path, err)
+	}
+	return key, nil
 }
 
 // Server is a running frontend.
@@ -77,13 +114,27 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("frontend", cfg.ID)
+	key := cfg.SessionKey
+	if len(key) == 0 {
+		key = session.NewKey()
+		log.Warn("no session key given (--session-key-file): sessions made here will not work on other frontends, nor after a restart")
+	}
+	sessions, err := session.New(key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("frontend: --session-key-file: %w", err)
+	}
 	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial})
 	if err != nil {
 		return nil, fmt.Errorf("frontend: backends: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h := handlers.New(handlers.Config{ID: cfg.ID, Game: client, AllowedOrigins: cfg.AllowedOrigins, Registry: reg, Logger: log})
+	lim := limits.New(cfg.Limits, reg, log)
+	limCfg := lim.Config()
+	h := handlers.New(handlers.Config{
+		ID: cfg.ID, Game: client, AllowedOrigins: cfg.AllowedOrigins, Registry: reg, Logger: log,
+		Limits: lim, SocketRate: limCfg.SocketMessages, Sessions: sessions,
+	})
 
 	s := &Server{cfg: cfg, log: log, client: client, handlers: h, serveErr: make(chan error, 1)}
 	mux := http.NewServeMux()
@@ -93,7 +144,9 @@ func Start(cfg Config) (*Server, error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", h)
+	// Health checks and metrics are not rate limited: orchestrators and
+	// scrapers poll them from one address.
+	mux.Handle("/", lim.Handler(h))
 
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.AllowedOrigins {
@@ -108,11 +161,14 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("frontend: listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	s.addr = ln.Addr().String()
+	// No ReadTimeout or WriteTimeout: they would cut websockets, which
+	// the hub gives deadlines of their own. limits.Deadlines gives every
+	// other request its body and write deadlines instead.
 	s.http = &http.Server{
-		Handler:           cop.Handler(mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
+		Handler:           limits.Deadlines(limCfg, cop.Handler(mux)),
+		ReadHeaderTimeout: limCfg.ReadHeaderTimeout,
+		IdleTimeout:       limCfg.IdleTimeout,
+		MaxHeaderBytes:    limCfg.MaxHeaderBytes,
 	}
 	go func() {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

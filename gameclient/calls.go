@@ -39,7 +39,10 @@ func Reason(err error) pb.ErrorReason {
 	return pb.ErrorReason_ERROR_REASON_UNSPECIFIED
 }
 
-// CreateRoom opens a room and returns it. Every retry carries the same
+// CreateRoom opens a room, hosted by req.Host with req.PlayerId, and
+// returns it. Every write names its player by id as well as by name (the
+// backends refuse a write without a player_id): a frontend sends its
+// session's id, a bot BotPlayerID of its name. Every retry carries the same
 // request_id, so one call creates one room, even when an attempt's reply was
 // lost after the commit; when req has no request_id, a random one is set on
 // a copy of req first.
@@ -55,7 +58,8 @@ func (c *Client) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb
 	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// Guess guesses one letter. Guesses made at the same time through the same
+// Guess guesses one letter as req.Player with req.PlayerId (required, see
+// CreateRoom). Guesses made at the same time through the same
 // backend share batches on one GuessStream (see guessBatcher), each
 // answered on its own. Every retry carries the same request_id, so the
 // guess is applied at most once, and a retry whose first attempt was
@@ -76,7 +80,8 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return rep, nil
 }
 
-// NextRound starts the next round and returns the room. The request ends
+// NextRound starts the next round, as req.PlayerId, who must be the
+// room's host, and returns the room. The request ends
 // one round: req.Round, or, when that is 0, the round the room is in when
 // the call begins (read first, as GetRoom does). So a retry after a lost
 // reply starts no second round: it is answered with the first answer, the
@@ -99,7 +104,9 @@ func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.R
 	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// Join makes a player a player of record of a room (idempotent).
+// Join makes req.PlayerId a player of record of a room under the name
+// req.Player (idempotent; NAME_TAKEN if another player id has the name
+// there).
 func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error) {
 	rep, _, err := retry(ctx, c, pb.Game_Join_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.Join))
 	if err != nil {
@@ -108,7 +115,8 @@ func (c *Client) Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error
 	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// Leave removes a player of record from a room (idempotent).
+// Leave removes the player of record req.PlayerId from a room: a caller
+// leaves as itself (idempotent).
 func (c *Client) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, error) {
 	rep, _, err := retry(ctx, c, pb.Game_Leave_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.Leave))
 	if err != nil {
@@ -146,16 +154,24 @@ func (c *Client) getRoom(ctx context.Context, id string, level pb.ReadLevel) (*p
 	return c.versions.saw(rep.GetRoom()), nil
 }
 
-// ListRooms returns every room, read linearizably as GetRoom reads one.
-func (c *Client) ListRooms(ctx context.Context) ([]*pb.Room, error) {
-	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, leaderFirst, &pb.ListRoomsRequest{}, gameCall(pb.GameClient.ListRooms))
+// ListRooms returns a page of rooms, ordered by code, read linearizably
+// as GetRoom reads one unless req asks for another level: req.Limit rooms
+// at most (0: every room), after req.Cursor, the NextCursor of the page
+// before (empty: from the first). The reply's NextCursor is empty on the
+// last page.
+func (c *Client) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+	o := leaderFirst
+	if req.GetLevel() == pb.ReadLevel_READ_LEVEL_STALE {
+		o = followersFirst
+	}
+	rep, _, err := retry(ctx, c, pb.Game_ListRooms_FullMethodName, o, req, gameCall(pb.GameClient.ListRooms))
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rep.GetRooms() {
 		c.versions.saw(r)
 	}
-	return rep.GetRooms(), nil
+	return rep, nil
 }
 
 // Categories lists the word categories and difficulties rooms can use,
@@ -394,3 +410,11 @@ func reasonStatus(code codes.Code, msg string, reason pb.ErrorReason) error {
 	}
 	return st.Err()
 }
+
+// BotPlayerID is the player id of a bot, or a test, that plays under name
+// without a frontend's session: "bot:" and the name, the same on every
+// run. A write names its player by id (the backends refuse writes
+// without one) and, in a room, a name belongs to the id that took it: a
+// bot that always uses this id keeps its name across its own requests,
+// retries and restarts. Sessions' ids are random, so they never meet it.
+func BotPlayerID(name string) string { return "bot:" + name }

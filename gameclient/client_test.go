@@ -49,7 +49,7 @@ func TestGameOnCluster(t *testing.T) {
 	})
 
 	ctx := localtest.Context(t, 30*time.Second)
-	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
+	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -70,17 +70,17 @@ func TestGameOnCluster(t *testing.T) {
 			t.Fatalf("categories = %v, %v; want some of each", cats, err)
 		}
 		// Reads are linearizable: the room created before is listed at once.
-		rooms, err := c.ListRooms(ctx)
+		page, err := c.ListRooms(ctx, &pb.ListRoomsRequest{Limit: 10})
 		if err != nil {
 			t.Fatalf("list rooms: %v", err)
 		}
-		if !slices.ContainsFunc(rooms, func(r *pb.Room) bool { return r.GetId() == room.GetId() }) {
+		if rooms := page.GetRooms(); !slices.ContainsFunc(rooms, func(r *pb.Room) bool { return r.GetId() == room.GetId() }) {
 			t.Fatalf("list rooms = %v, want room %s among them", rooms, room.GetId())
 		}
 	})
 
 	t.Run("guess twice with one request id", func(t *testing.T) {
-		req := &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}
+		req := &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "o", RequestId: "bo-1"}
 		first, err := c.Guess(ctx, req)
 		if err != nil {
 			t.Fatalf("guess: %v", err)
@@ -114,7 +114,7 @@ func TestGameOnCluster(t *testing.T) {
 	})
 
 	t.Run("guess without request id gets one", func(t *testing.T) {
-		req := &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "x"}
+		req := &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "x"}
 		if _, err := c.Guess(ctx, req); err != nil {
 			t.Fatalf("guess: %v", err)
 		}
@@ -124,23 +124,31 @@ func TestGameOnCluster(t *testing.T) {
 	})
 
 	t.Run("join and next round", func(t *testing.T) {
-		r, err := c.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: "cy"})
+		r, err := c.Join(ctx, &pb.JoinRequest{RoomId: room.GetId(), Player: "cy", PlayerId: gameclient.BotPlayerID("cy")})
 		if err != nil {
 			t.Fatalf("join: %v", err)
 		}
 		if !slices.ContainsFunc(r.GetPlayers(), func(p *pb.Player) bool { return p.GetName() == "cy" }) {
 			t.Fatalf("players after join = %v, want cy among them", r.GetPlayers())
 		}
-		other, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "ab", MaxLives: 3})
+		// A player leaves by its id, as itself.
+		r, err = c.Leave(ctx, &pb.LeaveRequest{RoomId: room.GetId(), PlayerId: gameclient.BotPlayerID("cy")})
+		if err != nil {
+			t.Fatalf("leave: %v", err)
+		}
+		if slices.ContainsFunc(r.GetPlayers(), func(p *pb.Player) bool { return p.GetName() == "cy" }) {
+			t.Fatalf("players after leave = %v, want cy gone", r.GetPlayers())
+		}
+		other, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ab", MaxLives: 3})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
 		for _, l := range []string{"a", "b"} {
-			if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: other.GetId(), Player: "ana", Letter: l, RequestId: "ana-" + l}); err != nil {
+			if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: l, RequestId: "ana-" + l}); err != nil {
 				t.Fatalf("guess %s: %v", l, err)
 			}
 		}
-		next, err := c.NextRound(ctx, &pb.NextRoundRequest{RoomId: other.GetId(), Player: "ana", Word: "cd"})
+		next, err := c.NextRound(ctx, &pb.NextRoundRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "cd"})
 		if err != nil {
 			t.Fatalf("next round: %v", err)
 		}
@@ -151,7 +159,7 @@ func TestGameOnCluster(t *testing.T) {
 
 	t.Run("errors are answers", func(t *testing.T) {
 		start := time.Now()
-		_, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "7", RequestId: "bo-bad"})
+		_, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "7", RequestId: "bo-bad"})
 		elapsed := time.Since(start)
 		if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 			t.Fatalf("invalid letter: err = %v (reason %v), want InvalidArgument INVALID_LETTER", err, gameclient.Reason(err))
@@ -160,7 +168,7 @@ func TestGameOnCluster(t *testing.T) {
 			t.Fatalf("invalid letter: %d attempts in %v, want 1 attempt, at once", n, elapsed)
 		}
 
-		_, err = c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "o", RequestId: "bo-again"})
+		_, err = c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "o", RequestId: "bo-again"})
 		if status.Code(err) != codes.FailedPrecondition || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_ALREADY_GUESSED {
 			t.Fatalf("letter guessed twice: err = %v, want FailedPrecondition ALREADY_GUESSED", err)
 		}
@@ -172,7 +180,7 @@ func TestGameOnCluster(t *testing.T) {
 		if status.Code(err) != codes.NotFound || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NOT_FOUND {
 			t.Fatalf("unknown room: err = %v, want NotFound NOT_FOUND", err)
 		}
-		_, err = c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Category: "no-such-category", Difficulty: "easy"})
+		_, err = c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Category: "no-such-category", Difficulty: "easy"})
 		if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
 			t.Fatalf("unknown category: err = %v, want InvalidArgument BAD_REQUEST", err)
 		}
@@ -190,7 +198,7 @@ func TestGameOnCluster(t *testing.T) {
 		if err != nil {
 			t.Fatalf("watch: %v", err)
 		}
-		reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "z", RequestId: "bo-z"})
+		reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "z", RequestId: "bo-z"})
 		if err != nil {
 			t.Fatalf("guess: %v", err)
 		}
@@ -227,7 +235,7 @@ func TestLeaderKilled(t *testing.T) {
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	old := waitForLeader(t, s, c)
 	ctx := localtest.Context(t, 30*time.Second)
-	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
+	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -246,7 +254,7 @@ func TestLeaderKilled(t *testing.T) {
 	oldAddr := s.Node(old).GRPCAddr()
 	killed := time.Now()
 	s.Kill(old)
-	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: "q", RequestId: "bo-q"})
+	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-q"})
 	if err != nil {
 		t.Fatalf("guess right after killing leader %s: %v", old, err)
 	}
@@ -310,7 +318,7 @@ func TestWatchRoomSurvivesKill(t *testing.T) {
 	c := newClient(t, rec, s.GRPCAddrs()...)
 	waitForLeader(t, s, c)
 	ctx := localtest.Context(t, 40*time.Second)
-	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: word, MaxLives: 26})
+	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: word, MaxLives: 26})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -336,7 +344,7 @@ func TestWatchRoomSurvivesKill(t *testing.T) {
 					return
 				}
 			}
-			reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", Letter: string(l), RequestId: "bo-" + string(l)})
+			reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: string(l), RequestId: "bo-" + string(l)})
 			if err != nil {
 				guessErr <- fmt.Errorf("guess %c: %w", l, err)
 				return

@@ -171,7 +171,7 @@ func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 	c := fakeClient(t, rec, 5*time.Second, dead, startFake(t, f))
 	ctx := localtest.Context(t, 10*time.Second)
 
-	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	reply, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"})
 	if err != nil {
 		t.Fatalf("guess: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestWriteRetriesSameRequestAcrossBackends(t *testing.T) {
 func TestCreateRoomRetriesSameRequest(t *testing.T) {
 	f := &fakeGame{noQuorum: 2}
 	c := fakeClient(t, &recorder{}, 5*time.Second, startFake(t, f))
-	req := &pb.CreateRoomRequest{Host: "bo", Category: "animals"}
+	req := &pb.CreateRoomRequest{Host: "bo", PlayerId: gameclient.BotPlayerID("bo"), Category: "animals"}
 	room, err := c.CreateRoom(localtest.Context(t, 10*time.Second), req)
 	if err != nil {
 		t.Fatalf("create: %v", err)
@@ -220,7 +220,7 @@ func TestWriteGivesUpAfterTimeout(t *testing.T) {
 	rec := &recorder{}
 	c := fakeClient(t, rec, 300*time.Millisecond, startFake(t, f))
 	start := time.Now()
-	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"})
 	elapsed := time.Since(start)
 	if status.Code(err) != codes.Unavailable || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_QUORUM {
 		t.Fatalf("err = %v, want Unavailable NO_QUORUM", err)
@@ -234,7 +234,7 @@ func TestWriteErrorIsAnAnswer(t *testing.T) {
 	f := &fakeGame{}
 	rec := &recorder{}
 	c := fakeClient(t, rec, 5*time.Second, startFake(t, f))
-	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "7", RequestId: "bo-7"})
+	_, err := c.Guess(localtest.Context(t, 10*time.Second), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "7", RequestId: "bo-7"})
 	if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_INVALID_LETTER {
 		t.Fatalf("err = %v, want InvalidArgument INVALID_LETTER", err)
 	}
@@ -297,7 +297,7 @@ func (g *roundGame) NextRound(_ context.Context, req *pb.NextRoundRequest) (*pb.
 func TestNextRoundPinsTheRoundBeforeSending(t *testing.T) {
 	g := &roundGame{}
 	c := fakeClient(t, &recorder{}, 5*time.Second, startServer(t, g))
-	room, err := c.NextRound(context.Background(), &pb.NextRoundRequest{RoomId: "ABCDE", Player: "ana"})
+	room, err := c.NextRound(context.Background(), &pb.NextRoundRequest{RoomId: "ABCDE", Player: "ana", PlayerId: gameclient.BotPlayerID("ana")})
 	if err != nil {
 		t.Fatalf("next round: %v", err)
 	}

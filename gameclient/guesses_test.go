@@ -76,7 +76,7 @@ func TestGuessesMadeMeanwhileShareOneBatch(t *testing.T) {
 			out := gameclient.MaxBatchesInflight
 			answers := make(chan answer, out+tt.waiting)
 			guess := func(id, letter string) {
-				rep, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ROOM" + id, Player: "p" + id, Letter: letter, RequestId: id})
+				rep, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ROOM" + id, Player: "p" + id, PlayerId: gameclient.BotPlayerID("p" + id), Letter: letter, RequestId: id})
 				answers <- answer{id, rep, err}
 			}
 			// The first guesses go out at once, one batch each, and are held.
@@ -153,7 +153,7 @@ func TestGuessOnBrokenStreamIsRetriedElsewhere(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"})
+		_, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"})
 		done <- err
 	}()
 	if ids := <-g.arrived; len(ids) != 1 || ids[0] != "bo-e" {
@@ -192,7 +192,7 @@ func TestStalledBackendIsLeftAfterAttemptTimeout(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := localtest.Context(t, 5*time.Second) // far below Timeout
-	if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: "bo-e"}); err != nil {
+	if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"}); err != nil {
 		t.Fatalf("guess: %v", err)
 	}
 	if ids := <-stalled.arrived; len(ids) != 1 || ids[0] != "bo-e" {
@@ -238,7 +238,7 @@ func TestUnansweredWriteIsHedgedOnAnotherBackend(t *testing.T) {
 	guess := func(id string) {
 		t.Helper()
 		called[id] = time.Now()
-		if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", Letter: "e", RequestId: id}); err != nil {
+		if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: id}); err != nil {
 			t.Fatalf("guess %s: %v", id, err)
 		}
 	}

@@ -14,6 +14,11 @@ func clampStage(s int) int {
 }
 
 // roomURL returns the path of a room, or of one of its sub-resources.
+// moreRoomsURL is the home page showing the open rooms after cursor.
+func moreRoomsURL(cursor string) string {
+	return "/?after=" + url.QueryEscape(cursor) + "#rooms-title"
+}
+
 func roomURL(id string, parts ...string) string {
 	u := "/rooms/" + url.PathEscape(id)
 	for _, p := range parts {

@@ -7,7 +7,7 @@ type Page struct {
 	Title string
 	// Frontend is the id of the frontend serving the page.
 	Frontend string
-	// Player is the viewer's nickname; it may be empty.
+	// Player is the name of the viewer's session; empty without one.
 	Player string
 }
 
@@ -18,8 +18,11 @@ type HomePage struct {
 	Categories []string
 	// Difficulties are the difficulty levels a host may pick from.
 	Difficulties []string
-	// Rooms are the open rooms, listed with links.
+	// Rooms are the open rooms, listed with links: one page of them.
 	Rooms []RoomSummary
+	// MoreRoomsAfter, if not empty, is the cursor of the next page of open
+	// rooms: the page links to it.
+	MoreRoomsAfter string
 	// Error is shown above the forms when the last action failed.
 	Error string
 	// JoinCode pre-fills the "Join by code" field.
@@ -38,6 +41,11 @@ type RoomSummary struct {
 // RoomPage is the page of one room.
 type RoomPage struct {
 	Page
+	// RoomPlayer is the viewer's name as a player of record of this
+	// room, or empty when the viewer only watches: no session yet, or
+	// its name is someone else's in the room. Page.Player is the
+	// session's name either way.
+	RoomPlayer string
 	// Room is the room's current state.
 	Room RoomView
 	// Error is shown in the status line (e.g. the last guess was rejected).

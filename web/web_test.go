@@ -127,10 +127,42 @@ func TestRoomBodyRevealsWordWhenOver(t *testing.T) {
 			v := playingRoom()
 			v.Status, v.Word, v.Masked = status, "PLATYPUS", masked("PLATYPUS", "PLATYUS")
 			html := render(t, RoomBody(v, "bo"))
-			mustContain(t, html, "PLATYPUS", "banner--"+status, `action="/rooms/ABCDE/rounds"`, ">Next round</button>")
+			// Only the host starts the next round: bo is told who does.
+			mustContain(t, html, "PLATYPUS", "banner--"+status, "The host, <strong>ana</strong>, starts the next round.")
+			mustNotContain(t, html, `action="/rooms/ABCDE/rounds"`)
 			if n := strings.Count(html, " disabled"); n != 26 {
 				t.Errorf("%d keys disabled after the round, want 26", n)
 			}
+			host := render(t, RoomBody(v, "ana"))
+			mustContain(t, host, `action="/rooms/ABCDE/rounds"`, ">Next round</button>")
+			mustNotContain(t, host, "starts the next round")
+		})
+	}
+}
+
+// The next-round form is the host's alone: on the page of the host, with
+// a button to skip a round being played; in the fragment every socket
+// gets, hidden and marked for the script to show to the host, beside the
+// others' note, marked for the script to hide from the host.
+func TestRoomNextRoundIsTheHosts(t *testing.T) {
+	over := playingRoom()
+	over.Status, over.Word = "won", "PLATYPUS"
+	tests := []struct {
+		name       string
+		html       string
+		contain    []string
+		notContain []string
+	}{
+		{"host while playing", render(t, RoomBody(playingRoom(), "ana")), []string{`action="/rooms/ABCDE/rounds"`, ">Skip to next round</button>"}, []string{"data-host-only", "starts the next round"}},
+		{"player while playing", render(t, RoomBody(playingRoom(), "bo")), nil, []string{`action="/rooms/ABCDE/rounds"`, "starts the next round"}},
+		{"spectator after the round", render(t, RoomBody(over, "")), []string{"starts the next round"}, []string{`action="/rooms/ABCDE/rounds"`}},
+		{"fragment while playing", render(t, RoomFragment(playingRoom())), []string{`data-host-only="ana" hidden`, ">Skip to next round</button>"}, []string{"starts the next round"}},
+		{"fragment after the round", render(t, RoomFragment(over)), []string{`data-host-only="ana" hidden`, ">Next round</button>", `data-not-host="ana"`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mustContain(t, tt.html, tt.contain...)
+			mustNotContain(t, tt.html, tt.notContain...)
 		})
 	}
 }
@@ -140,8 +172,9 @@ func TestRoomBodyKeyboard(t *testing.T) {
 	mustContain(t, html,
 		`<form class="keyboard" method="post" action="/rooms/ABCDE/guesses"`,
 		`name="request_id"`,
-		`<input type="hidden" name="player" value="bo">`,
 	)
+	// The player is the session: no form names one.
+	mustNotContain(t, html, `name="player"`)
 	if n := strings.Count(html, `name="letter"`); n != 26 {
 		t.Errorf("%d letter buttons, want 26", n)
 	}
@@ -324,7 +357,7 @@ func TestHome(t *testing.T) {
 	html := render(t, Home(p))
 	mustContain(t, html,
 		`<form class="card" method="post" action="/rooms"`,
-		`<form class="card" method="get" action="/join"`,
+		`<form class="card" method="post" action="/join"`,
 		`name="player" type="text" value="ana"`,
 		`<select id="create-category" name="category"><option value="animals">animals</option>`,
 		`name="difficulty"`, `<option value="hard">hard</option>`,

@@ -11,8 +11,11 @@ type Command interface {
 type CreateRoom struct {
 	// Code is the new room's code, from NewRoomCode.
 	Code string
-	// Host is the name of the creating player, who becomes its first player.
+	// Host is the name of the creating player, who becomes its first player
+	// and its host.
 	Host string
+	// HostID is the creating player's id (see Player.ID); required.
+	HostID string
 	// Category is the word category; ignored for custom rooms.
 	Category string
 	// Difficulty is the word list's difficulty; empty means Medium, except
@@ -27,8 +30,8 @@ type CreateRoom struct {
 	// MaxLivesLimit; zero means DefaultMaxLives.
 	MaxLives int
 	// RequestID, if not empty, makes the create idempotent: a create that
-	// repeats the RequestID of a room the same host created is not applied
-	// again but answered with that room, as a Duplicate.
+	// repeats the RequestID of a room the same HostID created is not
+	// applied again but answered with that room, as a Duplicate.
 	RequestID string
 	// At is the time of the command in unix milliseconds.
 	At int64
@@ -38,13 +41,16 @@ type CreateRoom struct {
 type Guess struct {
 	// Room is the room code.
 	Room string
-	// Player is the guessing player; unknown names join the room.
+	// Player is the guessing player's name. A player id new to the room
+	// joins it under this name if the name is free (ErrNameTaken if not).
 	Player string
+	// PlayerID is the guessing player's id (see Player.ID); required.
+	PlayerID string
 	// Letter is the guessed letter; it is trimmed and folded to lower case.
 	Letter string
 	// RequestID, if not empty, makes the guess idempotent: a guess that
-	// repeats the player's last successful RequestID in the room is not
-	// applied again but answered with the first outcome.
+	// repeats the last successful RequestID of the player id in the room
+	// is not applied again but answered with the first outcome.
 	RequestID string
 	// Round, if not 0, is the round the guess was made in: a guess for a
 	// round that is over is refused with ErrRoundOver, so a guess sent
@@ -54,13 +60,16 @@ type Guess struct {
 	At int64
 }
 
-// NextRound starts a new round with a new word. Anyone may start it once the
-// current round is over; the host may start it at any time.
+// NextRound starts a new round with a new word. Only the room's host (by
+// player id, see Room.HostID) may start it, at any time; anyone else is
+// refused with ErrForbidden.
 type NextRound struct {
 	// Room is the room code.
 	Room string
-	// Player is the player starting the round; unknown names join the room.
+	// Player is the name of the player starting the round: the host's.
 	Player string
+	// PlayerID is the id of the player starting the round; required.
+	PlayerID string
 	// Word is the new secret, picked by the proposer.
 	Word string
 	// FromRound, if not zero, is the round this request ends. When the
@@ -68,6 +77,7 @@ type NextRound struct {
 	// another player was first) nothing changes and the result is a
 	// Duplicate holding the room as that next round began, the first
 	// answer; a request for an earlier round is refused with ErrRoundOver.
+	// Only the host gets either answer: anyone else is refused first.
 	// So a NextRound is applied at most once per round, and a retry gets
 	// the answer the first try got.
 	FromRound int
@@ -75,23 +85,29 @@ type NextRound struct {
 	At int64
 }
 
-// Join adds a player of record to a room.
+// Join adds a player of record to a room: the player id, under the name,
+// if the name is free in the room (ErrNameTaken if not). Joining again
+// under the same name changes nothing.
 type Join struct {
 	// Room is the room code.
 	Room string
-	// Player is the joining player.
+	// Player is the joining player's name.
 	Player string
+	// PlayerID is the joining player's id; required.
+	PlayerID string
 	// At is the time of the command in unix milliseconds.
 	At int64
 }
 
 // Leave removes a player of record, with their points and request record,
-// from a room.
+// from a room. A player can only leave as itself: the record goes by
+// PlayerID, whatever its name. If the host leaves, the player of record
+// who joined earliest becomes host.
 type Leave struct {
 	// Room is the room code.
 	Room string
-	// Player is the leaving player.
-	Player string
+	// PlayerID is the leaving player's id; required.
+	PlayerID string
 	// At is the time of the command in unix milliseconds.
 	At int64
 }
@@ -116,9 +132,9 @@ type Result struct {
 	// Duplicate reports that the request was applied before and nothing
 	// changed now: Room and Hit are then the first application's answer,
 	// the room as it was right after it (Raft thesis §6.3). For a Guess,
-	// its RequestID repeats the player's last successful request in the
-	// room; for a NextRound, its FromRound is the round before the
-	// current one; for a CreateRoom, the host created a room with its
+	// its RequestID repeats the player id's last successful request in
+	// the room; for a NextRound, its FromRound is the round before the
+	// current one; for a CreateRoom, the host id created a room with its
 	// RequestID before.
 	Duplicate bool
 	// Changed reports that the room changed, so its Version went up.

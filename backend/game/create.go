@@ -17,7 +17,7 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	fail := func(err error) (step, error) {
 		return step{}, fmt.Errorf("create room %s: %w", code, err)
 	}
-	host, err := NormalizeName(c.Host)
+	host, err := identify(c.Host, c.HostID)
 	if err != nil {
 		return fail(fmt.Errorf("host: %w", err))
 	}
@@ -27,7 +27,7 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	// A repeated request gets the first answer, the room as it was made,
 	// whatever code the proposer picked this time.
 	if c.RequestID != "" {
-		if first, ok := s.created[createKey(host, c.RequestID)]; ok {
+		if first, ok := s.created[createKey(c.HostID, c.RequestID)]; ok {
 			return step{cur: s.rooms[first.code], dup: true, reply: first.reply}, nil
 		}
 	}
@@ -52,6 +52,8 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 	return step{next: &Room{
 		Code:       code,
 		Host:       host,
+		HostID:     c.HostID,
+		CreatorID:  c.HostID,
 		Category:   category,
 		Difficulty: difficulty,
 		Custom:     c.Custom,
@@ -60,7 +62,7 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 		MaxLives:   lives,
 		LivesLeft:  lives,
 		Status:     Playing,
-		Players:    []Player{{Name: host}},
+		Players:    []Player{{Name: host, ID: c.HostID, LastActive: c.At}},
 		Version:    1,
 		CreatedAt:  c.At,
 		UpdatedAt:  c.At,

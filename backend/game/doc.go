@@ -11,6 +11,13 @@
 // A [State] holds rooms by code. The commands [CreateRoom], [Guess],
 // [NextRound], [Join] and [Leave] are applied with [State.Apply] or checked
 // with [State.Validate]; a command that fails changes nothing.
+//
+// Every command names its player twice: by name, as others see it, and by
+// player id, who the player is (the frontend's session). In a room a name
+// belongs to the id that took it ([ErrNameTaken] for anyone else), first
+// answers are kept per player id, only the host's id may start the next
+// round ([ErrForbidden]), and the room's cap counts only players active
+// within [IdleAfter].
 // [State.Snapshot] and [State.Restore] serialise the whole state
 // deterministically.
 //

@@ -25,15 +25,21 @@ var (
 	ErrUnknownCategory = errors.New("unknown category")
 	// ErrUnknownDifficulty reports a difficulty other than easy, medium or hard.
 	ErrUnknownDifficulty = errors.New("unknown difficulty")
-	// ErrRoundNotOver reports a NextRound, by someone other than the host,
-	// while the round is still being played.
-	ErrRoundNotOver = errors.New("round is not over")
+	// ErrForbidden reports a command the player may not give: a NextRound
+	// by anyone but the room's host.
+	ErrForbidden = errors.New("only the host may do that")
+	// ErrNameTaken reports a command whose player name and id do not match
+	// the room's players of record: another player id holds the name in
+	// the room, or the player id plays there under another name.
+	ErrNameTaken = errors.New("name taken")
 	// ErrInvalidPlayer reports a player name that NormalizeName rejects.
 	ErrInvalidPlayer = errors.New("invalid player name")
-	// ErrRoomFull reports that a room already has MaxPlayersPerRoom players.
+	// ErrRoomFull reports that a room already has MaxPlayersPerRoom players
+	// who were active within IdleAfter, so a newcomer has no seat.
 	ErrRoomFull = errors.New("room is full")
 	// ErrInvalidCommand reports a malformed command: nil, of an unknown type,
-	// without a room code, with a bad room code, MaxLives or request id.
+	// without a room code, with a bad room code, MaxLives, request id or
+	// player id (every command needs one).
 	ErrInvalidCommand = errors.New("invalid command")
 	// ErrBadSnapshot reports snapshot data that Restore cannot accept.
 	ErrBadSnapshot = errors.New("bad snapshot")

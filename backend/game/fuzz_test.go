@@ -36,7 +36,7 @@ func FuzzApplyGuess(f *testing.F) {
 			t.Fatal(err)
 		}
 		before := snapshot(t, s)
-		g := game.Guess{Room: code, Player: player, Letter: letter, RequestID: id, At: t0 + 100}
+		g := game.Guess{Room: code, Player: player, PlayerID: pid(player), Letter: letter, RequestID: id, At: t0 + 100}
 		verr := s.Validate(g)
 		res, err := s.Apply(g)
 		if (verr == nil) != (err == nil) || (err != nil && verr.Error() != err.Error()) {
@@ -86,6 +86,8 @@ func FuzzApplySequence(f *testing.F) {
 		full = append(full, 5, 0, byte(128+i))
 	}
 	full = append(full, 1, 0, 200, 4, 0, 0)
+	// The full room, IdleAfter later: a newcomer takes the idlest seat.
+	idle := append(slices.Clone(full), 5|32, 0, 201, 1, 0, 201, 7, 0, 0)
 	for _, seed := range [][]byte{
 		{},
 		// Custom room ABCDE with "hello"; amy guesses h, e, l, o: won.
@@ -106,6 +108,13 @@ func FuzzApplySequence(f *testing.F) {
 		// Six misses lose a room with the default lives.
 		{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 16, 0, 0, 1, 0, 0, 17, 0, 0, 1, 0, 0, 18, 0, 0, 1, 0, 0, 19, 0, 0, 1, 0, 0, 20, 0, 0, 1, 0, 0, 21, 0, 0},
 		full,
+		idle,
+		// Custom room ABCDE; amy guesses h; an impostor under amy's name
+		// guesses, joins and leaves (refused, refused, no change); a
+		// player without an id joins (refused); the host leaves and amy
+		// hosts: she starts round 2, the old host may not.
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 7, 0, 0, 1 | 8, 0, 1, 4, 0, 0, 5 | 8, 0, 1, 6 | 8, 0, 1, 5 | 16, 0, 2,
+			6, 0, 0, 4, 0, 1, 9, 1, 4, 0, 0, 9, 2},
 	} {
 		f.Add(seed)
 	}
@@ -161,7 +170,7 @@ func FuzzApplySequence(f *testing.F) {
 var sentinels = []error{
 	game.ErrInvalidLetter, game.ErrAlreadyGuessed, game.ErrRoundOver, game.ErrUnknownRoom,
 	game.ErrRoomExists, game.ErrInvalidWord, game.ErrUnknownCategory, game.ErrUnknownDifficulty,
-	game.ErrRoundNotOver, game.ErrInvalidPlayer, game.ErrRoomFull, game.ErrInvalidCommand,
+	game.ErrForbidden, game.ErrNameTaken, game.ErrInvalidPlayer, game.ErrRoomFull, game.ErrInvalidCommand,
 }
 
 // applyChecked applies cmd to s and fails t unless the outcome keeps the
@@ -304,12 +313,15 @@ func checkRoomRules(t *testing.T, r *game.Room) {
 			fail("log entry %d %+v", i, e)
 		}
 	}
-	names := map[string]bool{}
+	names, ids := map[string]bool{}, map[string]bool{}
 	for _, p := range r.Players {
-		if names[p.Name] {
-			fail("player %q twice", p.Name)
+		if names[p.Name] || ids[p.ID] || p.ID == "" {
+			fail("player %q (id %q) twice, or without an id", p.Name, p.ID)
 		}
-		names[p.Name] = true
+		names[p.Name], ids[p.ID] = true, true
+	}
+	if len(r.Players) > 0 && !ids[r.HostID] {
+		fail("host %q (id %q) is not a player of record", r.Host, r.HostID)
 	}
 	if len(r.Players) > game.MaxPlayersPerRoom {
 		fail("%d players", len(r.Players))
@@ -332,19 +344,42 @@ var (
 // decodeScript turns fuzz bytes into commands. Each command is a kind byte
 // (mod 8: create, guess ×3 so that rounds get played, next round, join,
 // leave, and a pointer or nil command) followed by a few operand bytes that
-// index the pools above; missing bytes read as 0. Commands carry
-// increasing times.
+// index the pools above; missing bytes read as 0. The kind byte's higher
+// bits say who gives the command: bit 3 makes its player an impostor,
+// whose id is not the one the name's owner has (see scriptReader.id), and
+// bit 4 a player of no id at all. Commands carry increasing times; bit 5
+// of the kind byte makes a command come IdleAfter later than the one
+// before, so that idle players give up their seats.
 func decodeScript(data []byte) []game.Command {
 	r := scriptReader{data: data}
 	var cmds []game.Command
 	for at := t0; len(r.data) > 0; at++ {
+		if len(r.data) > 0 && r.data[0]&32 != 0 {
+			at += game.IdleAfter.Milliseconds()
+		}
 		cmds = append(cmds, r.command(at))
 	}
 	return cmds
 }
 
 // scriptReader reads decodeScript's operands.
-type scriptReader struct{ data []byte }
+type scriptReader struct {
+	data []byte
+	who  byte // the kind byte of the command being read
+}
+
+// id returns the player id of the command being read for the player
+// named name: pid(name), the name's owner, unless the kind byte says
+// otherwise.
+func (r *scriptReader) id(name string) string {
+	switch {
+	case r.who&16 != 0:
+		return ""
+	case r.who&8 != 0:
+		return "impostor-" + name
+	}
+	return pid(name)
+}
 
 // next returns the next byte, or 0 once the data is used up.
 func (r *scriptReader) next() byte {
@@ -400,29 +435,41 @@ func (r *scriptReader) lives() int {
 
 // command reads one command made at time at.
 func (r *scriptReader) command(at int64) game.Command {
-	switch kind := r.next() % 8; kind {
+	r.who = r.next()
+	switch kind := r.who % 8; kind {
 	case 0:
-		return game.CreateRoom{
+		c := game.CreateRoom{
 			Code: pick(r, scriptCodes), Host: r.name(), Custom: r.next()%2 == 0, Word: pick(r, scriptWords),
 			Category: pick(r, scriptCategories), Difficulty: pick(r, scriptDifficulties),
 			MaxLives: r.lives(), RequestID: pick(r, scriptRequestIDs), At: at,
 		}
+		c.HostID = r.id(c.Host)
+		return c
 	case 1, 2, 3:
-		return game.Guess{Room: pick(r, scriptCodes), Player: r.name(), Letter: r.letter(), RequestID: pick(r, scriptRequestIDs), Round: r.round(), At: at}
+		g := game.Guess{Room: pick(r, scriptCodes), Player: r.name(), Letter: r.letter(), RequestID: pick(r, scriptRequestIDs), Round: r.round(), At: at}
+		g.PlayerID = r.id(g.Player)
+		return g
 	case 4:
-		return game.NextRound{Room: pick(r, scriptCodes), Player: r.name(), Word: pick(r, scriptWords), FromRound: r.round(), At: at}
+		n := game.NextRound{Room: pick(r, scriptCodes), Player: r.name(), Word: pick(r, scriptWords), FromRound: r.round(), At: at}
+		n.PlayerID = r.id(n.Player)
+		return n
 	case 5:
-		return game.Join{Room: pick(r, scriptCodes), Player: r.name(), At: at}
+		j := game.Join{Room: pick(r, scriptCodes), Player: r.name(), At: at}
+		j.PlayerID = r.id(j.Player)
+		return j
 	case 6:
-		return game.Leave{Room: pick(r, scriptCodes), Player: r.name(), At: at}
+		room := pick(r, scriptCodes)
+		return game.Leave{Room: room, PlayerID: r.id(r.name()), At: at}
 	}
 	// Commands by pointer are valid too; nil ones must be refused.
 	switch r.next() % 4 {
 	case 0:
 		g := game.Guess{Room: pick(r, scriptCodes), Player: r.name(), Letter: r.letter(), At: at}
+		g.PlayerID = r.id(g.Player)
 		return &g
 	case 1:
 		j := game.Join{Room: pick(r, scriptCodes), Player: r.name(), At: at}
+		j.PlayerID = r.id(j.Player)
 		return &j
 	case 2:
 		return (*game.NextRound)(nil)

@@ -3,6 +3,7 @@ package game
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Limits and scoring.
@@ -12,8 +13,18 @@ const (
 	DefaultMaxLives = 6
 	// MaxLivesLimit is the largest MaxLives a room may have: one per letter.
 	MaxLivesLimit = 26
-	// MaxPlayersPerRoom is the largest number of players of record in a room.
+	// MaxPlayersPerRoom is the largest number of players of record in a
+	// room. A newcomer to a full room takes the seat of the player idle
+	// the longest, if one has been idle for more than IdleAfter; if every
+	// player has been active since, the room is full (ErrRoomFull).
 	MaxPlayersPerRoom = 64
+	// IdleAfter is how long after their last command (Player.LastActive)
+	// a player of record stops counting against MaxPlayersPerRoom. It is
+	// measured against the time a command carries (its At), never the
+	// clock, so every replica agrees.
+	IdleAfter = 10 * time.Minute
+	// MaxPlayerIDLen is the longest player id, in bytes.
+	MaxPlayerIDLen = 128
 	// MaxNameLen is the longest player name, in runes, after trimming.
 	MaxNameLen = 24
 	// MaxRequestIDLen is the longest guess request id, in bytes.

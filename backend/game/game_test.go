@@ -3,6 +3,7 @@ package game_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gallows-game/gallows/backend/game"
@@ -13,8 +14,12 @@ const t0 int64 = 1_700_000_000_000
 
 // custom returns a command creating a custom-word room hosted by "host".
 func custom(code, word string) game.CreateRoom {
-	return game.CreateRoom{Code: code, Host: "host", Custom: true, Word: word, At: t0}
+	return game.CreateRoom{Code: code, Host: "host", HostID: pid("host"), Custom: true, Word: word, At: t0}
 }
+
+// pid is the player id the tests give the player named name: "id-" and
+// the name, trimmed, so that " amy " is amy.
+func pid(name string) string { return "id-" + strings.TrimSpace(name) }
 
 // newState returns a state with the given commands applied.
 func newState(t testing.TB, cmds ...game.Command) *game.State {
@@ -152,15 +157,16 @@ func TestNormalizeLetter(t *testing.T) {
 	}
 }
 
-// shown is what a reply shows of r: r without its request records and
-// round start, which no reply carries.
+// shown is what a reply shows of r: r with players of a name and points
+// only (no id, activity or request record) and without its round start,
+// which no reply carries.
 func shown(r *game.Room) *game.Room {
 	if r == nil {
 		return nil
 	}
 	c := r.Clone()
-	for i := range c.Players {
-		c.Players[i].LastRequest = game.RequestRecord{}
+	for i, p := range c.Players {
+		c.Players[i] = game.Player{Name: p.Name, Points: p.Points}
 	}
 	c.RoundStart = nil
 	return c

@@ -8,10 +8,11 @@ import (
 )
 
 // NormalizeLetter trims surrounding white space from a guess and folds it to
-// lower case. The result must be exactly one letter a–z; otherwise the error
-// wraps ErrInvalidLetter.
+// lower case by ASCII rules only. What is left must be exactly one ASCII
+// letter, a–z or A–Z (so no look-alike such as U+212A KELVIN SIGN, which
+// Unicode folds to k); otherwise the error wraps ErrInvalidLetter.
 func NormalizeLetter(s string) (string, error) {
-	l := strings.ToLower(strings.TrimSpace(s))
+	l := asciiLower(strings.TrimSpace(s))
 	if len(l) != 1 || !isLetter(rune(l[0])) {
 		return "", fmt.Errorf("letter %s is not one of a-z: %w", quote(s), ErrInvalidLetter)
 	}
@@ -23,23 +24,25 @@ type checkedGuess struct {
 	cur    *Room
 	name   string
 	letter string
-	known  bool // the player is a player of record
+	seat   int  // the player's index in cur.Players, -1 for a newcomer
 	dup    bool // the request id was applied before; hit and reply are its outcome
 	hit    bool
 	reply  *Room
 }
 
 // checkGuess runs every check of a Guess without building the next room.
-// A repeated request id is recognised before any other check, so a retry
-// gets the first answer even after the round ended. The other checks run
-// in this order: player name, request id, letter, round (the guess's, then
-// the room's) over, letter already guessed, room full (for a new player).
+// A repeated request id of the player id is recognised before any other
+// check, so a retry gets the first answer even after the round ended. The
+// other checks run in this order: player name and id, the pair against
+// the players of record (ErrNameTaken), request id, letter, round (the
+// guess's, then the room's) over, letter already guessed, room full (for
+// a new player).
 func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	cur, err := s.lookup("guess", g.Room)
 	if err != nil {
 		return checkedGuess{}, err
 	}
-	if i := cur.playerIndex(strings.TrimSpace(g.Player)); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID && cur.Players[i].LastRequest.EndedRound == 0 {
+	if i := cur.playerByID(g.PlayerID); i >= 0 && g.RequestID != "" && cur.Players[i].LastRequest.ID == g.RequestID && cur.Players[i].LastRequest.EndedRound == 0 {
 		rec := cur.Players[i].LastRequest
 		reply := rec.Reply
 		if reply == nil { // a record from an older snapshot
@@ -50,7 +53,11 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	fail := func(err error) (checkedGuess, error) {
 		return checkedGuess{cur: cur}, fmt.Errorf("guess in room %s: %w", cur.Code, err)
 	}
-	name, err := NormalizeName(g.Player)
+	name, err := identify(g.Player, g.PlayerID)
+	if err != nil {
+		return fail(err)
+	}
+	seat, err := cur.seat(name, g.PlayerID)
 	if err != nil {
 		return fail(err)
 	}
@@ -73,11 +80,10 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	if slices.Contains(cur.Guessed, letter) {
 		return fail(fmt.Errorf("letter %q: %w", letter, ErrAlreadyGuessed))
 	}
-	known := cur.playerIndex(name) >= 0
-	if !known && cur.full() {
+	if seat < 0 && !cur.hasSeat(g.At) {
 		return fail(fmt.Errorf("player %s cannot join: %w", quote(name), ErrRoomFull))
 	}
-	return checkedGuess{cur: cur, name: name, letter: letter, known: known}, nil
+	return checkedGuess{cur: cur, name: name, letter: letter, seat: seat}, nil
 }
 
 // planGuess plans a Guess: the checks of checkGuess, then the next room.
@@ -89,12 +95,12 @@ func (s *State) planGuess(g Guess) (step, error) {
 	if c.dup {
 		return step{cur: c.cur, hit: c.hit, dup: true, reply: c.reply}, nil
 	}
-	cur, name, letter, known := c.cur, c.name, c.letter, c.known
+	cur, name, letter, i := c.cur, c.name, c.letter, c.seat
 	next := cur.successor()
-	i := next.playerIndex(name)
-	if !known {
-		i = next.addPlayer(name)
+	if i < 0 {
+		i = next.admit(name, g.PlayerID, g.At)
 	}
+	next.Players[i].LastActive = g.At
 	next.bump(g.At)
 	next.Guessed = append(next.Guessed, letter)
 	hits := strings.Count(next.Word, letter)

@@ -79,7 +79,7 @@ func TestGuessRounds(t *testing.T) {
 			s := newState(t, create)
 			for i, m := range tt.moves {
 				at := t0 + int64(i) + 1
-				res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: m.player, Letter: m.letter, At: at})
+				res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: m.player, PlayerID: pid(m.player), Letter: m.letter, At: at})
 				r := res.Room
 				if res.Hit != m.hit || !res.Changed || res.Duplicate {
 					t.Errorf("move %d: Hit=%v Changed=%v Duplicate=%v; want Hit=%v Changed=true Duplicate=false", i, res.Hit, res.Changed, res.Duplicate, m.hit)
@@ -131,19 +131,19 @@ func TestGuessCaseFolding(t *testing.T) {
 	if r := room(t, s, "ABCDE"); r.Word != "hello" {
 		t.Fatalf("Word = %q, want it folded to %q", r.Word, "hello")
 	}
-	res := mustApply(t, s, game.Guess{Room: "abcde", Player: "amy", Letter: " L ", At: t0 + 1})
+	res := mustApply(t, s, game.Guess{Room: "abcde", Player: "amy", PlayerID: pid("amy"), Letter: " L ", At: t0 + 1})
 	if !res.Hit || !slices.Equal(res.Room.Guessed, []string{"l"}) || res.Room.Masked() != "__ll_" {
 		t.Errorf("guess L: Hit=%v Guessed=%v Masked=%q", res.Hit, res.Room.Guessed, res.Room.Masked())
 	}
-	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", Letter: "l", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
+	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "l", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
 		t.Errorf("guess l after L: err = %v, want ErrAlreadyGuessed", err)
 	}
 }
 
 func TestGuessAddsPlayer(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello"))
-	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "  newbie ", Letter: "h", At: t0 + 1})
-	want := []game.Player{{Name: "host"}, {Name: "newbie", Points: 10}}
+	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "  newbie ", PlayerID: pid("  newbie "), Letter: "h", At: t0 + 1})
+	want := []game.Player{{Name: "host", ID: pid("host"), LastActive: t0}, {Name: "newbie", ID: pid("newbie"), Points: 10, LastActive: t0 + 1}}
 	if !slices.Equal(res.Room.Players, want) {
 		t.Errorf("Players = %v, want %v", res.Room.Players, want)
 	}
@@ -172,7 +172,7 @@ func TestGuessIdempotent(t *testing.T) {
 				create.MaxLives = 1
 			}
 			s := newState(t, create)
-			g := game.Guess{Room: "ABCDE", Player: "amy", Letter: tt.letter, RequestID: "req-1", At: t0 + 1}
+			g := game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: tt.letter, RequestID: "req-1", At: t0 + 1}
 			first := mustApply(t, s, g)
 			if first.Hit != tt.wantHit || first.Duplicate || !first.Changed || first.Room.Status != tt.status {
 				t.Fatalf("first: %+v", first)
@@ -207,8 +207,8 @@ func TestGuessIdempotent(t *testing.T) {
 			// A new request id is a new guess, and the same id from someone
 			// else is not a retry.
 			for _, other := range []game.Guess{
-				{Room: "ABCDE", Player: "amy", Letter: tt.letter, RequestID: "req-2", At: t0 + 5},
-				{Room: "ABCDE", Player: "bob", Letter: tt.letter, RequestID: "req-1", At: t0 + 5},
+				{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: tt.letter, RequestID: "req-2", At: t0 + 5},
+				{Room: "ABCDE", Player: "bob", PlayerID: pid("bob"), Letter: tt.letter, RequestID: "req-1", At: t0 + 5},
 			} {
 				want := game.ErrAlreadyGuessed
 				if tt.status != game.Playing {
@@ -224,11 +224,11 @@ func TestGuessIdempotent(t *testing.T) {
 
 func TestGuessEmptyRequestIDIsNotRecorded(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello"))
-	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 1})
+	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "h", At: t0 + 1})
 	if amy, _ := res.Room.Player("amy"); amy.LastRequest != (game.RequestRecord{}) {
 		t.Errorf("amy's LastRequest = %+v, want none", amy.LastRequest)
 	}
-	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
+	if _, err := s.Apply(game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "h", At: t0 + 2}); !errors.Is(err, game.ErrAlreadyGuessed) {
 		t.Errorf("second guess without request id: %v, want ErrAlreadyGuessed", err)
 	}
 }
@@ -241,7 +241,7 @@ func TestEarlierRoomsStayAsTheyWere(t *testing.T) {
 	var want [][]string
 	var points []int
 	for i, l := range []string{"h", "x", "e", "q", "l"} {
-		rooms = append(rooms, mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: l, RequestID: l, At: t0 + int64(i)}).Room)
+		rooms = append(rooms, mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: l, RequestID: l, At: t0 + int64(i)}).Room)
 		want = append(want, slices.Clone(rooms[i].Guessed))
 		amy, _ := rooms[i].Player("amy")
 		points = append(points, amy.Points)
@@ -280,10 +280,10 @@ func TestGuessForARound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newState(t, custom("ABCDE", "hello"))
-			mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1})
-			mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "world", At: t0 + 2})
+			mustApply(t, s, game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1})
+			mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Word: "world", At: t0 + 2})
 			before := snapshot(t, s)
-			g := game.Guess{Room: "ABCDE", Player: "bob", Letter: "o", RequestID: "bob-1", Round: tt.round, At: t0 + 3}
+			g := game.Guess{Room: "ABCDE", Player: "bob", PlayerID: pid("bob"), Letter: "o", RequestID: "bob-1", Round: tt.round, At: t0 + 3}
 			valid := s.Validate(g)
 			res, err := s.Apply(g)
 			if (valid == nil) != (err == nil) {
@@ -302,9 +302,9 @@ func TestGuessForARound(t *testing.T) {
 	// A retry of a guess applied in an earlier round is still answered
 	// with its first outcome.
 	s := newState(t, custom("ABCDE", "hello"))
-	g := game.Guess{Room: "ABCDE", Player: "amy", Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1}
+	g := game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "e", RequestID: "amy-1", Round: 1, At: t0 + 1}
 	mustApply(t, s, g)
-	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", Word: "world", At: t0 + 2})
+	mustApply(t, s, game.NextRound{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Word: "world", At: t0 + 2})
 	if res := mustApply(t, s, g); !res.Duplicate || !res.Hit {
 		t.Errorf("retry after the round changed: %+v, want the first outcome", res)
 	}
@@ -316,9 +316,9 @@ func TestGuessForARound(t *testing.T) {
 // a snapshot is restored.
 func TestResendGetsFirstAnswer(t *testing.T) {
 	s := newState(t, custom("ABCDE", "banana"))
-	ana := game.Guess{Room: "ABCDE", Player: "ana", Letter: "a", RequestID: "dup-1", At: t0 + 1}
+	ana := game.Guess{Room: "ABCDE", Player: "ana", PlayerID: pid("ana"), Letter: "a", RequestID: "dup-1", At: t0 + 1}
 	first := mustApply(t, s, ana)
-	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "z", RequestID: "bo-1", At: t0 + 2})
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "z", RequestID: "bo-1", At: t0 + 2})
 	restored := game.NewState()
 	if err := restored.Restore(bytes.NewReader(snapshot(t, s))); err != nil {
 		t.Fatal(err)

@@ -21,9 +21,10 @@ type LogEntry struct {
 }
 
 // RequestRecord is the remembered outcome of a player's last successful
-// request in a room, a guess or a NextRound: the player's client session
-// (Raft thesis §6.3). A Guess that repeats its ID, or a NextRound that
-// repeats its EndedRound, is not applied again but answered with Reply.
+// request in a room, a guess or a NextRound: the client session of the
+// player id (Raft thesis §6.3). A Guess that repeats its ID, or a
+// NextRound that repeats its EndedRound, is not applied again but
+// answered with Reply.
 // A zero RequestRecord means the player has made none.
 type RequestRecord struct {
 	// ID is the request id of the guess; empty for a NextRound.
@@ -48,9 +49,17 @@ type RequestRecord struct {
 type Room struct {
 	// Code is the room code, upper case (see NewRoomCode).
 	Code string
-	// Host is the player who created the room. The host may start a new
-	// round at any time, and stays host after leaving.
+	// Host is the name of the room's host, the one player who may start
+	// a new round. The creator hosts the room until it leaves it (or
+	// gives up its seat, see MaxPlayersPerRoom); then the player of
+	// record who joined earliest does.
 	Host string
+	// HostID is the host's player id. It is the id of a player of record
+	// whenever the room has players; an empty room keeps its last host.
+	HostID string
+	// CreatorID is the player id of the creator: with CreateRequest, the
+	// key of the create's first answer. Unlike HostID it never changes.
+	CreatorID string
 	// Category is a category name, or CustomCategory for custom-word rooms.
 	Category string
 	// Difficulty is the difficulty of the word list; it may be empty for
@@ -82,7 +91,7 @@ type Room struct {
 	// CreatedAt is the creation time in unix milliseconds, from the command.
 	CreatedAt int64
 	// CreateRequest is the request id of the create that made the room, or
-	// empty: a create by the host that repeats it returns this room.
+	// empty: a create by the creator that repeats it returns this room.
 	CreateRequest string
 	// UpdatedAt is the time of the last applied change in unix
 	// milliseconds, from the command.
@@ -143,7 +152,8 @@ func (r *Room) successor() *Room {
 // asReply returns a copy of r to remember as the answer to the request
 // that produced it: the players without their request records and no
 // RoundStart, so that a remembered reply never holds a chain of older
-// rooms. It shares Guessed, Wrong and Log with r, which later changes
+// rooms. Its players have a name and points only: a reply shows no
+// more. It shares Guessed, Wrong and Log with r, which later changes
 // only append to past their end (see successor).
 func (r *Room) asReply() *Room {
 	c := *r
@@ -165,20 +175,18 @@ func (r *Room) Player(name string) (Player, bool) {
 	return r.Players[i], true
 }
 
+// PlayerByID returns the player of record with the given id.
+func (r *Room) PlayerByID(id string) (Player, bool) {
+	i := r.playerByID(id)
+	if i < 0 {
+		return Player{}, false
+	}
+	return r.Players[i], true
+}
+
 // playerIndex returns the index of the named player in Players, or -1.
 func (r *Room) playerIndex(name string) int {
 	return slices.IndexFunc(r.Players, func(p Player) bool { return p.Name == name })
-}
-
-// addPlayer appends a player of record with no points and returns its index.
-func (r *Room) addPlayer(name string) int {
-	r.Players = append(r.Players, Player{Name: name})
-	return len(r.Players) - 1
-}
-
-// full reports whether no further player of record fits in the room.
-func (r *Room) full() bool {
-	return len(r.Players) >= MaxPlayersPerRoom
 }
 
 // guessedSet returns which letters a–z have been guessed this round.

@@ -49,8 +49,8 @@ func TestOver(t *testing.T) {
 
 func TestCloneIsDeep(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello"),
-		game.Guess{Room: "ABCDE", Player: "amy", Letter: "h", RequestID: "r1", At: t0 + 1},
-		game.Guess{Room: "ABCDE", Player: "amy", Letter: "x", At: t0 + 2},
+		game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "h", RequestID: "r1", At: t0 + 1},
+		game.Guess{Room: "ABCDE", Player: "amy", PlayerID: pid("amy"), Letter: "x", At: t0 + 2},
 	)
 	orig := room(t, s, "ABCDE")
 	c := orig.Clone()
@@ -74,15 +74,15 @@ func TestCloneIsDeep(t *testing.T) {
 }
 
 func TestRoomPlayer(t *testing.T) {
-	s := newState(t, custom("ABCDE", "hello"), game.Join{Room: "abcde", Player: "bob", At: t0 + 1})
+	s := newState(t, custom("ABCDE", "hello"), game.Join{Room: "abcde", Player: "bob", PlayerID: pid("bob"), At: t0 + 1})
 	r := room(t, s, "ABCDE")
 	tests := []struct {
 		name string
 		want game.Player
 		ok   bool
 	}{
-		{"host", game.Player{Name: "host"}, true},
-		{" bob ", game.Player{Name: "bob"}, true},
+		{"host", game.Player{Name: "host", ID: pid("host"), LastActive: t0}, true},
+		{" bob ", game.Player{Name: "bob", ID: pid("bob"), LastActive: t0 + 1}, true},
 		{"Bob", game.Player{}, false},
 		{"carol", game.Player{}, false},
 	}
@@ -91,6 +91,15 @@ func TestRoomPlayer(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("Player(%q) = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
 		}
+		if !tt.ok {
+			continue
+		}
+		if byID, ok := r.PlayerByID(tt.want.ID); !ok || byID != tt.want {
+			t.Errorf("PlayerByID(%q) = %v, %v; want %v", tt.want.ID, byID, ok, tt.want)
+		}
+	}
+	if p, ok := r.PlayerByID(""); ok {
+		t.Errorf("PlayerByID(\"\") = %v, true: no player has the empty id", p)
 	}
 }
 

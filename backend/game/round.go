@@ -3,8 +3,10 @@ package game
 import "fmt"
 
 // planNextRound plans a NextRound. The checks run in this order: player
-// name, round already ended (a duplicate), permission, word, room full (for
-// a new player).
+// name and id, the pair against the players of record (ErrNameTaken), the
+// player's own NextRound for this round applied before (a duplicate),
+// permission (the host only, ErrForbidden), round already ended (a
+// duplicate), word, room full (for a host who is not a player of record).
 func (s *State) planNextRound(n NextRound) (step, error) {
 	cur, err := s.lookup("next round", n.Room)
 	if err != nil {
@@ -13,16 +15,23 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	fail := func(err error) (step, error) {
 		return step{cur: cur}, fmt.Errorf("next round in room %s: %w", cur.Code, err)
 	}
-	name, err := NormalizeName(n.Player)
+	name, err := identify(n.Player, n.PlayerID)
+	if err != nil {
+		return fail(err)
+	}
+	i, err := cur.seat(name, n.PlayerID)
 	if err != nil {
 		return fail(err)
 	}
 	// The player's own NextRound for this round, applied before: its
 	// first answer, however many rounds have passed since.
-	if i := cur.playerIndex(name); i >= 0 && n.FromRound != 0 && cur.Players[i].LastRequest.EndedRound == n.FromRound {
+	if i >= 0 && n.FromRound != 0 && cur.Players[i].LastRequest.EndedRound == n.FromRound {
 		if reply := cur.Players[i].LastRequest.Reply; reply != nil {
 			return step{cur: cur, dup: true, reply: reply}, nil
 		}
+	}
+	if n.PlayerID != cur.HostID {
+		return fail(fmt.Errorf("%s is not the host, %s: %w", quote(name), quote(cur.Host), ErrForbidden))
 	}
 	if n.FromRound != 0 && n.FromRound != cur.Round {
 		switch {
@@ -33,23 +42,19 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 		}
 		return fail(fmt.Errorf("round %d ended before round %d began: %w", n.FromRound, cur.Round, ErrRoundOver))
 	}
-	if !cur.Over() && name != cur.Host {
-		return fail(fmt.Errorf("round %d is still playing and %s is not the host: %w", cur.Round, quote(name), ErrRoundNotOver))
-	}
 	word, err := NormalizeWord(n.Word)
 	if err != nil {
 		return fail(err)
 	}
-	known := cur.playerIndex(name) >= 0
-	if !known && cur.full() {
+	if i < 0 && !cur.hasSeat(n.At) {
 		return fail(fmt.Errorf("player %s cannot join: %w", quote(name), ErrRoomFull))
 	}
 
 	next := cur.Clone()
-	i := next.playerIndex(name)
-	if !known {
-		i = next.addPlayer(name)
+	if i < 0 {
+		i = next.admit(name, n.PlayerID, n.At)
 	}
+	next.Players[i].LastActive = n.At
 	next.bump(n.At)
 	next.Round++
 	next.Word = word

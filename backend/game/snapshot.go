@@ -11,11 +11,19 @@ import (
 )
 
 // snapshotFormat is the version of the snapshot encoding written by Snapshot.
-// Restore also reads format 2, whose rooms have no CreateRequest, and
-// format 3, which keeps no first answers (request records without Reply,
-// rooms without RoundStart, no Created): a request sent again after such
-// a restore is answered with the room as it is then.
-const snapshotFormat = 4
+// Restore also reads format 2, whose rooms have no CreateRequest; format 3,
+// which keeps no first answers (request records without Reply, rooms
+// without RoundStart, no Created): a request sent again after such a
+// restore is answered with the room as it is then; and format 4, which has
+// no player ids (rooms without HostID and CreatorID, players without ID
+// and LastActive). Rooms of formats 2 to 4 are brought to format 5 as
+// they are read (see upgradeRoom): each player gets LegacyPlayerID of its
+// name and counts as active at the room's last change, and a host who
+// left hands over to the player who joined earliest.
+const snapshotFormat = 5
+
+// firstFormatWithIDs is the first snapshot format whose players have ids.
+const firstFormatWithIDs = 5
 
 // snapshotFile is the encoded form of a State.
 type snapshotFile struct {
@@ -23,7 +31,7 @@ type snapshotFile struct {
 	Rooms  []*Room `json:"rooms"`
 	// Created holds the first answer of every create with a request id
 	// that has one (not those restored from format 3), sorted by code
-	// (format 4).
+	// (formats 4 and 5).
 	Created []*Room `json:"created,omitempty"`
 }
 
@@ -67,6 +75,11 @@ func (s *State) Restore(r io.Reader) error {
 	rooms := make(map[string]*Room, len(snap.Rooms))
 	created := make(map[string]creation)
 	for i, room := range snap.Rooms {
+		if room != nil && snap.Format < firstFormatWithIDs {
+			if err := upgradeRoom(room); err != nil {
+				return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
+			}
+		}
 		if err := checkStoredRoom(room); err != nil {
 			return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
 		}
@@ -77,17 +90,20 @@ func (s *State) Restore(r io.Reader) error {
 		if room.CreateRequest == "" {
 			continue
 		}
-		key := createKey(room.Host, room.CreateRequest)
+		key := createKey(room.CreatorID, room.CreateRequest)
 		if other, dup := created[key]; dup {
-			return fmt.Errorf("restore: rooms %s and %s have the same host and create request: %w", other.code, room.Code, ErrBadSnapshot)
+			return fmt.Errorf("restore: rooms %s and %s have the same creator and create request: %w", other.code, room.Code, ErrBadSnapshot)
 		}
 		created[key] = creation{code: room.Code}
 	}
 	for i, first := range snap.Created {
+		if first != nil && snap.Format < firstFormatWithIDs {
+			upgradeReply(first)
+		}
 		if err := checkReply(first, ""); err != nil {
 			return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
 		}
-		key := createKey(first.Host, first.CreateRequest)
+		key := createKey(first.CreatorID, first.CreateRequest)
 		c, ok := created[key]
 		switch {
 		case !ok || c.code != first.Code || first.Version != 1:
@@ -101,11 +117,63 @@ func (s *State) Restore(r io.Reader) error {
 	return nil
 }
 
+// upgradeRoom brings a room of a snapshot of format 4 or earlier, which
+// knew players by name only, to format 5: its host and creator, and each
+// player, get LegacyPlayerID of their name; each player counts as active
+// at the room's last change (UpdatedAt); a host who left (which format 4
+// allowed) hands over to the player of record who joined earliest. The
+// replies the room keeps get their host's and creator's ids too. It
+// fails, changing nothing that matters (the restore is refused), on a
+// room a format 4 snapshot could not hold: one with ids already.
+func upgradeRoom(r *Room) error {
+	if r.HostID != "" || r.CreatorID != "" {
+		return errors.New("player ids in a snapshot of a format without them")
+	}
+	upgradeReply(r)
+	for i := range r.Players {
+		p := &r.Players[i]
+		if p.ID != "" || p.LastActive != 0 {
+			return errors.New("player ids in a snapshot of a format without them")
+		}
+		p.ID, p.LastActive = LegacyPlayerID(p.Name), r.UpdatedAt
+		upgradeReply(p.LastRequest.Reply)
+	}
+	upgradeReply(r.RoundStart)
+	r.ensureHost()
+	return nil
+}
+
+// upgradeReply gives a remembered reply of a format 4 snapshot (nil is
+// none) its host's and creator's ids; its players, as a reply's, have
+// none.
+func upgradeReply(r *Room) {
+	if r == nil {
+		return
+	}
+	r.HostID = LegacyPlayerID(r.Host)
+	r.CreatorID = LegacyPlayerID(r.Host)
+}
+
 // checkStoredRoom is checkRoom for a stored room and the first answers it
-// keeps: its request records' replies and its RoundStart.
+// keeps: its request records' replies and its RoundStart. Its players
+// have distinct names and distinct ids, and its host is one of them
+// unless the room is empty.
 func checkStoredRoom(r *Room) error {
 	if err := checkRoom(r); err != nil {
 		return err
+	}
+	names, ids := make(map[string]bool, len(r.Players)), make(map[string]bool, len(r.Players))
+	for _, p := range r.Players {
+		if err := checkPlayerID(p.ID); err != nil {
+			return fmt.Errorf("player %s: %w", quote(p.Name), err)
+		}
+		if names[p.Name] || ids[p.ID] {
+			return fmt.Errorf("player %s (id %s) appears twice", quote(p.Name), quote(p.ID))
+		}
+		names[p.Name], ids[p.ID] = true, true
+	}
+	if len(r.Players) > 0 && !ids[r.HostID] {
+		return fmt.Errorf("host %s is not a player of record", quote(r.HostID))
 	}
 	if err := checkReply(r.RoundStart, r.Code); err != nil {
 		return fmt.Errorf("round start: %w", err)
@@ -161,6 +229,8 @@ func checkRoom(r *Room) error {
 		return fmt.Errorf("%d players", len(r.Players))
 	case len(r.CreateRequest) > MaxRequestIDLen || !utf8.ValidString(r.CreateRequest):
 		return fmt.Errorf("create request %s", quote(r.CreateRequest))
+	case checkPlayerID(r.HostID) != nil || checkPlayerID(r.CreatorID) != nil:
+		return fmt.Errorf("host id %s, creator id %s", quote(r.HostID), quote(r.CreatorID))
 	}
 	if err := checkWord(r.Word); err != nil {
 		return fmt.Errorf("word: %w", err)

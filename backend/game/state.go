@@ -10,8 +10,8 @@ import (
 // FSM that owns it serialises access.
 type State struct {
 	rooms map[string]*Room
-	// created finds, by host and create request id (createKey), the room
-	// each create with a request id made, and its first answer.
+	// created finds, by creator id and create request id (createKey), the
+	// room each create with a request id made, and its first answer.
 	created map[string]creation
 }
 
@@ -30,8 +30,9 @@ type creation struct {
 	reply *Room
 }
 
-// createKey is the key in State.created of a create by host with request id.
-func createKey(host, requestID string) string { return host + "\x00" + requestID }
+// createKey is the key in State.created of a create by the player id
+// creator with request id.
+func createKey(creator, requestID string) string { return creator + "\x00" + requestID }
 
 // Room returns a copy of the room with the given code. The lookup ignores
 // case and surrounding space.
@@ -84,6 +85,6 @@ func (s *State) put(r *Room) {
 		if s.created == nil {
 			s.created = make(map[string]creation)
 		}
-		s.created[createKey(r.Host, r.CreateRequest)] = creation{code: r.Code, reply: r.asReply()}
+		s.created[createKey(r.CreatorID, r.CreateRequest)] = creation{code: r.Code, reply: r.asReply()}
 	}
 }

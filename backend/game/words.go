@@ -64,12 +64,12 @@ func PickWord(category string, d Difficulty, intn func(n int) int) (string, erro
 }
 
 // NormalizeWord trims surrounding white space from a secret word and folds
-// it to lower case. The result must be MinWordLen to MaxWordLen runes of
-// a–z, space, hyphen and apostrophe, with at least two letters and with no
-// separator at either end or next to another; otherwise the error wraps
-// ErrInvalidWord.
+// it to lower case by ASCII rules only (as NormalizeLetter). The result
+// must be MinWordLen to MaxWordLen runes of a–z, space, hyphen and
+// apostrophe, with at least two letters and with no separator at either
+// end or next to another; otherwise the error wraps ErrInvalidWord.
 func NormalizeWord(w string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(w))
+	n := asciiLower(strings.TrimSpace(w))
 	if err := checkWord(n); err != nil {
 		return "", fmt.Errorf("word: %w: %w", err, ErrInvalidWord)
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -95,7 +96,7 @@ func TestProcessesFailOver(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	room, err := pb.NewGameClient(clients[leader]).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: "ana-create-1"})
+	room, err := pb.NewGameClient(clients[leader]).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "quick brown fox jumps lazy dog", MaxLives: 26, RequestId: "ana-create-1"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
@@ -104,14 +105,14 @@ func TestProcessesFailOver(t *testing.T) {
 		survivor = "b2"
 	}
 	game := pb.NewGameClient(clients[survivor])
-	if _, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "o", RequestId: "bo-1"}); err != nil {
+	if _, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "o", RequestId: "bo-1"}); err != nil {
 		t.Fatalf("guess before kill: %v", err)
 	}
 	if err := procs[leader].Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %s: %v", leader, err)
 	}
 	killed := time.Now()
-	reply, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", Letter: "u", RequestId: "bo-2"})
+	reply, err := localtest.Guess(ctx, game, &pb.GuessRequest{RoomId: room.GetRoom().GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "u", RequestId: "bo-2"})
 	if err != nil {
 		t.Fatalf("guess after kill -9 of %s: %v", leader, err)
 	}

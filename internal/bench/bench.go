@@ -532,6 +532,7 @@ type gallowsClient struct {
 	game    *gameclient.Client
 	n       int
 	player  string
+	id      string // the player's id, gameclient.BotPlayerID(player)
 	room    string
 	guessed [26]bool
 	playing bool
@@ -565,7 +566,7 @@ func (c *gallowsClient) next() string {
 }
 
 func (c *gallowsClient) create(ctx context.Context) error {
-	room, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, Word: pangram, MaxLives: 26})
+	room, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, PlayerId: c.id, Word: pangram, MaxLives: 26})
 	if err != nil {
 		return fmt.Errorf("client %d: create room: %w", c.n, err)
 	}
@@ -584,7 +585,7 @@ func (c *gallowsClient) create(ctx context.Context) error {
 func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	letter := c.next()
 	if !c.playing || letter == "" {
-		room, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, Round: c.round})
+		room, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, PlayerId: c.id, Round: c.round})
 		if err != nil {
 			return false, fmt.Errorf("client %d: next round in room %s: %w", c.n, c.room, err)
 		}
@@ -604,7 +605,7 @@ func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	// Brief, as the frontend's websocket asks: the tabs get the room from
 	// its watch, so the reply leaves out players and log.
 	reply, err := c.game.Guess(ctx, &pb.GuessRequest{
-		RoomId: c.room, Player: c.player, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq), Brief: true,
+		RoomId: c.room, Player: c.player, PlayerId: c.id, Letter: letter, RequestId: fmt.Sprintf("c%d-%d", c.n, c.seq), Brief: true,
 	})
 	if err != nil {
 		switch reason := gameclient.Reason(err); reason {
@@ -681,7 +682,8 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 	return &side{
 		name: "gallows",
 		setup: func(ctx context.Context, i int) (step, error) {
-			c := &gallowsClient{game: gc, n: i, player: "p" + strconv.Itoa(i)}
+			player := "p" + strconv.Itoa(i)
+			c := &gallowsClient{game: gc, n: i, player: player, id: gameclient.BotPlayerID(player)}
 			clients[i] = c
 			if err := c.create(ctx); err != nil {
 				return nil, err

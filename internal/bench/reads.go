@@ -11,8 +11,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gallows-game/gallows/frontend"
 	"github.com/gallows-game/gallows/internal/localcluster"
 )
+
+// benchLimitScale multiplies the frontend's rate limits in Reads.
+const benchLimitScale = 1000
 
 // ReadsReport is what Reads measured: the same room reads through a
 // frontend's JSON API at each read level, in turns.
@@ -69,7 +73,12 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 	defer cleanup()
 	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	cluster, err := localcluster.Start(sctx, localcluster.Config{Backends: nodes, Frontends: 1, Dir: dir, Logger: cfg.Logger})
+	// Every client reads from 127.0.0.1, far faster than a person: the
+	// frontend's rate limits, per client IP, are raised out of the way.
+	cluster, err := localcluster.Start(sctx, localcluster.Config{
+		Backends: nodes, Frontends: 1, Dir: dir, Logger: cfg.Logger,
+		Frontend: func(fc *frontend.Config) { fc.Limits = frontend.Limits{}.Scaled(benchLimitScale) },
+	})
 	if err != nil {
 		return ReadsReport{}, fmt.Errorf("bench: reads: %w", err)
 	}
@@ -78,13 +87,20 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients + 1}}
 	defer hc.CloseIdleConnections()
 
+	// One player, w, hosts every room and writes in them.
+	var w struct {
+		Token string `json:"token"`
+	}
+	if err := call(sctx, hc, "", http.MethodPost, base+"/api/players", `{"name":"w"}`, http.StatusCreated, &w); err != nil {
+		return ReadsReport{}, fmt.Errorf("bench: reads: new player: %w", err)
+	}
 	rooms := make([]string, cfg.Clients)
 	for i := range rooms {
 		var room struct {
 			ID string `json:"id"`
 		}
-		body := fmt.Sprintf(`{"word":%q,"max_lives":26,"player":"p%d"}`, pangram, i)
-		if err := call(sctx, hc, http.MethodPost, base+"/api/rooms", body, http.StatusCreated, &room); err != nil {
+		body := fmt.Sprintf(`{"word":%q,"max_lives":26}`, pangram)
+		if err := call(sctx, hc, w.Token, http.MethodPost, base+"/api/rooms", body, http.StatusCreated, &room); err != nil {
 			return ReadsReport{}, fmt.Errorf("bench: reads: create room: %w", err)
 		}
 		rooms[i] = room.ID
@@ -94,7 +110,7 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 	wctx, cancelWriter := context.WithCancel(ctx)
 	var writer sync.WaitGroup
 	var writerErr error
-	writer.Go(func() { writerErr = guessAlong(wctx, hc, base, rooms) })
+	writer.Go(func() { writerErr = guessAlong(wctx, hc, w.Token, base, rooms) })
 	stopWriter := func() { cancelWriter(); writer.Wait() }
 	defer stopWriter()
 
@@ -105,7 +121,7 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 				var room struct {
 					ID string `json:"id"`
 				}
-				if err := call(ctx, hc, http.MethodGet, url, "", http.StatusOK, &room); err != nil {
+				if err := call(ctx, hc, "", http.MethodGet, url, "", http.StatusOK, &room); err != nil {
 					if ctx.Err() != nil {
 						return false, nil
 					}
@@ -130,9 +146,9 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 }
 
 // guessAlong guesses the letters a to z in the rooms, one room after the
-// other, every 2 ms, until ctx ends; the host of a room (p0, p1, ...)
-// starts its next round when a round ends.
-func guessAlong(ctx context.Context, hc *http.Client, base string, rooms []string) error {
+// other, every 2 ms, as the player of token, who hosts them all and starts
+// a room's next round when a round ends, until ctx ends.
+func guessAlong(ctx context.Context, hc *http.Client, token, base string, rooms []string) error {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
@@ -148,14 +164,14 @@ func guessAlong(ctx context.Context, hc *http.Client, base string, rooms []strin
 			Status  string   `json:"status"`
 			Guessed []string `json:"guessed"`
 		}
-		err := call(ctx, hc, http.MethodGet, url+"?level=stale", "", http.StatusOK, &room)
+		err := call(ctx, hc, "", http.MethodGet, url+"?level=stale", "", http.StatusOK, &room)
 		switch {
 		case err != nil:
 		case room.Status != "playing":
-			err = call(ctx, hc, http.MethodPost, url+"/rounds", fmt.Sprintf(`{"player":"p%d","round":%d}`, i, room.Round), http.StatusOK, nil)
+			err = call(ctx, hc, token, http.MethodPost, url+"/rounds", fmt.Sprintf(`{"round":%d}`, room.Round), http.StatusOK, nil)
 		default:
 			letter := string(rune('a' + len(room.Guessed)%26))
-			err = call(ctx, hc, http.MethodPost, url+"/guesses", fmt.Sprintf(`{"player":"w","letter":%q,"round":%d}`, letter, room.Round), http.StatusOK, nil)
+			err = call(ctx, hc, token, http.MethodPost, url+"/guesses", fmt.Sprintf(`{"letter":%q,"round":%d}`, letter, room.Round), http.StatusOK, nil)
 			if err != nil && (strings.Contains(err.Error(), "already_guessed") || strings.Contains(err.Error(), "round_over")) {
 				err = nil // a stale read: the next one catches up
 			}
@@ -166,15 +182,19 @@ func guessAlong(ctx context.Context, hc *http.Client, base string, rooms []strin
 	}
 }
 
-// call sends one JSON API request and decodes its answer into out (if not
-// nil); an answer other than want is an error that carries its body.
-func call(ctx context.Context, hc *http.Client, method, url, body string, want int, out any) error {
+// call sends one JSON API request, as the session of token if not empty,
+// and decodes its answer into out (if not nil); an answer other than want
+// is an error that carries its body.
+func call(ctx context.Context, hc *http.Client, token, method, url, body string, want int, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

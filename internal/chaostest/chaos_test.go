@@ -2,6 +2,8 @@ package chaostest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -233,6 +235,15 @@ func TestChaos(t *testing.T) {
 	if image == "" {
 		image = "gallows:latest"
 	}
+	// Both frontends sign sessions with one key (docker-compose.yml), so
+	// that a player who moves to the other frontend stays itself.
+	keyFile := filepath.Join(t.TempDir(), "session.key")
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GALLOWS_SESSION_KEY", keyFile)
 	ports, err := FreePorts()
 	if err != nil {
 		t.Fatal(err)

@@ -227,9 +227,15 @@ func run(ctx context.Context, env []string, name string, args ...string) (string
 	return stdout.String(), nil
 }
 
+// LimitScale multiplies the frontends' rate limits (GALLOWS_LIMIT_SCALE):
+// every player of the workload plays from the host, one client IP to the
+// frontends, far faster than a person.
+const LimitScale = 100
+
 // Compose runs the compose command on this project.
 func (c *Cluster) Compose(ctx context.Context, args ...string) (string, error) {
-	env := append(append(os.Environ(), c.cfg.Ports.env()...), "GALLOWS_IMAGE="+c.cfg.Image)
+	env := append(append(os.Environ(), c.cfg.Ports.env()...), "GALLOWS_IMAGE="+c.cfg.Image,
+		"GALLOWS_LIMIT_SCALE="+strconv.Itoa(LimitScale))
 	full := append(append(slices.Clone(c.cfg.Compose[1:]),
 		"--project-directory", c.cfg.Dir, "-f", c.cfg.Dir+"/docker-compose.yml", "-p", c.cfg.Project), args...)
 	return run(ctx, env, c.cfg.Compose[0], full...)

@@ -110,7 +110,7 @@ func (rs *Readers) viaFrontend(ctx context.Context, w *Workload, name string, f,
 		rooms := w.CurrentRooms()
 		if len(rooms) > 0 {
 			id := rooms[n%len(rooms)]
-			a, _ := w.exchange(Attempt{Player: name, Kind: KindGet, Frontend: f, Room: id}, http.MethodGet, "/api/rooms/"+id, nil)
+			a, _ := w.exchange(Attempt{Player: name, Kind: KindGet, Frontend: f, Room: id}, http.MethodGet, "/api/rooms/"+id, nil, "")
 			switch a.Status {
 			case 0, http.StatusOK, http.StatusServiceUnavailable:
 			default:

@@ -236,9 +236,13 @@ type Workload struct {
 type player struct {
 	w    *Workload
 	name string
-	home int
-	cur  int        // frontend in use; only the player's goroutine touches it
-	rng  *rand.Rand // only the player's goroutine touches it
+	// token is the player's session (POST /api/players), sent as a
+	// bearer token with every request; empty until the player has one.
+	// Only the player's goroutine touches it.
+	token string
+	home  int
+	cur   int        // frontend in use; only the player's goroutine touches it
+	rng   *rand.Rand // only the player's goroutine touches it
 	// writes counts the acknowledged writes; only the player's goroutine
 	// touches it.
 	writes int
@@ -413,6 +417,8 @@ func (p *player) run() {
 		r := p.room
 		p.mu.Unlock()
 		switch {
+		case p.token == "":
+			p.register()
 		case r == nil:
 			p.create()
 		case len(r.Acked) < len(r.Order):
@@ -476,6 +482,53 @@ func (p *player) order(n int, round int64) string {
 	return alphabet[shift:] + alphabet[:shift]
 }
 
+// register gets the player a session under its name (POST /api/players),
+// retrying on either frontend until one answers: the frontends share
+// their session key, so the session works on both.
+func (p *player) register() {
+	for n := 0; p.w.ctx.Err() == nil; n++ {
+		status, token := p.w.newSession(p.w.ctx, p.cur, p.name)
+		switch {
+		case status == http.StatusCreated:
+			p.token = token
+			return
+		case status == 0:
+			p.cur = 1 - p.cur
+		case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+		default:
+			p.w.anomaly("%s: new session: %d", p.name, status)
+		}
+		p.w.wait(retryAfter(n))
+	}
+}
+
+// newSession asks frontend f for a session named name, and returns the
+// answer's status (0: no answer) and token. It is not recorded: it
+// changes no room.
+func (w *Workload) newSession(ctx context.Context, f int, name string) (int, string) {
+	b, err := json.Marshal(map[string]string{"name": name})
+	if err != nil {
+		panic(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.Frontends[f]+"/api/players", bytes.NewReader(b))
+	if err != nil {
+		panic(err) // the URLs are built from valid parts
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil && resp.StatusCode == http.StatusCreated {
+		return 0, ""
+	}
+	return resp.StatusCode, out.Token
+}
+
 // create opens a fresh room on the home frontend, retrying, with the same
 // request id, until the creation is acknowledged: a creation whose reply
 // was lost is answered with its room when retried, so the player's rooms
@@ -485,7 +538,7 @@ func (p *player) create() {
 	p.mu.Lock()
 	id := fmt.Sprintf("%s-room-%d", p.name, len(p.rooms))
 	p.mu.Unlock()
-	body := map[string]any{"word": Pangram, "player": p.name, "max_lives": 26, "request_id": id}
+	body := map[string]any{"word": Pangram, "max_lives": 26, "request_id": id}
 	for n := 0; p.w.ctx.Err() == nil; n++ {
 		a, reply := p.do(Attempt{Kind: KindCreate, RequestID: id, Resend: n > 0}, http.MethodPost, "/api/rooms", body)
 		switch {
@@ -570,7 +623,7 @@ func (p *player) nextRound(r *Room) bool {
 // first.
 func (p *player) sendGuess(ctx context.Context, kind string, g guessReq) (a Attempt, reply roomReply, ok bool) {
 	base := Attempt{Kind: kind, Room: g.room, Round: g.round, Letter: g.letter, Index: g.index, RequestID: g.id, Resend: kind == KindResend}
-	body := map[string]any{"player": p.name, "letter": g.letter, "request_id": g.id, "round": g.round}
+	body := map[string]any{"letter": g.letter, "request_id": g.id, "round": g.round}
 	return p.send(ctx, base, "/api/rooms/"+g.room+"/guesses", body)
 }
 
@@ -579,7 +632,7 @@ func (p *player) sendGuess(ctx context.Context, kind string, g guessReq) (a Atte
 // that next round began.
 func (p *player) sendNextRound(ctx context.Context, kind, room string, round int64) (a Attempt, reply roomReply, ok bool) {
 	base := Attempt{Kind: kind, Room: room, Round: round, Resend: kind == KindResendRound}
-	body := map[string]any{"player": p.name, "round": round, "word": Pangram}
+	body := map[string]any{"round": round, "word": Pangram}
 	return p.send(ctx, base, "/api/rooms/"+room+"/rounds", body)
 }
 
@@ -764,15 +817,17 @@ type roomReply struct {
 	} `json:"error"`
 }
 
-// do sends one request to the player's current frontend and records it.
+// do sends one request to the player's current frontend, as the player's
+// session, and records it.
 func (p *player) do(a Attempt, method, path string, body any) (Attempt, roomReply) {
 	a.Player, a.Frontend = p.name, p.cur
-	return p.w.exchange(a, method, path, body)
+	return p.w.exchange(a, method, path, body, p.token)
 }
 
-// exchange sends one request to frontend a.Frontend and records it: in
-// the Recorder while the workload runs, and in the history.
-func (w *Workload) exchange(a Attempt, method, path string, body any) (Attempt, roomReply) {
+// exchange sends one request to frontend a.Frontend, with token (if not
+// empty) as its bearer token, and records it: in the Recorder while the
+// workload runs, and in the history.
+func (w *Workload) exchange(a Attempt, method, path string, body any, token string) (Attempt, roomReply) {
 	var reply roomReply
 	var rd io.Reader
 	if body != nil {
@@ -788,6 +843,9 @@ func (w *Workload) exchange(a Attempt, method, path string, body any) (Attempt, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	a.Sent = time.Now()
 	resp, err := w.http.Do(req)
@@ -825,7 +883,7 @@ func (w *Workload) exchange(a Attempt, method, path string, body any) (Attempt, 
 // change nothing (history.Fail); every other failure leaves the outcome
 // unknown.
 var failCodes = map[string]bool{
-	"already_guessed": true, "round_over": true, "round_not_over": true,
+	"already_guessed": true, "round_over": true, "forbidden": true,
 	"invalid_letter": true, "not_found": true, "bad_request": true,
 }
 

@@ -104,14 +104,14 @@ func (r *simRoom) do(op *Op) (outcome Outcome, code string, reply State, hit, ch
 			round = r.state.Round
 		}
 		switch {
+		case op.Player != r.host:
+			return Fail, "forbidden", State{}, false, false
 		case round > r.state.Round:
 			return Fail, "bad_request", State{}, false, false
 		case round == r.state.Round-1:
 			return OK, "", r.start, false, false
 		case round < r.state.Round:
 			return Fail, "round_over", State{}, false, false
-		case r.state.Status == StatusPlaying && op.Player != r.host:
-			return Fail, "round_not_over", State{}, false, false
 		}
 		r.state = State{Version: r.state.Version + 1, Round: r.state.Round + 1, Status: StatusPlaying}
 		r.word = words[r.rng.IntN(len(words))]

@@ -36,11 +36,12 @@
 // or made in a round that is won or lost, is refused as round_over, a
 // later round as bad_request, a letter guessed this round as
 // already_guessed. Letters are trimmed and folded to lower case as the game
-// does. A next round ending the current round applies if the round is over
-// or the host asks, and is refused as round_not_over otherwise (bad_request,
-// as the HTTP API says it, is accepted too); one ending the previous round
-// is answered with the room as the current round began; older rounds are
-// round_over. Round 0 means "no round" for a guess and "the current round"
+// does. A next round is the host's alone: anyone else's is refused as
+// forbidden (unless it repeats the player's own last request, answered as
+// the first time). The host's next round ending the current round
+// applies, whether the round is over or still played; one ending the
+// previous round is answered with the room as the current round began;
+// older rounds are round_over. Round 0 means "no round" for a guess and "the current round"
 // for a next round. The model cannot know the word: it takes won, lost or
 // playing from the reply. A refusal as not_found is accepted only before any
 // reply showed the room; invalid_letter or bad_request only for a letter
@@ -159,8 +160,8 @@ type Op struct {
 	// Resend marks the same request as an earlier op of this client whose
 	// outcome was Unknown (same RequestID, or same NextRound round).
 	Resend bool `json:"resend,omitempty"`
-	// Host marks a NextRound sent by the room's host, who may end a round
-	// that is still being played.
+	// Host marks a NextRound sent by the room's host, the one player who
+	// may start the next round.
 	Host bool `json:"host,omitempty"`
 	// Call is when the operation was sent.
 	Call time.Time `json:"call"`
@@ -169,7 +170,7 @@ type Op struct {
 	// Outcome is how it ended.
 	Outcome Outcome `json:"outcome"`
 	// Code is the error reason of a Fail, e.g. "already_guessed",
-	// "round_over", "round_not_over", "not_found", "invalid_letter",
+	// "round_over", "forbidden", "not_found", "invalid_letter",
 	// "bad_request".
 	Code string `json:"code,omitempty"`
 	// Reply is the room in the reply of an OK operation.

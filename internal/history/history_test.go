@@ -100,8 +100,8 @@ func TestCheck(t *testing.T) {
 				failed(guessOp("bo", "7", "3", 10, 11), "invalid_letter"),
 				hit(guessOp("ana", " C ", "2", 12, 13), st(4, 1, W, "abc")), // the game folds letters
 				failed(guessOp("bo", "d", "4", 14, 15), "round_over"),
-				ok(nextOp("bo", 1, false, 16, 17), st(5, 2, P, "")),
-				ok(nextOp("ana", 1, false, 18, 19), st(5, 2, P, "")), // second to click: the round's start
+				ok(nextOp("bo", 1, true, 16, 17), st(5, 2, P, "")),
+				ok(nextOp("ana", 1, true, 18, 19), st(5, 2, P, "")), // second to click: the round's start
 				failed(inRound(guessOp("ana", "e", "3", 20, 21), 1), "round_over"),
 				failed(inRound(guessOp("ana", "e", "4", 22, 23), 3), "bad_request"),
 				ok(guessOp("ana", "e", "5", 24, 25), st(6, 2, P, "e")),
@@ -213,7 +213,7 @@ func TestCheck(t *testing.T) {
 			ops: []Op{
 				unknown(guessOp("ana", "a", "1", 0, 1)),
 				hit(resend(guessOp("ana", "a", "1", 2, 3)), st(2, 1, W, "a")),
-				ok(nextOp("bo", 1, false, 4, 5), st(3, 2, P, "")),
+				ok(nextOp("bo", 1, true, 4, 5), st(3, 2, P, "")),
 				ok(getOp("cy", 6, 7), st(4, 2, P, "a")),
 			},
 			want: want{lin: LinIllegal},
@@ -254,7 +254,7 @@ func TestCheck(t *testing.T) {
 			ops: []Op{
 				unknown(guessOp("ana", "a", "1", 0, 1)),
 				hit(resend(guessOp("ana", "a", "1", 2, 3)), st(2, 1, W, "a")),
-				ok(nextOp("bo", 1, false, 4, 5), st(3, 2, P, "")),
+				ok(nextOp("bo", 1, true, 4, 5), st(3, 2, P, "")),
 				ok(guessOp("ana", "b", "2", 6, 7), st(4, 2, P, "b")),
 				ok(getOp("cy", 8, 9), st(5, 2, P, "ba")),
 			},
@@ -275,17 +275,16 @@ func TestCheck(t *testing.T) {
 			name: "next round: the second to end a round gets the round's start",
 			ops: []Op{
 				hit(guessOp("ana", "a", "1", 0, 1), st(2, 1, W, "a")),
-				ok(nextOp("ana", 1, false, 2, 3), st(3, 2, P, "")),
+				ok(nextOp("ana", 1, true, 2, 3), st(3, 2, P, "")),
 				ok(guessOp("ana", "b", "2", 4, 5), st(4, 2, P, "b")),
 				ok(getOp("bo", 6, 7), st(4, 2, P, "b")),
-				ok(nextOp("bo", 1, false, 8, 9), st(3, 2, P, "")), // not backwards: the start of bo's round
-				unknown(nextOp("cy", 1, false, 10, 11)),
-				ok(resend(nextOp("cy", 1, false, 12, 13)), st(3, 2, P, "")),
-				failed(nextOp("bo", 2, false, 14, 15), "round_not_over"),
-				failed(nextOp("bo", 2, false, 16, 17), "bad_request"), // the HTTP API's word for it
-				failed(nextOp("bo", 3, false, 18, 19), "bad_request"),
+				ok(nextOp("bo", 1, true, 8, 9), st(3, 2, P, "")), // not backwards: the start of bo's round
+				unknown(nextOp("cy", 1, true, 10, 11)),
+				ok(resend(nextOp("cy", 1, true, 12, 13)), st(3, 2, P, "")),
+				failed(nextOp("bo", 2, false, 14, 15), "forbidden"), // only the host starts a round
+				failed(nextOp("bo", 3, true, 18, 19), "bad_request"),
 				ok(nextOp("ana", 2, true, 20, 21), st(5, 3, P, "")), // the host may end a round being played
-				failed(nextOp("bo", 1, false, 22, 23), "round_over"),
+				failed(nextOp("bo", 1, true, 22, 23), "round_over"),
 				ok(getOp("bo", 24, 25), st(5, 3, P, "")),
 			},
 			want: want{lin: LinOK, pass: true},
@@ -294,9 +293,9 @@ func TestCheck(t *testing.T) {
 			name: "next round retry answered with the room as it is now fails",
 			ops: []Op{
 				hit(guessOp("ana", "a", "1", 0, 1), st(2, 1, W, "a")),
-				ok(nextOp("ana", 1, false, 2, 3), st(3, 2, P, "")),
+				ok(nextOp("ana", 1, true, 2, 3), st(3, 2, P, "")),
 				ok(guessOp("ana", "b", "2", 4, 5), st(4, 2, P, "b")),
-				ok(nextOp("bo", 1, false, 6, 7), st(4, 2, P, "b")),
+				ok(nextOp("bo", 1, true, 6, 7), st(4, 2, P, "b")),
 				ok(getOp("bo", 8, 9), st(4, 2, P, "b")),
 			},
 			want: want{lin: LinIllegal},
@@ -305,14 +304,14 @@ func TestCheck(t *testing.T) {
 			name: "next round applied twice fails",
 			ops: []Op{
 				hit(guessOp("ana", "a", "1", 0, 1), st(2, 1, W, "a")),
-				ok(nextOp("ana", 1, false, 2, 3), st(3, 2, P, "")),
-				ok(nextOp("bo", 1, false, 4, 5), st(4, 3, P, "")),
+				ok(nextOp("ana", 1, true, 2, 3), st(3, 2, P, "")),
+				ok(nextOp("bo", 1, true, 4, 5), st(4, 3, P, "")),
 				ok(getOp("bo", 6, 7), st(4, 3, P, "")),
 			},
 			want: want{lin: LinIllegal},
 		},
 		{
-			name: "next round by a player who is not the host while playing fails",
+			name: "next round by a player who is not the host fails",
 			ops: []Op{
 				ok(nextOp("bo", 1, false, 0, 1), st(2, 2, P, "")),
 				ok(getOp("bo", 2, 3), st(2, 2, P, "")),
@@ -323,7 +322,7 @@ func TestCheck(t *testing.T) {
 			name: "next round refused as round over while it was the round's retry fails",
 			ops: []Op{
 				ok(nextOp("ana", 1, true, 0, 1), st(2, 2, P, "")),
-				failed(nextOp("bo", 1, false, 2, 3), "round_over"),
+				failed(nextOp("bo", 1, true, 2, 3), "round_over"),
 				ok(getOp("bo", 4, 5), st(2, 2, P, "")),
 			},
 			want: want{lin: LinIllegal},
@@ -593,8 +592,8 @@ func TestNextRoundLateResendGetsFirstAnswer(t *testing.T) {
 		reply Op
 		lin   LinResult
 	}{
-		{"first answer", ok(nextOp("cy", 1, false, 30, 400), st(3, 2, StatusPlaying, "")), LinOK},
-		{"refused as too old", failed(nextOp("cy", 1, false, 30, 400), "round_over"), LinIllegal},
+		{"first answer", ok(nextOp("cy", 1, true, 30, 400), st(3, 2, StatusPlaying, "")), LinOK},
+		{"refused as too old", failed(nextOp("cy", 1, true, 30, 400), "round_over"), LinIllegal},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ops := []Op{

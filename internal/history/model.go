@@ -15,7 +15,7 @@ import (
 const (
 	codeAlreadyGuessed = "already_guessed"
 	codeRoundOver      = "round_over"
-	codeRoundNotOver   = "round_not_over"
+	codeForbidden      = "forbidden"
 	codeNotFound       = "not_found"
 	codeInvalidLetter  = "invalid_letter"
 	codeBadRequest     = "bad_request"
@@ -182,10 +182,13 @@ func (s *roomState) with(observed bool, lr *lastRequest) *roomState {
 	return &n
 }
 
-// normalizeLetter folds a guess as the game does: trimmed, lower case. ok
-// reports a letter a–z.
+// normalizeLetter folds a guess as the game does: trimmed, lower case by
+// ASCII rules only. ok reports a letter a–z.
 func normalizeLetter(s string) (string, bool) {
-	l := strings.ToLower(strings.TrimSpace(s))
+	l := strings.TrimSpace(s)
+	if len(l) == 1 && l[0] >= 'A' && l[0] <= 'Z' {
+		l = string(l[0] + 'a' - 'A')
+	}
 	return l, len(l) == 1 && l[0] >= 'a' && l[0] <= 'z'
 }
 
@@ -292,9 +295,6 @@ func plausibleFail(s *roomState, op *Op, v verdict) bool {
 		return true
 	case v.code == codeInvalidLetter:
 		return op.Code == codeBadRequest
-	case v.code == codeRoundNotOver:
-		// The HTTP API reports this reason as bad_request.
-		return op.Code == codeBadRequest
 	}
 	return false
 }
@@ -305,6 +305,10 @@ func evalNextRound(s *roomState, op *Op) verdict {
 	if l, ok := s.lastOf(op.Player); ok && op.Round != 0 && l.round == op.Round {
 		return verdict{dup: true, reply: l.reply}
 	}
+	// Only the host starts a round, at any time.
+	if !op.Host {
+		return verdict{code: codeForbidden}
+	}
 	r := op.Round
 	if r == 0 {
 		r = s.cur.Round
@@ -313,9 +317,6 @@ func evalNextRound(s *roomState, op *Op) verdict {
 	case r < 0 || r > s.cur.Round:
 		return verdict{code: codeBadRequest}
 	case r == s.cur.Round:
-		if s.cur.Status == StatusPlaying && !op.Host {
-			return verdict{code: codeRoundNotOver}
-		}
 		return verdict{apply: true}
 	case r == s.cur.Round-1:
 		return verdict{dup: true, reply: s.roundStart()}

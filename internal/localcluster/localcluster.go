@@ -13,7 +13,9 @@
 package localcluster
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +71,15 @@ type Config struct {
 	// Backend, when set, changes each backend's configuration before the
 	// backend first starts.
 	Backend func(*backend.Config)
+	// Frontend, when set, changes each frontend's configuration before the
+	// frontend starts (e.g. its Limits: a test that drives many requests
+	// from 127.0.0.1 raises them).
+	Frontend func(*frontend.Config)
+	// SessionKey is the key every frontend signs its players' sessions
+	// with, so that a session one frontend issued works on all of them.
+	// Empty: a random key of 32 bytes, made at Start (see
+	// Cluster.SessionKey).
+	SessionKey []byte
 	// Logger receives every node's logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -123,6 +134,10 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	for i := range cfg.Backends {
 		c.ids = append(c.ids, "b"+strconv.Itoa(i+1))
 	}
+	if len(c.cfg.SessionKey) == 0 {
+		c.cfg.SessionKey = make([]byte, 32)
+		_, _ = rand.Read(c.cfg.SessionKey) // never fails (crypto/rand)
+	}
 	for i, id := range c.ids {
 		if _, err := c.start(c.backendConfig(i, id)); err != nil {
 			return nil, err
@@ -139,6 +154,10 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		}
 		if cfg.Network != nil {
 			fc.Dial = cfg.Network.Host(fc.ID).Dial
+		}
+		fc.SessionKey = c.cfg.SessionKey
+		if cfg.Frontend != nil {
+			cfg.Frontend(&fc)
 		}
 		fe, err := frontend.Start(fc)
 		if err != nil {
@@ -218,6 +237,10 @@ func (c *Cluster) frontendsReady() bool {
 	}
 	return true
 }
+
+// SessionKey returns the key the frontends sign sessions with
+// (Config.SessionKey, or the one Start made).
+func (c *Cluster) SessionKey() []byte { return bytes.Clone(c.cfg.SessionKey) }
 
 // IDs lists every backend id, running or not, in order.
 func (c *Cluster) IDs() []string { return slices.Clone(c.ids) }

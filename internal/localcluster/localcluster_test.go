@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/faultnet"
 	"github.com/gallows-game/gallows/internal/localcluster"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
@@ -74,7 +75,7 @@ func TestKillRestartAndLeader(t *testing.T) {
 	addrs := c.GRPCAddrs()
 	old := c.Leader()
 	ctx := localtest.Context(t, 30*time.Second)
-	room, err := c.Client(old.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", Category: "animals", RequestId: "ana-1"})
+	room, err := c.Client(old.ID()).CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Category: "animals", RequestId: "ana-1"})
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}

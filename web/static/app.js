@@ -86,7 +86,10 @@
     round_over: 'This round is over.',
     not_found: 'This room no longer exists.',
     no_quorum: 'The cluster has no majority right now. Try again in a moment.',
-    bad_request: 'The server did not understand that request.'
+    bad_request: 'The server did not understand that request.',
+    unauthorized: 'Pick a nickname to play.',
+    name_taken: 'Someone else plays in this room under your nickname: pick another.',
+    forbidden: 'Only the host can start the next round.'
   };
 
   var tab = randomHex(8), seq = 0, statusTimer = 0, resendTimer = 0;
@@ -225,6 +228,9 @@
     room.querySelectorAll('[data-host-only]').forEach(function (el) {
       el.hidden = !me || el.getAttribute('data-host-only') !== me;
     });
+    room.querySelectorAll('[data-not-host]').forEach(function (el) {
+      el.hidden = !!me && el.getAttribute('data-not-host') === me;
+    });
     room.querySelectorAll('[data-player-name]').forEach(function (el) {
       var mine = !!me && el.getAttribute('data-player-name') === me;
       el.classList.toggle('player--you', mine);
@@ -274,8 +280,11 @@
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing || e.defaultPrevented) return;
     var t = e.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
-    var letter = (e.key || '').toLowerCase();
-    if (!/^[a-z]$/.test(letter)) return;
+    // ASCII letters only, checked before folding: toLowerCase would turn
+    // look-alikes such as U+212A KELVIN SIGN into a letter.
+    var key = e.key || '';
+    if (!/^[a-zA-Z]$/.test(key)) return;
+    var letter = key.toLowerCase();
     var b = keyButton(letter);
     if (!b || b.disabled) return;
     e.preventDefault();

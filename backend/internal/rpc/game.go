@@ -118,14 +118,36 @@ func (g *gameService) GetRoom(ctx context.Context, req *pb.GetRoomRequest) (*pb.
 	return &pb.RoomReply{Room: RoomToProto(r)}, nil
 }
 
+// MaxListLimit is the largest page ListRooms answers.
+const MaxListLimit = 1000
+
+// ListRooms answers a page of rooms, ordered by code, after the request's
+// cursor (the code of the last room of the page before), all read at one
+// point of the log at the request's level.
 func (g *gameService) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+	limit, cursor := int(req.GetLimit()), req.GetCursor()
+	if limit < 0 || limit > MaxListLimit {
+		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+			fmt.Sprintf("limit %d: want 1 to %d (or 0 for every room)", limit, MaxListLimit))
+	}
+	if cursor != "" && !game.ValidRoomCode(cursor) {
+		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+			fmt.Sprintf("cursor %q: not a cursor of a page of rooms", cursor))
+	}
+	var keep func(*game.Room) bool
+	if want := req.GetStatus(); want != pb.RoundStatus_ROUND_STATUS_UNSPECIFIED {
+		keep = func(r *game.Room) bool { return statusToProto(r.Status) == want }
+	}
 	if err := g.read(ctx, req.GetLevel()); err != nil {
 		return nil, toStatus(err)
 	}
-	rooms := g.cfg.Store.Rooms()
+	rooms, more := g.cfg.Store.RoomsPage(game.NormalizeRoomCode(cursor), limit, keep)
 	out := &pb.ListRoomsReply{Rooms: make([]*pb.Room, 0, len(rooms))}
 	for _, r := range rooms {
 		out.Rooms = append(out.Rooms, RoomToProto(r))
+	}
+	if more {
+		out.NextCursor = rooms[len(rooms)-1].Code
 	}
 	return out, nil
 }
@@ -135,6 +157,17 @@ func (g *gameService) Categories(context.Context, *pb.CategoriesRequest) (*pb.Ca
 		Categories:   game.Categories(),
 		Difficulties: []string{string(game.Easy), string(game.Medium), string(game.Hard)},
 	}, nil
+}
+
+// needPlayerID refuses a write without a player id: every write says which
+// player gives it (the game refuses such a command too, as invalid; this
+// says so before the write goes anywhere).
+func needPlayerID(id string) error {
+	if id == "" {
+		return withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
+			"player_id is required: every write says which player gives it")
+	}
+	return nil
 }
 
 // needRequestID refuses a write without a request id. A write may be sent
@@ -154,13 +187,16 @@ func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest)
 	if err := needRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
+	if err := needPlayerID(req.GetPlayerId()); err != nil {
+		return nil, err
+	}
 	return g.writeRoom(ctx, func(context.Context) (game.Command, error) { return g.newRoom(req) },
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.CreateRoom(ctx, req) })
 }
 
 // newRoom is run by the leader: it picks the code and the word.
 func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error) {
-	cmd := game.CreateRoom{Host: req.GetHost(), MaxLives: int(req.GetMaxLives()), RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli()}
+	cmd := game.CreateRoom{Host: req.GetHost(), HostID: req.GetPlayerId(), MaxLives: int(req.GetMaxLives()), RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli()}
 	if req.GetWord() != "" {
 		cmd.Custom, cmd.Category, cmd.Word = true, "custom", req.GetWord()
 	} else {
@@ -186,7 +222,7 @@ func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error
 // guessCommand is the command of a guess request, stamped with at (unix ms).
 func guessCommand(req *pb.GuessRequest, at int64) game.Guess {
 	return game.Guess{
-		Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), Letter: req.GetLetter(),
+		Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), Letter: req.GetLetter(),
 		RequestID: req.GetRequestId(), Round: int(req.GetRound()), At: at,
 	}
 }
@@ -373,9 +409,13 @@ func (g *gameService) streamBatch(ctx context.Context, req *pb.GuessBatchRequest
 		return
 	}
 	out := make([]*pb.GuessOutcome, len(guesses))
-	all := make([]int, 0, len(guesses)) // the guesses with request ids
+	all := make([]int, 0, len(guesses)) // the guesses with request and player ids
 	for i, req := range guesses {
 		if err := needRequestID(req.GetRequestId()); err != nil {
+			out[i] = errorOutcome(err)
+			continue
+		}
+		if err := needPlayerID(req.GetPlayerId()); err != nil {
 			out[i] = errorOutcome(err)
 			continue
 		}
@@ -422,6 +462,9 @@ func errorReply(n int, err error) *pb.GuessBatchReply {
 }
 
 func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.RoomReply, error) {
+	if err := needPlayerID(req.GetPlayerId()); err != nil {
+		return nil, err
+	}
 	// "The round now" (round 0) is pinned where the request comes in, on
 	// a linearizable read, so that retries, here or on the leader, cannot
 	// end a second round. (The game client pins it before it sends.)
@@ -442,7 +485,7 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 // nextRound is run by the leader: it picks the next word.
 func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (game.NextRound, error) {
 	code := game.NormalizeRoomCode(req.GetRoomId())
-	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
+	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
 	room, ok := g.cfg.Store.Room(code)
 	if !ok {
 		// As for the store's own refusals (Store.ProposeAll): "unknown" is
@@ -461,8 +504,11 @@ func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (
 		}
 	}
 	if req.GetWord() != "" {
-		if !room.Custom || req.GetPlayer() != room.Host {
+		if !room.Custom {
 			return cmd, fmt.Errorf("%w: only the host of a custom-word room sets the word", game.ErrInvalidWord)
+		}
+		if req.GetPlayerId() != room.HostID {
+			return cmd, fmt.Errorf("only the host of room %s sets its word: %w", room.Code, game.ErrForbidden)
 		}
 		cmd.Word = req.GetWord()
 		return cmd, nil
@@ -487,12 +533,18 @@ func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (
 }
 
 func (g *gameService) Join(ctx context.Context, req *pb.JoinRequest) (*pb.RoomReply, error) {
-	return g.joinOrLeave(ctx, game.Join{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+	if err := needPlayerID(req.GetPlayerId()); err != nil {
+		return nil, err
+	}
+	return g.joinOrLeave(ctx, game.Join{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer(), PlayerID: req.GetPlayerId()},
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Join(ctx, req) })
 }
 
 func (g *gameService) Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.RoomReply, error) {
-	return g.joinOrLeave(ctx, game.Leave{Room: game.NormalizeRoomCode(req.GetRoomId()), Player: req.GetPlayer()},
+	if err := needPlayerID(req.GetPlayerId()); err != nil {
+		return nil, err
+	}
+	return g.joinOrLeave(ctx, game.Leave{Room: game.NormalizeRoomCode(req.GetRoomId()), PlayerID: req.GetPlayerId()},
 		func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Leave(ctx, req) })
 }
 

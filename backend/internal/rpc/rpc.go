@@ -46,6 +46,8 @@ type Store interface {
 	// Room and Rooms return what this node has applied.
 	Room(code string) (*game.Room, bool)
 	Rooms() []*game.Room
+	// RoomsPage returns a page of rooms (game.State.RoomsPage).
+	RoomsPage(after string, limit int, keep func(*game.Room) bool) ([]*game.Room, bool)
 	// WaitRoomVersion waits until this node has applied the room at a
 	// version or later.
 	WaitRoomVersion(ctx context.Context, code string, min uint64) error

@@ -22,7 +22,7 @@ func testCall(t *testing.T, player string, n int) []*proposal {
 	c.left.Store(int64(n))
 	ps := make([]*proposal, n)
 	for i := range ps {
-		enc, err := encodeCommand(game.Guess{Room: "ABCDE", Player: player, Letter: string(rune('a' + i)), RequestID: fmt.Sprint(i), At: 1})
+		enc, err := encodeCommand(game.Guess{Room: "ABCDE", Player: player, PlayerID: pid(player), Letter: string(rune('a' + i)), RequestID: fmt.Sprint(i), At: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

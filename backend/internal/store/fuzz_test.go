@@ -22,8 +22,8 @@ const fuzzRoom = "ABCDE"
 // with a guess in it, so that fuzzed entries and snapshots meet a state
 // that is not empty.
 var fuzzSeedCommands = []game.Command{
-	game.CreateRoom{Code: fuzzRoom, Host: "ana", Custom: true, Word: "hello", RequestID: "c-1", At: 1},
-	game.Guess{Room: fuzzRoom, Player: "bo", Letter: "e", RequestID: "g-1", At: 2},
+	game.CreateRoom{Code: fuzzRoom, Host: "ana", HostID: pid("ana"), Custom: true, Word: "hello", RequestID: "c-1", At: 1},
+	game.Guess{Room: fuzzRoom, Player: "bo", PlayerID: pid("bo"), Letter: "e", RequestID: "g-1", At: 2},
 }
 
 // encodeTestEntry encodes cmds as one log entry, as the leader writes it: the
@@ -109,15 +109,15 @@ func isClosedChan(ch <-chan struct{}) bool {
 // decoded commands: a follower and the leader never disagree.
 func FuzzFSMApply(f *testing.F) {
 	for _, cmds := range [][]game.Command{
-		{game.Guess{Room: fuzzRoom, Player: "cy", Letter: "l", RequestID: "g-2", At: 3}},
-		{game.Guess{Room: fuzzRoom, Player: "bo", Letter: "e", RequestID: "g-1", At: 3}}, // a retry
+		{game.Guess{Room: fuzzRoom, Player: "cy", PlayerID: pid("cy"), Letter: "l", RequestID: "g-2", At: 3}},
+		{game.Guess{Room: fuzzRoom, Player: "bo", PlayerID: pid("bo"), Letter: "e", RequestID: "g-1", At: 3}}, // a retry
 		{
-			game.CreateRoom{Code: "FGHJK", Host: "cy", Category: "food", Difficulty: game.Hard, Word: "toast", MaxLives: 3, At: 3},
-			game.Join{Room: "FGHJK", Player: "dee", At: 4},
-			game.Leave{Room: fuzzRoom, Player: "bo", At: 5},
-			game.NextRound{Room: fuzzRoom, Player: "ana", Word: "world", FromRound: 1, At: 6},
+			game.CreateRoom{Code: "FGHJK", Host: "cy", HostID: pid("cy"), Category: "food", Difficulty: game.Hard, Word: "toast", MaxLives: 3, At: 3},
+			game.Join{Room: "FGHJK", Player: "dee", PlayerID: pid("dee"), At: 4},
+			game.Leave{Room: fuzzRoom, PlayerID: pid("bo"), At: 5},
+			game.NextRound{Room: fuzzRoom, Player: "ana", PlayerID: pid("ana"), Word: "world", FromRound: 1, At: 6},
 		},
-		{game.Guess{Room: fuzzRoom, Player: "", Letter: "ab", At: 3}, game.Guess{Room: "ZZZZZ", Player: "x", Letter: "a", At: 3}},
+		{game.Guess{Room: fuzzRoom, Player: "", PlayerID: pid(""), Letter: "ab", At: 3}, game.Guess{Room: "ZZZZZ", Player: "x", PlayerID: pid("x"), Letter: "a", At: 3}},
 	} {
 		f.Add(encodeTestEntry(f, cmds...))
 	}

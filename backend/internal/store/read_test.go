@@ -52,7 +52,7 @@ func TestWaitAppliedWaitsForCommands(t *testing.T) {
 		defer cancel()
 		done <- s.WaitApplied(ctx, next)
 	}()
-	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2})
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "bo-1", At: 2})
 	if err := <-done; err != nil {
 		t.Fatalf("WaitApplied(%d) after a command there: %v", next, err)
 	}

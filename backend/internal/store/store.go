@@ -404,6 +404,14 @@ func (s *Store) Rooms() []*game.Room {
 	return s.fsm.state.Rooms()
 }
 
+// RoomsPage returns a page of the rooms as this node has applied them, all
+// at one point of the log: see game.State.RoomsPage.
+func (s *Store) RoomsPage(after string, limit int, keep func(*game.Room) bool) ([]*game.Room, bool) {
+	s.fsm.mu.RLock()
+	defer s.fsm.mu.RUnlock()
+	return s.fsm.state.RoomsPage(after, limit, keep)
+}
+
 // Subscribe returns the room's current state and a subscription to every
 // change after it, with no gap between the two. buffer is how many changes
 // may wait unread before the subscription is dropped with ErrLagging.

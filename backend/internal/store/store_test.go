@@ -71,7 +71,7 @@ func mustApply(t *testing.T, s *Store, cmd game.Command) Result {
 }
 
 func create(code string) game.CreateRoom {
-	return game.CreateRoom{Code: code, Host: "ana", Custom: true, Word: "quick brown fox jumps lazy dog", MaxLives: 26, At: 1}
+	return game.CreateRoom{Code: code, Host: "ana", HostID: pid("ana"), Custom: true, Word: "quick brown fox jumps lazy dog", MaxLives: 26, At: 1}
 }
 
 func TestConcurrentAppliesShareLogEntries(t *testing.T) {
@@ -89,7 +89,7 @@ func TestConcurrentAppliesShareLogEntries(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			res, err := s.Apply(context.Background(), game.Guess{
-				Room: code(i), Player: "bo", Letter: "o", RequestID: "r1", At: 2,
+				Room: code(i), Player: "bo", PlayerID: pid("bo"), Letter: "o", RequestID: "r1", At: 2,
 			})
 			if err != nil {
 				errs <- err
@@ -120,7 +120,7 @@ func TestRefusedCommandChangesNothing(t *testing.T) {
 	s := mustNewStore(t)
 	mustApply(t, s, create("ABCDE"))
 	before, _ := s.Room("ABCDE")
-	_, err := s.Apply(context.Background(), game.Guess{Room: "ABCDE", Player: "bo", Letter: "7", At: 2})
+	_, err := s.Apply(context.Background(), game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "7", At: 2})
 	if !errors.Is(err, game.ErrInvalidLetter) {
 		t.Fatalf("err = %v, want ErrInvalidLetter", err)
 	}
@@ -141,8 +141,8 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	s := mustNewStore(t)
 	mustApply(t, s, create("ABCDE"))
 	mustApply(t, s, create("FGHJK"))
-	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "x", At: 3})
-	mustApply(t, s, game.Guess{Room: "FGHJK", Player: "cy", Letter: "e", RequestID: "y", At: 4})
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "x", At: 3})
+	mustApply(t, s, game.Guess{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Letter: "e", RequestID: "y", At: 4})
 
 	snap, err := s.fsm.Snapshot()
 	if err != nil {
@@ -167,7 +167,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("restored state differs:\n%s\n%s", a.Bytes(), b.Bytes())
 	}
 	// The restored state answers a retried guess with the first outcome.
-	res, err := restored.state.Apply(game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "x", At: 5})
+	res, err := restored.state.Apply(game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "x", At: 5})
 	if err != nil || !res.Duplicate {
 		t.Fatalf("retry after restore: duplicate=%v err=%v", res.Duplicate, err)
 	}
@@ -191,7 +191,7 @@ func TestSlowSubscriberIsDroppedNotWaitedFor(t *testing.T) {
 	}
 	// Nobody reads sub: apply must go on regardless.
 	for i, l := range []string{"q", "u", "i", "c", "k"} {
-		mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: l, At: int64(10 + i)})
+		mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: l, At: int64(10 + i)})
 	}
 	for range 2 {
 		if _, ok := <-sub.C; !ok {
@@ -234,7 +234,7 @@ func TestApplyAllAnswersEachCommandAtItsPosition(t *testing.T) {
 	s := mustNewStore(t)
 	mustApply(t, s, create("ABCDE"))
 	mustApply(t, s, create("FGHJK"))
-	earlier := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2})
+	earlier := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "bo-1", At: 2})
 	a0, _ := s.Room("ABCDE")
 	f0, _ := s.Room("FGHJK")
 
@@ -251,24 +251,24 @@ func TestApplyAllAnswersEachCommandAtItsPosition(t *testing.T) {
 		err       error
 		validated bool
 	}{
-		{name: "hit in ABCDE", cmd: game.Guess{Room: "ABCDE", Player: "cy", Letter: "U", RequestID: "cy-1", At: 3},
+		{name: "hit in ABCDE", cmd: game.Guess{Room: "ABCDE", Player: "cy", PlayerID: pid("cy"), Letter: "U", RequestID: "cy-1", At: 3},
 			room: "ABCDE", version: a0.Version + 1, hit: true},
-		{name: "invalid letter", cmd: game.Guess{Room: "ABCDE", Player: "ed", Letter: "7", RequestID: "ed-1", At: 3},
+		{name: "invalid letter", cmd: game.Guess{Room: "ABCDE", Player: "ed", PlayerID: pid("ed"), Letter: "7", RequestID: "ed-1", At: 3},
 			err: game.ErrInvalidLetter, validated: true},
-		{name: "hit in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "cy", Letter: "o", RequestID: "cy-2", At: 3},
+		{name: "hit in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Letter: "o", RequestID: "cy-2", At: 3},
 			room: "FGHJK", version: f0.Version + 1, hit: true},
-		{name: "unknown room", cmd: game.Guess{Room: "ZZZZZ", Player: "ed", Letter: "a", RequestID: "ed-2", At: 3},
+		{name: "unknown room", cmd: game.Guess{Room: "ZZZZZ", Player: "ed", PlayerID: pid("ed"), Letter: "a", RequestID: "ed-2", At: 3},
 			err: game.ErrUnknownRoom, validated: true},
 		// Answered as it was first, before the hit in ABCDE of this call.
-		{name: "duplicate of an earlier request", cmd: game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 3},
+		{name: "duplicate of an earlier request", cmd: game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "bo-1", At: 3},
 			room: "ABCDE", version: a0.Version, hit: true, dup: true},
-		{name: "miss in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "di", Letter: "e", RequestID: "di-1", At: 3},
+		{name: "miss in FGHJK", cmd: game.Guess{Room: "FGHJK", Player: "di", PlayerID: pid("di"), Letter: "e", RequestID: "di-1", At: 3},
 			room: "FGHJK", version: f0.Version + 2},
-		{name: "guessed before the call", cmd: game.Guess{Room: "ABCDE", Player: "ed", Letter: "q", RequestID: "ed-3", At: 3},
+		{name: "guessed before the call", cmd: game.Guess{Room: "ABCDE", Player: "ed", PlayerID: pid("ed"), Letter: "q", RequestID: "ed-3", At: 3},
 			err: game.ErrAlreadyGuessed, validated: true},
 		// Valid against the state before the call, refused when applied
 		// after the "hit in FGHJK" of the same call.
-		{name: "guessed earlier in the call", cmd: game.Guess{Room: "FGHJK", Player: "fy", Letter: "O", RequestID: "fy-1", At: 3},
+		{name: "guessed earlier in the call", cmd: game.Guess{Room: "FGHJK", Player: "fy", PlayerID: pid("fy"), Letter: "O", RequestID: "fy-1", At: 3},
 			err: game.ErrAlreadyGuessed},
 	}
 	cmds := make([]game.Command, len(tests))
@@ -345,7 +345,7 @@ func TestApplyAllLargerThanMaxBatchGetsAnEntryOfItsOwn(t *testing.T) {
 	letters := []string{"q", "u", "i", "c", "k"}
 	cmds := make([]game.Command, len(letters))
 	for i, l := range letters {
-		cmds[i] = game.Guess{Room: "ABCDE", Player: fmt.Sprintf("p%d", i), Letter: l, RequestID: "r" + l, At: 2}
+		cmds[i] = game.Guess{Room: "ABCDE", Player: fmt.Sprintf("p%d", i), PlayerID: pid(fmt.Sprintf("p%d", i)), Letter: l, RequestID: "r" + l, At: 2}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -398,7 +398,7 @@ func TestApplyAllCallsStayWholeUnderLoad(t *testing.T) {
 			for from := 0; from < len(letters); from += size {
 				var cmds []game.Command
 				for _, l := range letters[from:min(from+size, len(letters))] {
-					cmds = append(cmds, game.Guess{Room: room(i), Player: "p" + string(l), Letter: string(l), RequestID: "r", At: 2})
+					cmds = append(cmds, game.Guess{Room: room(i), Player: "p" + string(l), PlayerID: pid("p" + string(l)), Letter: string(l), RequestID: "r", At: 2})
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				res, errs := s.ApplyAll(ctx, cmds)
@@ -453,9 +453,9 @@ func TestApplyAllWhenNotLeader(t *testing.T) {
 	cancel()
 	cmds := []game.Command{
 		create("ABCDE"),
-		game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2},
-		game.Guess{Room: "ABCDE", Player: "bo", Letter: "7", At: 2},
-		game.Guess{Room: "ZZZZZ", Player: "bo", Letter: "a", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "bo-1", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "7", At: 2},
+		game.Guess{Room: "ZZZZZ", Player: "bo", PlayerID: pid("bo"), Letter: "a", At: 2},
 	}
 	for _, tt := range []struct {
 		name string
@@ -497,9 +497,9 @@ func TestApplyAllCancelledThenRetried(t *testing.T) {
 	mustApply(t, s, create("ABCDE"))
 	before, _ := s.Room("ABCDE")
 	cmds := []game.Command{
-		game.Guess{Room: "ABCDE", Player: "bo", Letter: "q", RequestID: "bo-1", At: 2},
-		game.Guess{Room: "ABCDE", Player: "bo", Letter: "7", RequestID: "bo-2", At: 2},
-		game.Guess{Room: "ABCDE", Player: "cy", Letter: "u", RequestID: "cy-1", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "q", RequestID: "bo-1", At: 2},
+		game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "7", RequestID: "bo-2", At: 2},
+		game.Guess{Room: "ABCDE", Player: "cy", PlayerID: pid("cy"), Letter: "u", RequestID: "cy-1", At: 2},
 	}
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -569,7 +569,7 @@ func TestCommandsQueuedDuringAWriteShareTheNextEntry(t *testing.T) {
 		mustApply(t, s, create(code(i)))
 	}
 	guess := func(i int) (Result, error) {
-		return s.Apply(context.Background(), game.Guess{Room: code(i), Player: "bo", Letter: "o", RequestID: "r1", At: 2})
+		return s.Apply(context.Background(), game.Guess{Room: code(i), Player: "bo", PlayerID: pid("bo"), Letter: "o", RequestID: "r1", At: 2})
 	}
 	type answer struct {
 		res Result
@@ -665,7 +665,7 @@ func TestProposeAllAnswersEachCallOnce(t *testing.T) {
 	s := mustNewStore(t)
 	mustApply(t, s, create("ABCDE"))
 	guess := func(player, letter string) game.Guess {
-		return game.Guess{Room: "ABCDE", Player: player, Letter: letter, RequestID: player + "-" + letter, At: 2}
+		return game.Guess{Room: "ABCDE", Player: player, PlayerID: pid(player), Letter: letter, RequestID: player + "-" + letter, At: 2}
 	}
 	tests := []struct {
 		name string
@@ -676,7 +676,7 @@ func TestProposeAllAnswersEachCallOnce(t *testing.T) {
 		{"all valid", []game.Command{guess("bo", "q"), guess("cy", "u")}, []error{nil, nil}, "k"},
 		{"one refused", []game.Command{guess("bo", "i"), guess("cy", "7"), guess("di", "c")},
 			[]error{nil, game.ErrInvalidLetter, nil}, "b"},
-		{"all refused", []game.Command{guess("bo", "q"), game.Guess{Room: "ZZZZZ", Player: "bo", Letter: "a", At: 2}},
+		{"all refused", []game.Command{guess("bo", "q"), game.Guess{Room: "ZZZZZ", Player: "bo", PlayerID: pid("bo"), Letter: "a", At: 2}},
 			[]error{game.ErrAlreadyGuessed, game.ErrUnknownRoom}, "r"},
 	}
 	for _, tt := range tests {
@@ -740,7 +740,7 @@ func TestProposalsQueuedWhenTheStoreClosesAreAnswered(t *testing.T) {
 		mustApply(t, s, create(fmt.Sprintf("RM%cZZ", 'A'+rune(i))))
 	}
 	guess := func(i int) []game.Command {
-		return []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", Letter: "o", RequestID: "r1", At: 2}}
+		return []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", PlayerID: pid("bo"), Letter: "o", RequestID: "r1", At: 2}}
 	}
 	// The first call's entry is held on its way to disk; the others queue
 	// behind it.
@@ -791,7 +791,7 @@ func TestCloseAnswersCommittedEntriesRaftNeverApplied(t *testing.T) {
 	for i := range as {
 		as[i] = newAnswers()
 		before := s.raft.CommitIndex()
-		s.ProposeAll(context.Background(), []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", Letter: "o", RequestID: "r1", At: 2}}, as[i].answer)
+		s.ProposeAll(context.Background(), []game.Command{game.Guess{Room: fmt.Sprintf("RM%cZZ", 'A'+rune(i)), Player: "bo", PlayerID: pid("bo"), Letter: "o", RequestID: "r1", At: 2}}, as[i].answer)
 		waitUntil(t, fmt.Sprintf("call %d committed in an entry of its own", i), func() bool { return s.raft.CommitIndex() > before })
 	}
 	closed := make(chan error, 1)

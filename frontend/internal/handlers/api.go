@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 
+	"github.com/gallows-game/gallows/frontend/internal/session"
 	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -94,8 +96,12 @@ func (h *Handlers) apiFail(w http.ResponseWriter, err error) {
 	writeJSON(w, code, apiError{Error: apiErrorBody{Code: name, Message: msg}})
 }
 
-// decode reads a small JSON body, refusing unknown fields.
+// decode reads a small JSON body, refusing unknown fields and a body not
+// sent as application/json (parameters such as charset=utf-8 allowed).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := jsonContentType(r); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -107,26 +113,40 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// jsonContentType refuses a request whose Content-Type is not
+// application/json, so that a body a browser can send cross-site without
+// a preflight (text/plain, a form) is never read as JSON.
+func jsonContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("%w: Content-Type %q: send application/json", errUnsupportedMedia, ct)
+	}
+	return nil
+}
+
+// createRoomBody is the body of POST /api/rooms; the host is the session.
 type createRoomBody struct {
 	Category   string `json:"category"`
 	Difficulty string `json:"difficulty"`
 	Word       string `json:"word"`
-	Player     string `json:"player"`
 	MaxLives   int64  `json:"max_lives"`
 	RequestID  string `json:"request_id"`
 }
 
 func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
+	s, err := h.apiSession(r)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
 	var b createRoomBody
 	if err := decode(w, r, &b); err != nil {
 		h.apiFail(w, err)
 		return
 	}
-	if b.Player == "" {
-		b.Player = "host"
-	}
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
-		Host: b.Player, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives, RequestId: b.RequestID,
+		Host: s.Name, PlayerId: s.ID, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives, RequestId: b.RequestID,
 	})
 	if err != nil {
 		h.apiFail(w, err)
@@ -136,16 +156,35 @@ func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, roomJSON(room))
 }
 
+// apiListRooms answers a page of rooms, ordered by code:
+// ?limit (default 50, at most 200) rooms after ?cursor (the next_cursor
+// of the page before), read linearizably unless ?level=stale.
 func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := h.cfg.Game.ListRooms(r.Context())
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	req := &pb.ListRoomsRequest{Limit: limit, Cursor: q.Get("cursor")}
+	switch l := q.Get("level"); l {
+	case "", "linearizable":
+	case "stale":
+		req.Level = pb.ReadLevel_READ_LEVEL_STALE
+	default:
+		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, l))
+		return
+	}
+	page, err := h.listRooms(r.Context(), req)
 	if err != nil {
 		h.apiFail(w, err)
 		return
 	}
 	out := struct {
-		Rooms []Room `json:"rooms"`
-	}{Rooms: []Room{}}
-	for _, room := range rooms {
+		Rooms      []Room `json:"rooms"`
+		NextCursor string `json:"next_cursor,omitempty"`
+	}{Rooms: make([]Room, 0, len(page.GetRooms())), NextCursor: page.GetNextCursor()}
+	for _, room := range page.GetRooms() {
 		out.Rooms = append(out.Rooms, roomJSON(room))
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -174,20 +213,26 @@ func (h *Handlers) apiGetRoom(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, roomJSON(room))
 }
 
+// guessBody is the body of POST /api/rooms/{id}/guesses; the guessing
+// player is the session.
 type guessBody struct {
-	Player    string `json:"player"`
 	Letter    string `json:"letter"`
 	RequestID string `json:"request_id"`
 	Round     int64  `json:"round"`
 }
 
 func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
+	s, err := h.apiSession(r)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
 	var b guessBody
 	if err := decode(w, r, &b); err != nil {
 		h.apiFail(w, err)
 		return
 	}
-	reply, err := h.guess(r.Context(), r.PathValue("id"), guessBody{Player: b.Player, Letter: b.Letter, RequestID: b.RequestID, Round: b.Round}, false)
+	reply, err := h.guess(r.Context(), r.PathValue("id"), s, b, false)
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -195,32 +240,39 @@ func (h *Handlers) apiGuess(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, roomJSON(reply.GetRoom()))
 }
 
-// guess sends one guess; without a request id the game client makes one,
-// so its own retries stay idempotent. g.Round, if not 0, is the round
-// the player saw: a guess sent again once that round is over is refused,
-// not applied to the next. brief asks for a reply without the room's
-// players and log, for callers that do not show the reply's room.
-func (h *Handlers) guess(ctx context.Context, room string, g guessBody, brief bool) (*pb.GuessReply, error) {
+// guess sends one guess of session s; without a request id the game
+// client makes one, so its own retries stay idempotent. g.Round, if not
+// 0, is the round the player saw: a guess sent again once that round is
+// over is refused, not applied to the next. brief asks for a reply
+// without the room's players and log, for callers that do not show the
+// reply's room.
+func (h *Handlers) guess(ctx context.Context, room string, s session.Session, g guessBody, brief bool) (*pb.GuessReply, error) {
 	reply, err := h.cfg.Game.Guess(ctx, &pb.GuessRequest{
-		RoomId: room, Player: g.Player, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round, Brief: brief,
+		RoomId: room, Player: s.Name, PlayerId: s.ID, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round, Brief: brief,
 	})
 	h.metrics.guess(err)
 	return reply, err
 }
 
+// nextRoundBody is the body of POST /api/rooms/{id}/rounds; the player
+// is the session, who must be the room's host.
 type nextRoundBody struct {
-	Player string `json:"player"`
-	Round  int64  `json:"round"`
-	Word   string `json:"word"`
+	Round int64  `json:"round"`
+	Word  string `json:"word"`
 }
 
 func (h *Handlers) apiNextRound(w http.ResponseWriter, r *http.Request) {
+	s, err := h.apiSession(r)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
 	var b nextRoundBody
 	if err := decode(w, r, &b); err != nil {
 		h.apiFail(w, err)
 		return
 	}
-	room, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{RoomId: r.PathValue("id"), Player: b.Player, Round: b.Round, Word: b.Word})
+	room, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: b.Round, Word: b.Word})
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -241,7 +293,7 @@ func (h *Handlers) apiCluster(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *Handlers) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
-	rooms, err := h.cfg.Game.ListRooms(r.Context())
+	board, err := h.cachedLeaderboard(r.Context())
 	if err != nil {
 		h.apiFail(w, err)
 		return
@@ -255,7 +307,7 @@ func (h *Handlers) apiLeaderboard(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Entries []entry `json:"entries"`
 	}{Entries: []entry{}}
-	for _, e := range leaderboard(rooms) {
+	for _, e := range board {
 		out.Entries = append(out.Entries, entry{Rank: e.Rank, Name: e.Name, Points: e.Points, Rooms: e.Rooms})
 	}
 	writeJSON(w, http.StatusOK, out)

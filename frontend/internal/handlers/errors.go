@@ -23,6 +23,21 @@ type apiErrorBody struct {
 // errBadRequest marks input refused before it reaches a backend.
 var errBadRequest = errors.New("bad request")
 
+// errUnauthorized marks a write without a valid session: no token, or one
+// forged, tampered with or expired.
+var errUnauthorized = errors.New("unauthorized")
+
+// Errors of input refused before it reaches a backend, each with an API
+// code of its own.
+var (
+	// errUnsupportedMedia is a JSON API body not sent as application/json.
+	errUnsupportedMedia = errors.New("unsupported media type")
+	// errInvalidLimit is a page size out of range or not a number.
+	errInvalidLimit = errors.New("invalid limit")
+	// errInvalidCursor is a page cursor no backend made.
+	errInvalidCursor = errors.New("invalid cursor")
+)
+
 // classify maps an error to its HTTP status, API code and a message a
 // person can act on.
 func classify(err error, reason pb.ErrorReason) (int, string, string) {
@@ -40,8 +55,10 @@ func classify(err error, reason pb.ErrorReason) (int, string, string) {
 		return http.StatusConflict, "already_guessed", "That letter was already guessed."
 	case pb.ErrorReason_ERROR_REASON_ROUND_OVER:
 		return http.StatusConflict, "round_over", "This round is over: start the next one."
-	case pb.ErrorReason_ERROR_REASON_ROUND_NOT_OVER:
-		return http.StatusConflict, "bad_request", "The round is still being played; only the host can skip it."
+	case pb.ErrorReason_ERROR_REASON_FORBIDDEN:
+		return http.StatusForbidden, "forbidden", "Only the room's host can start the next round."
+	case pb.ErrorReason_ERROR_REASON_NAME_TAKEN:
+		return http.StatusConflict, "name_taken", "Someone else plays in this room under that nickname (or you play here under another one): pick another nickname."
 	case pb.ErrorReason_ERROR_REASON_ROOM_FULL:
 		return http.StatusConflict, "bad_request", "The room is full."
 	case pb.ErrorReason_ERROR_REASON_NOT_FOUND:
@@ -61,7 +78,16 @@ func classify(err error, reason pb.ErrorReason) (int, string, string) {
 	case codes.Unavailable, codes.DeadlineExceeded:
 		return http.StatusServiceUnavailable, "no_quorum", "The game servers are not reachable right now: try again in a moment."
 	}
-	if errors.Is(err, errBadRequest) {
+	switch {
+	case errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type", msg
+	case errors.Is(err, errInvalidLimit):
+		return http.StatusBadRequest, "invalid_limit", msg
+	case errors.Is(err, errInvalidCursor):
+		return http.StatusBadRequest, "invalid_cursor", msg
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, "unauthorized", "Pick a nickname to play."
+	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, "bad_request", msg
 	}
 	return http.StatusInternalServerError, "internal", "Something went wrong on our side."

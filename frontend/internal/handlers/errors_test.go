@@ -37,6 +37,12 @@ func TestClassify(t *testing.T) {
 			http.StatusServiceUnavailable, "no_quorum", "The game servers are not reachable right now: try again in a moment."},
 		{"refused before a backend", fmt.Errorf("%w: round %q", errBadRequest, "x"), pb.ErrorReason_ERROR_REASON_UNSPECIFIED,
 			http.StatusBadRequest, "bad_request", `bad request: round "x"`},
+		{"name taken", wrapped(codes.AlreadyExists, "game: name taken"), pb.ErrorReason_ERROR_REASON_NAME_TAKEN,
+			http.StatusConflict, "name_taken", "Someone else plays in this room under that nickname (or you play here under another one): pick another nickname."},
+		{"forbidden", wrapped(codes.PermissionDenied, "game: only the host may do that"), pb.ErrorReason_ERROR_REASON_FORBIDDEN,
+			http.StatusForbidden, "forbidden", "Only the room's host can start the next round."},
+		{"no session", fmt.Errorf("%w: no token", errUnauthorized), pb.ErrorReason_ERROR_REASON_UNSPECIFIED,
+			http.StatusUnauthorized, "unauthorized", "Pick a nickname to play."},
 		{"anything else stays inside", errors.New("template: boom"), pb.ErrorReason_ERROR_REASON_UNSPECIFIED,
 			http.StatusInternalServerError, "internal", "Something went wrong on our side."},
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
+	"github.com/gallows-game/gallows/frontend/internal/session"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -89,7 +89,9 @@ func (g *fakeGame) GetRoomStale(context.Context, string) (*pb.Room, error) {
 }
 
 // ListRooms implements Game.
-func (g *fakeGame) ListRooms(context.Context) ([]*pb.Room, error) { return nil, nil }
+func (g *fakeGame) ListRooms(context.Context, *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
+	return &pb.ListRoomsReply{}, nil
+}
 
 // Guess implements Game.
 func (g *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessReply, error) {
@@ -101,6 +103,18 @@ func (g *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 func (g *fakeGame) NextRound(_ context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
 	g.record(req)
 	return g.room(fakeNextVersion), nil
+}
+
+// Join implements Game: every session may join every room.
+func (g *fakeGame) Join(_ context.Context, req *pb.JoinRequest) (*pb.Room, error) {
+	g.record(req)
+	return g.room(fakeCreateVersion), nil
+}
+
+// Leave implements Game.
+func (g *fakeGame) Leave(_ context.Context, req *pb.LeaveRequest) (*pb.Room, error) {
+	g.record(req)
+	return g.room(fakeCreateVersion), nil
 }
 
 // Cluster implements Game.
@@ -128,10 +142,23 @@ func closeWhenDone[T any](ctx context.Context) <-chan T {
 	return ch
 }
 
-// newFuzzHandlers returns handlers on a fakeGame that log nothing.
-func newFuzzHandlers() (*Handlers, *fakeGame) {
+// fuzzPlayer is the session every fuzzed request comes from.
+var fuzzPlayer = session.Session{}
+
+// newFuzzHandlers returns handlers on a fakeGame that log nothing, and
+// the token of a session they recognise (fuzzPlayer).
+func newFuzzHandlers() (*Handlers, *fakeGame, string) {
 	g := &fakeGame{}
-	return New(Config{ID: "f-fuzz", Game: g, Logger: slog.New(slog.DiscardHandler)}), g
+	sessions, err := session.New(session.NewKey(), nil)
+	if err != nil {
+		panic(err)
+	}
+	s, token, err := sessions.Issue("ana é")
+	if err != nil {
+		panic(err)
+	}
+	fuzzPlayer = s
+	return New(Config{ID: "f-fuzz", Game: g, Logger: slog.New(slog.DiscardHandler), Sessions: sessions}), g, token
 }
 
 // apiEndpoint is one JSON API write: its path, the body type its handler
@@ -154,11 +181,7 @@ var apiEndpoints = []apiEndpoint{
 		body: func() any { return new(createRoomBody) },
 		want: func(b any) proto.Message {
 			c := b.(*createRoomBody)
-			host := c.Player
-			if host == "" {
-				host = "host" // what the API promises for a body without a player
-			}
-			return &pb.CreateRoomRequest{Host: host, Category: c.Category, Difficulty: c.Difficulty, Word: c.Word, MaxLives: c.MaxLives, RequestId: c.RequestID}
+			return &pb.CreateRoomRequest{Host: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Category: c.Category, Difficulty: c.Difficulty, Word: c.Word, MaxLives: c.MaxLives, RequestId: c.RequestID}
 		},
 		status: http.StatusCreated,
 	},
@@ -167,7 +190,7 @@ var apiEndpoints = []apiEndpoint{
 		body: func() any { return new(guessBody) },
 		want: func(b any) proto.Message {
 			g := b.(*guessBody)
-			return &pb.GuessRequest{RoomId: fuzzRoomID, Player: g.Player, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round}
+			return &pb.GuessRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round}
 		},
 		status: http.StatusOK,
 	},
@@ -176,7 +199,7 @@ var apiEndpoints = []apiEndpoint{
 		body: func() any { return new(nextRoundBody) },
 		want: func(b any) proto.Message {
 			n := b.(*nextRoundBody)
-			return &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: n.Player, Round: n.Round, Word: n.Word}
+			return &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: n.Round, Word: n.Word}
 		},
 		status: http.StatusOK,
 	},
@@ -207,34 +230,41 @@ func FuzzAPIRequest(f *testing.F) {
 		endpoint uint8
 		body     string
 	}{
-		{0, `{"category":"animals","difficulty":"easy","player":"ana","max_lives":6,"request_id":"c-1"}`},
+		{0, `{"category":"animals","difficulty":"easy","max_lives":6,"request_id":"c-1"}`},
 		{0, `{"word":"shepherd's pie"}`},
-		{0, `{"player":"ana","colour":"red"}`}, // an unknown field
+		{0, `{"player":"ana","category":"animals"}`}, // the player is the session: an unknown field
+		{0, `{"colour":"red"}`},                      // an unknown field
 		{0, `{}`},
-		{1, `{"player":"ana","letter":"e","request_id":"ana-1","round":2}`},
-		{1, `{"player":"bo","letter":"E"}`},
-		{1, `{"player":"ana","letter":"e"} {"letter":"f"}`}, // two values
+		{1, `{"letter":"e","request_id":"ana-1","round":2}`},
+		{1, `{"player":"bo","letter":"E"}`},  // nobody guesses under another's name
+		{1, `{"letter":"e"} {"letter":"f"}`}, // two values
 		{1, `{"round":"2"}`},
-		{1, `{"player":"\ud800\u00e9","letter":"` + "\xff" + `"}`},
-		{2, `{"player":"ana","round":1,"word":"toast"}`},
+		{1, `{"letter":"` + "\xff" + `","request_id":"\ud800\u00e9"}`},
+		{2, `{"round":1,"word":"toast"}`},
 		{2, `{"round":99999999999999999999}`},
-		{2, `{"player":"` + strings.Repeat("a", maxBody) + `"}`}, // too big
+		{2, `{"word":"` + strings.Repeat("a", maxBody) + `"}`}, // too big
 		{2, ``},
 		{2, `null`},
 	} {
 		f.Add(seed.endpoint, []byte(seed.body))
 	}
-	h, game := newFuzzHandlers()
+	h, game, token := newFuzzHandlers()
 	defer h.Close()
 	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {
 		ep := apiEndpoints[int(endpoint)%len(apiEndpoints)]
 		game.takeWrites()
+		post := func() *http.Request {
+			req := httptest.NewRequest(http.MethodPost, ep.path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			return req
+		}
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, ep.path, bytes.NewReader(body)))
+		h.ServeHTTP(rec, post())
 		writes := game.takeWrites()
 
 		decoded := ep.body()
-		err := decode(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, ep.path, bytes.NewReader(body)), decoded)
+		err := decode(httptest.NewRecorder(), post(), decoded)
 		if err != nil {
 			var answer apiError
 			if !errors.Is(err, errBadRequest) || rec.Code != http.StatusBadRequest ||
@@ -303,7 +333,7 @@ type wsAnswer struct {
 // (docs/PROTOCOL.md): one that is not a JSON message object gets
 // bad_request with no request id; any other carries its request_id back,
 // and a guess or next_round reaches the backend as exactly the request
-// it describes, from the socket's player. Anything accepted re-encodes and
+// it describes, from the socket's session. Anything accepted re-encodes and
 // decodes to the same message. A bigger message closes the socket with
 // 1009 (message too big).
 func FuzzWSMessage(f *testing.F) {
@@ -321,12 +351,11 @@ func FuzzWSMessage(f *testing.F) {
 	} {
 		f.Add([]byte(msg))
 	}
-	h, game := newFuzzHandlers()
+	h, game, token := newFuzzHandlers()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	defer h.Close()
-	const player = "ana é"
-	header := http.Header{"Cookie": {playerCookie + "=" + url.QueryEscape(player)}}
+	header := http.Header{"Cookie": {session.Cookie + "=" + token}}
 	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/rooms/" + fuzzRoomID
 
 	f.Fuzz(func(t *testing.T, msg []byte) {
@@ -337,6 +366,10 @@ func FuzzWSMessage(f *testing.F) {
 		}
 		_ = resp.Body.Close()
 		defer ws.Close()
+		// The socket's session joined the room as it opened.
+		if w := game.takeWrites(); len(w) != 1 || !proto.Equal(w[0], &pb.JoinRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID}) {
+			t.Fatalf("opening the socket sent %s, want the session's join", abbrev(w))
+		}
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 			t.Fatalf("write: %v", err)
@@ -371,10 +404,10 @@ func FuzzWSMessage(f *testing.F) {
 		var version uint64
 		switch in.Type {
 		case "guess":
-			want = &pb.GuessRequest{RoomId: fuzzRoomID, Player: player, Letter: in.Letter, RequestId: in.RequestID, Round: in.Round, Brief: true}
+			want = &pb.GuessRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Letter: in.Letter, RequestId: in.RequestID, Round: in.Round, Brief: true}
 			version = fakeGuessVersion
 		case "next_round":
-			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: player, Round: in.Round}
+			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: in.Round}
 			version = fakeNextVersion
 		default:
 			if answer.Type != "error" || answer.Code != "bad_request" || len(writes) > 0 {

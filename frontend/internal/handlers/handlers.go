@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
+	"github.com/gallows-game/gallows/frontend/internal/limits"
+	"github.com/gallows-game/gallows/frontend/internal/session"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
 )
@@ -24,9 +26,11 @@ type Game interface {
 	CreateRoom(ctx context.Context, req *pb.CreateRoomRequest) (*pb.Room, error)
 	GetRoom(ctx context.Context, id string) (*pb.Room, error)
 	GetRoomStale(ctx context.Context, id string) (*pb.Room, error)
-	ListRooms(ctx context.Context) ([]*pb.Room, error)
+	ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error)
 	Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error)
 	NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error)
+	Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error)
+	Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, error)
 	Cluster() *pb.ClusterStatus
 	WatchCluster(ctx context.Context) <-chan *pb.ClusterStatus
 	WatchRoom(ctx context.Context, id string, fromVersion uint64) (<-chan *pb.RoomEvent, error)
@@ -45,6 +49,16 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger receives the handlers' logs.
 	Logger *slog.Logger
+	// Sessions issues and verifies the players' sessions (nil: an issuer
+	// with a random key, whose sessions no other frontend knows).
+	Sessions *session.Issuer
+	// Limits, if set, limits the websocket messages of each session over
+	// all its sockets; SocketRate limits each socket's (zero: the hub's
+	// defaults). The limits of HTTP requests are applied in front of the
+	// handlers (limits.Limiters.Handler).
+	Limits *limits.Limiters
+	// SocketRate is the message rate limit of each websocket.
+	SocketRate limits.Rate
 }
 
 // Handlers holds the routes and the websocket hub.
@@ -54,8 +68,12 @@ type Handlers struct {
 	hub     *hub.Hub
 	metrics *metrics
 	mux     *http.ServeMux
+	// sessions is Config.Sessions, or the random-key issuer in its place.
+	sessions *session.Issuer
 	// clusterVersion numbers the cluster panel's frames.
 	clusterVersion atomic.Uint64
+	// board is the leaderboard, computed at most every leaderboardTTL.
+	board leaderboardCache
 }
 
 // New builds the routes.
@@ -66,28 +84,39 @@ func New(cfg Config) *Handlers {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	h := &Handlers{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	h := &Handlers{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), sessions: cfg.Sessions}
+	if h.sessions == nil {
+		// A key of the right size never fails.
+		h.sessions, _ = session.New(session.NewKey(), nil)
+	}
 	h.hub = hub.New(hub.Config{
 		Source:      h.source,
 		OnMessage:   h.onMessage,
+		RatePerSec:  cfg.SocketRate.PerSecond,
+		RateBurst:   cfg.SocketRate.Burst,
+		Admit:       h.admitMessage,
 		RateLimited: mustJSON(wsError{Type: "error", Code: "rate_limited", Message: "Slow down: too many messages."}),
 		Logger:      cfg.Logger,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.home)
-	mux.HandleFunc("GET /join", h.join)
+	mux.HandleFunc("POST /join", h.joinForm)
 	mux.HandleFunc("POST /rooms", h.createRoomForm)
 	mux.HandleFunc("GET /rooms/{id}", h.roomPage)
 	mux.HandleFunc("POST /rooms/{id}/guesses", h.guessForm)
 	mux.HandleFunc("POST /rooms/{id}/rounds", h.nextRoundForm)
+	mux.HandleFunc("POST /rooms/{id}/leave", h.leaveForm)
 	mux.HandleFunc("GET /cluster", h.clusterPage)
 	mux.HandleFunc("GET /leaderboard", h.leaderboardPage)
 
+	mux.HandleFunc("POST /api/players", h.apiPlayers)
 	mux.HandleFunc("POST /api/rooms", h.apiCreateRoom)
 	mux.HandleFunc("GET /api/rooms", h.apiListRooms)
 	mux.HandleFunc("GET /api/rooms/{id}", h.apiGetRoom)
 	mux.HandleFunc("POST /api/rooms/{id}/guesses", h.apiGuess)
 	mux.HandleFunc("POST /api/rooms/{id}/rounds", h.apiNextRound)
+	mux.HandleFunc("POST /api/rooms/{id}/players", h.apiJoin)
+	mux.HandleFunc("DELETE /api/rooms/{id}/players", h.apiLeave)
 	mux.HandleFunc("GET /api/cluster", h.apiCluster)
 	mux.HandleFunc("GET /api/leaderboard", h.apiLeaderboard)
 

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 
@@ -12,9 +11,6 @@ import (
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
 )
-
-// playerCookie remembers a tab's nickname.
-const playerCookie = "gallows_player"
 
 func (h *Handlers) render(w http.ResponseWriter, r *http.Request, code int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -27,30 +23,7 @@ func (h *Handlers) render(w http.ResponseWriter, r *http.Request, code int, c te
 
 func (h *Handlers) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	code, _, msg := classify(err, gameclient.Reason(err))
-	h.render(w, r, code, web.Error(web.ErrorPage{Page: h.page("Error", playerOf(r)), Status: code, Message: msg}))
-}
-
-// playerOf is the nickname from the form, else from the cookie.
-func playerOf(r *http.Request) string {
-	if p := strings.TrimSpace(r.FormValue("player")); p != "" {
-		return p
-	}
-	if c, err := r.Cookie(playerCookie); err == nil {
-		if v, err := url.QueryUnescape(c.Value); err == nil {
-			return v
-		}
-	}
-	return ""
-}
-
-func rememberPlayer(w http.ResponseWriter, player string) {
-	if player == "" {
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: playerCookie, Value: url.QueryEscape(player), Path: "/",
-		MaxAge: int((90 * 24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	h.render(w, r, code, web.Error(web.ErrorPage{Page: h.page("Error", h.playerName(r)), Status: code, Message: msg}))
 }
 
 // flashCookie carries a message to the page a form's redirect leads to.
@@ -91,21 +64,17 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
-	p := web.HomePage{Page: h.page("Gallows", playerOf(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID()}
+	p := web.HomePage{Page: h.page("Gallows", h.playerName(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID()}
 	ctx := r.Context() // the game client's call timeout bounds each call
 	cats, err := h.cfg.Game.Categories(ctx)
 	if err != nil {
 		_, _, p.Error = classify(err, gameclient.Reason(err))
 	}
 	p.Categories, p.Difficulties = cats.GetCategories(), cats.GetDifficulties()
-	rooms, err := h.cfg.Game.ListRooms(ctx)
+	// One page of the open rooms, with a link to the next.
+	p.Rooms, p.MoreRoomsAfter, err = h.openRooms(ctx, r.URL.Query().Get("after"))
 	if err != nil {
 		_, _, p.Error = classify(err, gameclient.Reason(err))
-	}
-	for _, room := range rooms {
-		if room.GetStatus() == pb.RoundStatus_ROUND_STATUS_PLAYING {
-			p.Rooms = append(p.Rooms, roomSummary(room))
-		}
 	}
 	if msg := takeFlash(w, r); msg != "" && p.Error == "" {
 		p.Error = msg
@@ -113,27 +82,31 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, web.Home(p))
 }
 
-// join sends a player to a room by its code.
-func (h *Handlers) join(w http.ResponseWriter, r *http.Request) {
-	code := strings.ToUpper(strings.TrimSpace(r.FormValue("code")))
-	rememberPlayer(w, playerOf(r))
-	if code == "" {
-		redirect(w, r, "/", "Type a room code to join.")
-		return
-	}
-	http.Redirect(w, r, "/rooms/"+url.PathEscape(code), http.StatusSeeOther)
-}
-
+// createRoomForm creates a room hosted by this browser's session: the
+// form's nickname issues one (or renames this browser's, keeping its
+// player id); without a nickname, the session of the cookie hosts.
 func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	player := playerOf(r)
-	if player == "" {
-		redirect(w, r, "/", "Pick a nickname first.")
+	s, ok := h.pageSession(r)
+	if name := r.FormValue("player"); strings.TrimSpace(name) != "" {
+		var err error
+		// Seeded with the form's request id: the form sent twice before
+		// the browser has the first answer's cookie (a double click)
+		// hosts the one room as one player.
+		seed := ""
+		if id := r.FormValue("request_id"); id != "" {
+			seed = "create\x00" + id
+		}
+		if s, _, err = h.startSession(w, r, name, seed, true); err != nil {
+			redirect(w, r, "/", badNickname)
+			return
+		}
+	} else if !ok {
+		redirect(w, r, "/", pickNickname)
 		return
 	}
-	rememberPlayer(w, player)
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
-		Host: player, Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
+		Host: s.Name, PlayerId: s.ID, Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
 		RequestId: r.FormValue("request_id"),
 	})
 	if err != nil {
@@ -144,14 +117,40 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/rooms/"+room.GetId(), http.StatusSeeOther)
 }
 
+// roomPage shows a room. A session joins it at once, as a player of
+// record; a session whose name someone else has in the room (or a room
+// without a seat) watches, as a visitor without a session does, with a
+// form to pick a nickname.
 func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
-	room, err := h.cfg.Game.GetRoom(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	s, ok := h.pageSession(r)
+	var (
+		room *pb.Room
+		err  error
+		note string
+	)
+	if ok {
+		room, err = h.joinRoom(r.Context(), id, s)
+		if spectate(err) {
+			_, _, note = classify(err, gameclient.Reason(err))
+			ok = false
+			room, err = h.cfg.Game.GetRoom(r.Context(), id)
+		}
+	} else {
+		room, err = h.cfg.Game.GetRoom(r.Context(), id)
+	}
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
-	player := playerOf(r)
-	p := web.RoomPage{Page: h.page("Room "+room.GetId(), player), Room: roomView(room, ""), Error: takeFlash(w, r)}
+	player := ""
+	if ok {
+		player = s.Name
+	}
+	if msg := takeFlash(w, r); msg != "" {
+		note = msg
+	}
+	p := web.RoomPage{Page: h.page("Room "+room.GetId(), h.playerName(r)), RoomPlayer: player, Room: roomView(room, ""), Error: note}
 	h.render(w, r, http.StatusOK, web.Room(p))
 }
 
@@ -164,35 +163,28 @@ func (h *Handlers) backToRoom(w http.ResponseWriter, r *http.Request, err error)
 	redirect(w, r, "/rooms/"+url.PathEscape(r.PathValue("id")), msg)
 }
 
-// requirePlayer returns the form's or cookie's nickname; without one it
-// sends the player to the home page to pick one, with the room's code filled in.
-func requirePlayer(w http.ResponseWriter, r *http.Request) (string, bool) {
-	player := playerOf(r)
-	if player == "" {
-		redirect(w, r, "/?code="+url.QueryEscape(r.PathValue("id")), "Pick a nickname to play.")
-		return "", false
-	}
-	return player, true
-}
-
+// guessForm guesses as this browser's session; a posted player field is
+// ignored.
 func (h *Handlers) guessForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	player, ok := requirePlayer(w, r)
+	s, ok := h.requireSession(w, r)
 	if !ok {
 		return
 	}
 	round, err := parseRound(r.FormValue("round"))
 	if err == nil {
-		_, err = h.guess(r.Context(), r.PathValue("id"), guessBody{
-			Player: player, Letter: r.FormValue("letter"), RequestID: r.FormValue("request_id"), Round: round,
+		_, err = h.guess(r.Context(), r.PathValue("id"), s, guessBody{
+			Letter: r.FormValue("letter"), RequestID: r.FormValue("request_id"), Round: round,
 		}, true)
 	}
 	h.backToRoom(w, r, err)
 }
 
+// nextRoundForm starts the next round as this browser's session (the
+// backends let only the host); a posted player field is ignored.
 func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	player, ok := requirePlayer(w, r)
+	s, ok := h.requireSession(w, r)
 	if !ok {
 		return
 	}
@@ -202,21 +194,21 @@ func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err = h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
-		RoomId: r.PathValue("id"), Player: player, Round: round, Word: strings.TrimSpace(r.FormValue("word")),
+		RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: round, Word: strings.TrimSpace(r.FormValue("word")),
 	})
 	h.backToRoom(w, r, err)
 }
 
 func (h *Handlers) clusterPage(w http.ResponseWriter, r *http.Request) {
-	p := web.ClusterPage{Page: h.page("Cluster", playerOf(r)), Cluster: clusterView(h.cfg.Game.Cluster(), "")}
+	p := web.ClusterPage{Page: h.page("Cluster", h.playerName(r)), Cluster: clusterView(h.cfg.Game.Cluster(), "")}
 	h.render(w, r, http.StatusOK, web.Cluster(p))
 }
 
 func (h *Handlers) leaderboardPage(w http.ResponseWriter, r *http.Request) {
-	rooms, err := h.cfg.Game.ListRooms(r.Context())
+	board, err := h.cachedLeaderboard(r.Context())
 	if err != nil {
 		h.errorPage(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, web.Leaderboard(web.LeaderboardPage{Page: h.page("Leaderboard", playerOf(r)), Entries: leaderboard(rooms)}))
+	h.render(w, r, http.StatusOK, web.Leaderboard(web.LeaderboardPage{Page: h.page("Leaderboard", h.playerName(r)), Entries: board}))
 }

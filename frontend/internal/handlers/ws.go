@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
+	"github.com/gallows-game/gallows/frontend/internal/session"
 	"github.com/gallows-game/gallows/gameclient"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
@@ -67,11 +68,41 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-type playerKey struct{}
+// sessionKey is the context key of a socket's session, if it has one.
+type sessionKey struct{}
 
+// messageKey is the context key of a socket's key in the session message
+// limit (limits.Limiters.MessageKey).
+type messageKey struct{}
+
+// admitMessage applies the session's message limit, shared by all its
+// sockets, to one message of the socket with context ctx (hub.Config.Admit).
+func (h *Handlers) admitMessage(ctx context.Context) bool {
+	key, ok := ctx.Value(messageKey{}).(string)
+	if h.cfg.Limits == nil || !ok {
+		return true
+	}
+	return h.cfg.Limits.AllowMessage(key)
+}
+
+// wsRoom opens a room's socket. A socket with a session (the page's
+// cookie, or a bot's bearer token) makes it a player of record at once;
+// one whose name someone else has in the room, or that finds no seat,
+// still watches, and its guesses are refused as the backends say.
 func (h *Handlers) wsRoom(w http.ResponseWriter, r *http.Request) {
+	if !h.checkOrigin(w, r) {
+		return
+	}
 	id := strings.ToUpper(r.PathValue("id"))
-	if _, err := h.cfg.Game.GetRoom(r.Context(), id); err != nil {
+	var err error
+	if s, ok := h.socketSession(r); ok {
+		if _, err = h.joinRoom(r.Context(), id, s); spectate(err) {
+			err = nil
+		}
+	} else {
+		_, err = h.cfg.Game.GetRoom(r.Context(), id)
+	}
+	if err != nil {
 		code, _, msg := classify(err, gameclient.Reason(err))
 		http.Error(w, msg, code)
 		return
@@ -83,14 +114,23 @@ func (h *Handlers) wsCluster(w http.ResponseWriter, r *http.Request) {
 	h.serveWS(w, r, clusterTopic)
 }
 
-func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string) {
+// checkOrigin refuses (403) an upgrade from another origin than the
+// page's own or an allowed one; it reports whether r may go on.
+func (h *Handlers) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
 	if !h.originAllowed(r) {
 		h.metrics.wsRefused.Inc()
 		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string) {
+	if !h.checkOrigin(w, r) {
 		return
 	}
 	since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
-	player := playerOf(r)
+	s, hasSession := h.socketSession(r)
 	up := hub.NewUpgrader(h.originAllowed)
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
@@ -99,7 +139,13 @@ func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string)
 	h.metrics.wsOpen.Inc()
 	// Start returns at once: the handler's buffers are freed while the
 	// socket lives on in the hub, which keeps idle sockets cheap.
-	ctx := context.WithValue(context.WithoutCancel(r.Context()), playerKey{}, player)
+	ctx := context.WithoutCancel(r.Context())
+	if hasSession {
+		ctx = context.WithValue(ctx, sessionKey{}, s)
+	}
+	if h.cfg.Limits != nil {
+		ctx = context.WithValue(ctx, messageKey{}, h.cfg.Limits.MessageKey(r))
+	}
 	h.hub.Start(ctx, topic, ws, since, func(err error) {
 		h.metrics.wsOpen.Dec()
 		if err != nil {
@@ -170,9 +216,10 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		c.Send(mustJSON(wsError{Type: "error", Code: "bad_request", Message: "Messages are JSON objects (see docs/PROTOCOL.md)."}))
 		return
 	}
-	player, _ := ctx.Value(playerKey{}).(string)
-	if player == "" {
-		c.Send(mustJSON(wsError{Type: "error", RequestID: in.RequestID, Code: "bad_request", Message: "Pick a nickname to play."}))
+	s, ok := ctx.Value(sessionKey{}).(session.Session)
+	if !ok {
+		_, code, message := classify(errUnauthorized, pb.ErrorReason_ERROR_REASON_UNSPECIFIED)
+		c.Send(mustJSON(wsError{Type: "error", RequestID: in.RequestID, Code: code, Message: message}))
 		return
 	}
 	// The game client's call timeout bounds the request: the one timeout
@@ -184,11 +231,11 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		var reply *pb.GuessReply
 		// The ack needs only the version: the tab gets the room from
 		// the room's watch, so the reply leaves out players and log.
-		reply, err = h.guess(ctx, room, guessBody{Player: player, Letter: in.Letter, RequestID: in.RequestID, Round: in.Round}, true)
+		reply, err = h.guess(ctx, room, s, guessBody{Letter: in.Letter, RequestID: in.RequestID, Round: in.Round}, true)
 		version = reply.GetRoom().GetVersion()
 	case "next_round":
 		var r *pb.Room
-		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, Round: in.Round})
+		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Round: in.Round})
 		version = r.GetVersion()
 	default:
 		err = fmt.Errorf("%w: unknown message type %q", errBadRequest, in.Type)

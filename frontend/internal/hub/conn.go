@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Conn is one socket, as seen by Config.OnMessage.
@@ -29,10 +30,10 @@ type Conn struct {
 	// Writer goroutine only.
 	lastSent uint64
 
-	// Reader goroutine only: the rate limiter.
-	tokens   float64
-	lastTick time.Time
-	drops    int // consecutive messages dropped for rate
+	// Reader goroutine only: the socket's rate limit (messages) and its
+	// hard cap (messages dropped for rate).
+	rate  *rate.Limiter
+	drops *rate.Limiter
 }
 
 // readerExit is the cause of a socket's context when its reader stopped: the
@@ -104,8 +105,8 @@ func (h *Hub) attach(ctx context.Context, topicName string, ws *websocket.Conn, 
 		ws:       ws,
 		notify:   make(chan struct{}, 1),
 		lastSent: since,
-		tokens:   float64(h.cfg.RateBurst),
-		lastTick: time.Now(),
+		rate:     rate.NewLimiter(rate.Limit(h.cfg.RatePerSec), h.cfg.RateBurst),
+		drops:    rate.NewLimiter(dropRefill, 3*h.cfg.RateBurst),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(ctx)
 	if err := h.join(c, topicName); err != nil {
@@ -227,19 +228,17 @@ func (c *Conn) readLoop() error {
 	}
 }
 
-// allow applies the token-bucket rate limit to one incoming message.
+// allow applies the socket's rate limit, then Config.Admit, to one
+// incoming message. A message either refuses is dropped and answered with
+// Config.RateLimited, and draws on the socket's drop budget; once that is
+// spent the socket is closed with 1008 (policy violation).
 func (c *Conn) allow() bool {
 	cfg := &c.hub.cfg
 	now := time.Now()
-	c.tokens = min(float64(cfg.RateBurst), c.tokens+now.Sub(c.lastTick).Seconds()*cfg.RatePerSec)
-	c.lastTick = now
-	if c.tokens >= 1 {
-		c.tokens--
-		c.drops = 0
+	if c.rate.AllowN(now, 1) && (cfg.Admit == nil || cfg.Admit(c.ctx)) {
 		return true
 	}
-	c.drops++
-	if c.drops >= 3*cfg.RateBurst {
+	if !c.drops.AllowN(now, 1) {
 		c.hub.log.Info("closing socket over rate limit", "topic", c.t.name)
 		c.closeWith(websocket.ClosePolicyViolation, "rate limit exceeded", ErrRateLimited)
 		return false

@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Defaults used when a Config leaves a field zero.
@@ -77,6 +78,10 @@ const closeGrace = time.Second
 
 // sendQueueLen is the capacity of a socket's personal queue (Conn.Send).
 const sendQueueLen = 16
+
+// dropRefill is how fast a socket regains its budget of messages dropped
+// for rate (see Config.RatePerSec).
+const dropRefill = rate.Limit(1)
 
 // Errors returned by Serve.
 var (
@@ -128,12 +133,18 @@ type Config struct {
 	PongWait time.Duration
 	// RatePerSec is how many messages per second a socket may send
 	// (default 10), with bursts of RateBurst (default 20). A message over
-	// the limit is dropped and the socket is sent RateLimited (if set);
-	// after 3×RateBurst drops in a row the socket is closed with 1008
-	// (policy violation).
+	// the limit (or refused by Admit) is dropped and the socket is sent
+	// RateLimited (if set). Drops have a budget of their own, the hard
+	// cap: 3×RateBurst, regained at one a second; a socket that spends it
+	// (one that keeps flooding) is closed with 1008 (policy violation).
 	RatePerSec float64
 	// RateBurst is the burst of the message rate limit (default 20).
 	RateBurst int
+	// Admit, if set, is asked about each message the socket's own rate
+	// allows, with the socket's context (see Start), on its reader
+	// goroutine: false drops the message as over the rate. The frontend
+	// uses it for a limit shared by every socket of a session.
+	Admit func(ctx context.Context) bool
 	// RateLimited is sent to a socket whose message was dropped for rate
 	// (optional).
 	RateLimited []byte

@@ -547,6 +547,54 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestAdmitSharesALimit refuses messages through Config.Admit, as the
+// frontend does for a session over all its sockets: a refused message is
+// dropped and answered with RateLimited though the socket is within its
+// own rate, and a socket that goes on sending is closed with 1008 once
+// its drops pass the hard cap.
+func TestAdmitSharesALimit(t *testing.T) {
+	var budget atomic.Int32
+	budget.Store(2)
+	s := newTestServer(t, Config{
+		RatePerSec:  1000,
+		RateBurst:   3,
+		RateLimited: []byte("slow down"),
+		Admit:       func(context.Context) bool { return budget.Add(-1) >= 0 },
+		OnMessage: func(ctx context.Context, c *Conn, msg []byte) {
+			c.Send([]byte("ack:" + string(msg)))
+		},
+	})
+	a, b := s.dial(t, "room", 0), s.dial(t, "room", 0)
+	waitFor(t, "sockets to join", func() bool { return s.hub.Sockets("room") == 2 })
+	for i, ws := range []*websocket.Conn{a, b} {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		if m := string(read(t, ws)); m != "ack:"+strconv.Itoa(i) {
+			t.Fatalf("socket %d got %q, want an ack", i, m)
+		}
+	}
+	// The shared budget is spent: b, well within its own rate, is refused.
+	if err := b.WriteMessage(websocket.TextMessage, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if m := string(read(t, b)); m != "slow down" {
+		t.Fatalf("socket over the shared limit got %q, want the rate-limited reply", m)
+	}
+	// Going on: 3×burst drops (the hard cap) and the socket is closed.
+	for i := range 3*3 + 1 {
+		if err := b.WriteMessage(websocket.TextMessage, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := readClose(t, b); !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+		t.Fatalf("flooding socket read error %v, want close 1008", err)
+	}
+	if r := s.nextResult(t); !errors.Is(r.err, ErrRateLimited) {
+		t.Fatalf("Serve returned %v, want ErrRateLimited", r.err)
+	}
+}
+
 func TestCloseEndsEveryServe(t *testing.T) {
 	t.Run("Serve", func(t *testing.T) { testCloseEndsEverySocket(t, false) })
 	t.Run("Start", func(t *testing.T) { testCloseEndsEverySocket(t, true) })

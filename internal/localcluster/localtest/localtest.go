@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/frontend"
 	"github.com/gallows-game/gallows/internal/localcluster"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -61,6 +62,13 @@ func Start(t testing.TB, cfg localcluster.Config) *Cluster {
 			tune(bc)
 		}
 	}
+	tuneFrontend := cfg.Frontend
+	cfg.Frontend = func(fc *frontend.Config) {
+		fc.Limits = GenerousLimits()
+		if tuneFrontend != nil {
+			tuneFrontend(fc)
+		}
+	}
 	c, err := localcluster.Start(Context(t, startTimeout), cfg)
 	if err != nil {
 		t.Fatalf("start a local cluster: %v", err)
@@ -77,6 +85,15 @@ func Start(t testing.TB, cfg localcluster.Config) *Cluster {
 		}
 	})
 	return tc
+}
+
+// GenerousLimits are the frontend limits tests run with unless they set
+// their own (localcluster.Config.Frontend): the defaults with every rate
+// and burst multiplied by 1000. Tests drive all their requests from
+// 127.0.0.1, one client IP, far faster than a person; the limits still
+// apply, so their code runs in every test.
+func GenerousLimits() frontend.Limits {
+	return frontend.Limits{}.Scaled(1000)
 }
 
 // Leader is Cluster.Leader with a timeout of 20 s.

@@ -22,7 +22,10 @@ const (
 )
 
 // Command is one change to the game state, as stored in the Raft log.
-// Everything random or time-based was chosen by the proposing node.
+// Everything random or time-based was chosen by the proposing node. Every
+// command carries the player id of its player; entries written before
+// player ids had none, and are read with the id "name:" + the player's
+// name (game.LegacyPlayerID).
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
@@ -209,6 +212,7 @@ type CreateRoomCommand struct {
 	MaxLives      int64                  `protobuf:"varint,7,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,8,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
 	RequestId     string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	HostId        string                 `protobuf:"bytes,10,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +310,13 @@ func (x *CreateRoomCommand) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateRoomCommand) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
 type GuessCommand struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Room      string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
@@ -314,7 +325,8 @@ type GuessCommand struct {
 	RequestId string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	AtUnixMs  int64                  `protobuf:"varint,5,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
 	// round is the round the guess was made in; 0: the room's round now.
-	Round         int64 `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
+	Round         int64  `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
+	PlayerId      string `protobuf:"bytes,7,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -391,6 +403,13 @@ func (x *GuessCommand) GetRound() int64 {
 	return 0
 }
 
+func (x *GuessCommand) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
 type NextRoundCommand struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
@@ -398,6 +417,7 @@ type NextRoundCommand struct {
 	Word          string                 `protobuf:"bytes,3,opt,name=word,proto3" json:"word,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,4,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
 	FromRound     int64                  `protobuf:"varint,5,opt,name=from_round,json=fromRound,proto3" json:"from_round,omitempty"`
+	PlayerId      string                 `protobuf:"bytes,6,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -467,11 +487,19 @@ func (x *NextRoundCommand) GetFromRound() int64 {
 	return 0
 }
 
+func (x *NextRoundCommand) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
 type JoinCommand struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
 	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,3,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	PlayerId      string                 `protobuf:"bytes,4,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -527,11 +555,21 @@ func (x *JoinCommand) GetAtUnixMs() int64 {
 	return 0
 }
 
+func (x *JoinCommand) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
 type LeaveCommand struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
-	AtUnixMs      int64                  `protobuf:"varint,3,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Room  string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// player is set only in entries written before player ids, which left
+	// by name.
+	Player        string `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	AtUnixMs      int64  `protobuf:"varint,3,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	PlayerId      string `protobuf:"bytes,4,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -587,6 +625,13 @@ func (x *LeaveCommand) GetAtUnixMs() int64 {
 	return 0
 }
 
+func (x *LeaveCommand) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
 var File_command_proto protoreflect.FileDescriptor
 
 const file_command_proto_rawDesc = "" +
@@ -603,7 +648,7 @@ const file_command_proto_rawDesc = "" +
 	"\x05leave\x18\x05 \x01(\v2\x18.gallows.v1.LeaveCommandH\x00R\x05leaveB\x06\n" +
 	"\x04kind\"8\n" +
 	"\x05Batch\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\xfd\x01\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\x96\x02\n" +
 	"\x11CreateRoomCommand\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x1a\n" +
@@ -617,7 +662,9 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"at_unix_ms\x18\b \x01(\x03R\batUnixMs\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\t \x01(\tR\trequestId\"\xa5\x01\n" +
+	"request_id\x18\t \x01(\tR\trequestId\x12\x17\n" +
+	"\ahost_id\x18\n" +
+	" \x01(\tR\x06hostId\"\xc2\x01\n" +
 	"\fGuessCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
@@ -626,7 +673,8 @@ const file_command_proto_rawDesc = "" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1c\n" +
 	"\n" +
 	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\x12\x14\n" +
-	"\x05round\x18\x06 \x01(\x03R\x05round\"\x8f\x01\n" +
+	"\x05round\x18\x06 \x01(\x03R\x05round\x12\x1b\n" +
+	"\tplayer_id\x18\a \x01(\tR\bplayerId\"\xac\x01\n" +
 	"\x10NextRoundCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
@@ -634,17 +682,20 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\x12\x1d\n" +
 	"\n" +
-	"from_round\x18\x05 \x01(\x03R\tfromRound\"W\n" +
+	"from_round\x18\x05 \x01(\x03R\tfromRound\x12\x1b\n" +
+	"\tplayer_id\x18\x06 \x01(\tR\bplayerId\"t\n" +
 	"\vJoinCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\"X\n" +
+	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12\x1b\n" +
+	"\tplayer_id\x18\x04 \x01(\tR\bplayerId\"u\n" +
 	"\fLeaveCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMsB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
+	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12\x1b\n" +
+	"\tplayer_id\x18\x04 \x01(\tR\bplayerIdB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
 	file_command_proto_rawDescOnce sync.Once

@@ -152,24 +152,28 @@ const (
 	ErrorReason_ERROR_REASON_NO_QUORUM ErrorReason = 5
 	// Any other invalid input: bad word, name, category or difficulty.
 	ErrorReason_ERROR_REASON_BAD_REQUEST ErrorReason = 6
-	// The round is still being played and only the host may skip it.
-	ErrorReason_ERROR_REASON_ROUND_NOT_OVER ErrorReason = 7
-	// The room has as many players as it can hold.
+	// The room has as many recently active players as it can hold.
 	ErrorReason_ERROR_REASON_ROOM_FULL ErrorReason = 8
+	// The name belongs to another player in the room, or the player plays
+	// there under another name.
+	ErrorReason_ERROR_REASON_NAME_TAKEN ErrorReason = 9
+	// Only the room's host may do that (start the next round).
+	ErrorReason_ERROR_REASON_FORBIDDEN ErrorReason = 10
 )
 
 // Enum value maps for ErrorReason.
 var (
 	ErrorReason_name = map[int32]string{
-		0: "ERROR_REASON_UNSPECIFIED",
-		1: "ERROR_REASON_INVALID_LETTER",
-		2: "ERROR_REASON_ALREADY_GUESSED",
-		3: "ERROR_REASON_ROUND_OVER",
-		4: "ERROR_REASON_NOT_FOUND",
-		5: "ERROR_REASON_NO_QUORUM",
-		6: "ERROR_REASON_BAD_REQUEST",
-		7: "ERROR_REASON_ROUND_NOT_OVER",
-		8: "ERROR_REASON_ROOM_FULL",
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "ERROR_REASON_INVALID_LETTER",
+		2:  "ERROR_REASON_ALREADY_GUESSED",
+		3:  "ERROR_REASON_ROUND_OVER",
+		4:  "ERROR_REASON_NOT_FOUND",
+		5:  "ERROR_REASON_NO_QUORUM",
+		6:  "ERROR_REASON_BAD_REQUEST",
+		8:  "ERROR_REASON_ROOM_FULL",
+		9:  "ERROR_REASON_NAME_TAKEN",
+		10: "ERROR_REASON_FORBIDDEN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -179,8 +183,9 @@ var (
 		"ERROR_REASON_NOT_FOUND":       4,
 		"ERROR_REASON_NO_QUORUM":       5,
 		"ERROR_REASON_BAD_REQUEST":     6,
-		"ERROR_REASON_ROUND_NOT_OVER":  7,
 		"ERROR_REASON_ROOM_FULL":       8,
+		"ERROR_REASON_NAME_TAKEN":      9,
+		"ERROR_REASON_FORBIDDEN":       10,
 	}
 )
 
@@ -211,7 +216,7 @@ func (ErrorReason) EnumDescriptor() ([]byte, []int) {
 	return file_game_proto_rawDescGZIP(), []int{2}
 }
 
-// Player is a player of record of a room.
+// Player is a player of record of a room. Its player id is not shown.
 type Player struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -518,17 +523,24 @@ func (x *Room) GetUpdatedAtUnixMs() int64 {
 }
 
 type CreateRoomRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Host       string                 `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
-	Category   string                 `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
-	Difficulty string                 `protobuf:"bytes,3,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host is the creating player's name; it becomes the room's first
+	// player and host.
+	Host       string `protobuf:"bytes,1,opt,name=host,proto3" json:"host,omitempty"`
+	Category   string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Difficulty string `protobuf:"bytes,3,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
 	// word, when set, makes a custom-word room.
 	Word     string `protobuf:"bytes,4,opt,name=word,proto3" json:"word,omitempty"`
 	MaxLives int64  `protobuf:"varint,5,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
 	// request_id, when set (up to 128 bytes), makes the create safe to send
-	// again: a create with the host and request_id of a room already created
-	// returns that room instead of creating another.
-	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// again: a create with the player_id and request_id of a room already
+	// created returns that room instead of creating another.
+	RequestId string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// player_id is the host's player id (required, up to 128 bytes): who
+	// the player is, as a frontend's session says. In a room a name belongs
+	// to the player id that took it, first answers are kept per player id,
+	// and only the host's player id starts the next round.
+	PlayerId      string `protobuf:"bytes,7,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -605,6 +617,13 @@ func (x *CreateRoomRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateRoomRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
 type GetRoomRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -669,8 +688,19 @@ func (x *GetRoomRequest) GetMinVersion() uint64 {
 }
 
 type ListRoomsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Level         ReadLevel              `protobuf:"varint,1,opt,name=level,proto3,enum=gallows.v1.ReadLevel" json:"level,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Level ReadLevel              `protobuf:"varint,1,opt,name=level,proto3,enum=gallows.v1.ReadLevel" json:"level,omitempty"`
+	// limit is the most rooms to return (at most 1000): rooms come in pages,
+	// ordered by code. 0 returns every room at once (for tools and tests;
+	// the frontend always sends a limit).
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// cursor, if set, is the next_cursor of the page before: the page starts
+	// after it. It is opaque to callers (today the code of the last room of
+	// the page before); one the node cannot read is INVALID_ARGUMENT.
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// status, if set, keeps only the rooms whose current round has it (e.g.
+	// ROUND_STATUS_PLAYING for the open rooms).
+	Status        RoundStatus `protobuf:"varint,4,opt,name=status,proto3,enum=gallows.v1.RoundStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -710,6 +740,27 @@ func (x *ListRoomsRequest) GetLevel() ReadLevel {
 		return x.Level
 	}
 	return ReadLevel_READ_LEVEL_UNSPECIFIED
+}
+
+func (x *ListRoomsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListRoomsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListRoomsRequest) GetStatus() RoundStatus {
+	if x != nil {
+		return x.Status
+	}
+	return RoundStatus_ROUND_STATUS_UNSPECIFIED
 }
 
 type CategoriesRequest struct {
@@ -801,8 +852,10 @@ func (x *CategoriesReply) GetDifficulties() []string {
 }
 
 type ListRoomsReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rooms         []*Room                `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rooms []*Room                `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	// next_cursor fetches the next page; empty on the last page.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -844,6 +897,13 @@ func (x *ListRoomsReply) GetRooms() []*Room {
 	return nil
 }
 
+func (x *ListRoomsReply) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
 type GuessRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -858,7 +918,12 @@ type GuessRequest struct {
 	// round, if not 0, is the round the player saw when guessing: a guess
 	// sent again after that round ended is refused (ROUND_OVER) rather than
 	// applied to the next one.
-	Round         int64 `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
+	Round int64 `protobuf:"varint,6,opt,name=round,proto3" json:"round,omitempty"`
+	// player_id is the guessing player's id (required): a player id new to
+	// the room joins it under player, if that name is free there
+	// (NAME_TAKEN if another player id holds it, or if the player id plays
+	// there under another name).
+	PlayerId      string `protobuf:"bytes,7,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -933,6 +998,13 @@ func (x *GuessRequest) GetRound() int64 {
 		return x.Round
 	}
 	return 0
+}
+
+func (x *GuessRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
 }
 
 type GuessReply struct {
@@ -1308,16 +1380,20 @@ func (x *Error) GetReason() ErrorReason {
 	return ErrorReason_ERROR_REASON_UNSPECIFIED
 }
 
+// NextRoundRequest starts the next round: only the room's host (by
+// player_id) may; anyone else is refused with FORBIDDEN.
 type NextRoundRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	Player string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
-	// word is an optional new secret for custom-word rooms (host only).
+	// word is an optional new secret for custom-word rooms.
 	Word string `protobuf:"bytes,3,opt,name=word,proto3" json:"word,omitempty"`
 	// round is the round this request ends: once the room has left it, the
 	// request changes nothing, so retries are safe. 0 means the round current
 	// when the first node receives the request.
-	Round         int64 `protobuf:"varint,4,opt,name=round,proto3" json:"round,omitempty"`
+	Round int64 `protobuf:"varint,4,opt,name=round,proto3" json:"round,omitempty"`
+	// player_id is the id of the player starting the round (required).
+	PlayerId      string `protobuf:"bytes,5,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1380,10 +1456,22 @@ func (x *NextRoundRequest) GetRound() int64 {
 	return 0
 }
 
+func (x *NextRoundRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// JoinRequest makes player_id a player of record of the room under the
+// name player, if the name is free there (NAME_TAKEN if not); joining
+// again under the same name changes nothing.
 type JoinRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Player string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	// player_id is the joining player's id (required).
+	PlayerId      string `protobuf:"bytes,3,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1432,10 +1520,21 @@ func (x *JoinRequest) GetPlayer() string {
 	return ""
 }
 
+func (x *JoinRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// LeaveRequest removes the player of record with player_id from the room,
+// whatever its name: a caller leaves as itself. If it was the host, the
+// player who joined earliest becomes host.
 type LeaveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
-	Player        string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// player_id is the leaving player's id (required).
+	PlayerId      string `protobuf:"bytes,3,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1477,9 +1576,9 @@ func (x *LeaveRequest) GetRoomId() string {
 	return ""
 }
 
-func (x *LeaveRequest) GetPlayer() string {
+func (x *LeaveRequest) GetPlayerId() string {
 	if x != nil {
-		return x.Player
+		return x.PlayerId
 	}
 	return ""
 }
@@ -1674,7 +1773,7 @@ const file_game_proto_rawDesc = "" +
 	"\x04host\x18\x10 \x01(\tR\x04host\x12+\n" +
 	"\x12created_at_unix_ms\x18\x11 \x01(\x03R\x0fcreatedAtUnixMs\x12+\n" +
 	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMsJ\x04\b\x13\x10\x14R\n" +
-	"raft_index\"\xb3\x01\n" +
+	"raft_index\"\xd0\x01\n" +
 	"\x11CreateRoomRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1e\n" +
@@ -1684,22 +1783,28 @@ const file_game_proto_rawDesc = "" +
 	"\x04word\x18\x04 \x01(\tR\x04word\x12\x1b\n" +
 	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestId\"w\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tplayer_id\x18\a \x01(\tR\bplayerId\"w\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12+\n" +
 	"\x05level\x18\x02 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\x12\x1f\n" +
 	"\vmin_version\x18\x03 \x01(\x04R\n" +
-	"minVersion\"?\n" +
+	"minVersion\"\x9e\x01\n" +
 	"\x10ListRoomsRequest\x12+\n" +
-	"\x05level\x18\x01 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\"\x13\n" +
+	"\x05level\x18\x01 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12/\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x17.gallows.v1.RoundStatusR\x06status\"\x13\n" +
 	"\x11CategoriesRequest\"U\n" +
 	"\x0fCategoriesReply\x12\x1e\n" +
 	"\n" +
 	"categories\x18\x01 \x03(\tR\n" +
 	"categories\x12\"\n" +
-	"\fdifficulties\x18\x02 \x03(\tR\fdifficulties\"8\n" +
+	"\fdifficulties\x18\x02 \x03(\tR\fdifficulties\"Y\n" +
 	"\x0eListRoomsReply\x12&\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\"\xa2\x01\n" +
+	"\x05rooms\x18\x01 \x03(\v2\x10.gallows.v1.RoomR\x05rooms\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"\xbf\x01\n" +
 	"\fGuessRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
@@ -1707,7 +1812,8 @@ const file_game_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x14\n" +
 	"\x05brief\x18\x05 \x01(\bR\x05brief\x12\x14\n" +
-	"\x05round\x18\x06 \x01(\x03R\x05round\"U\n" +
+	"\x05round\x18\x06 \x01(\x03R\x05round\x12\x1b\n" +
+	"\tplayer_id\x18\a \x01(\tR\bplayerId\"U\n" +
 	"\n" +
 	"GuessReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\x12\x10\n" +
@@ -1730,18 +1836,20 @@ const file_game_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
-	"\x06reason\x18\x03 \x01(\x0e2\x17.gallows.v1.ErrorReasonR\x06reason\"m\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x17.gallows.v1.ErrorReasonR\x06reason\"\x8a\x01\n" +
 	"\x10NextRoundRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
 	"\x04word\x18\x03 \x01(\tR\x04word\x12\x14\n" +
-	"\x05round\x18\x04 \x01(\x03R\x05round\">\n" +
+	"\x05round\x18\x04 \x01(\x03R\x05round\x12\x1b\n" +
+	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\"[\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
-	"\x06player\x18\x02 \x01(\tR\x06player\"?\n" +
+	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1b\n" +
+	"\tplayer_id\x18\x03 \x01(\tR\bplayerId\"R\n" +
 	"\fLeaveRequest\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
-	"\x06player\x18\x02 \x01(\tR\x06player\"1\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1b\n" +
+	"\tplayer_id\x18\x03 \x01(\tR\bplayerIdJ\x04\b\x02\x10\x03R\x06player\"1\n" +
 	"\tRoomReply\x12$\n" +
 	"\x04room\x18\x01 \x01(\v2\x10.gallows.v1.RoomR\x04room\"N\n" +
 	"\x10WatchRoomRequest\x12\x17\n" +
@@ -1758,7 +1866,7 @@ const file_game_proto_rawDesc = "" +
 	"\tReadLevel\x12\x1a\n" +
 	"\x16READ_LEVEL_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17READ_LEVEL_LINEARIZABLE\x10\x01\x12\x14\n" +
-	"\x10READ_LEVEL_STALE\x10\x02*\x9e\x02\n" +
+	"\x10READ_LEVEL_STALE\x10\x02*\xd9\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_REASON_INVALID_LETTER\x10\x01\x12 \n" +
@@ -1766,9 +1874,11 @@ const file_game_proto_rawDesc = "" +
 	"\x17ERROR_REASON_ROUND_OVER\x10\x03\x12\x1a\n" +
 	"\x16ERROR_REASON_NOT_FOUND\x10\x04\x12\x1a\n" +
 	"\x16ERROR_REASON_NO_QUORUM\x10\x05\x12\x1c\n" +
-	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1f\n" +
-	"\x1bERROR_REASON_ROUND_NOT_OVER\x10\a\x12\x1a\n" +
-	"\x16ERROR_REASON_ROOM_FULL\x10\b2\xe0\x04\n" +
+	"\x18ERROR_REASON_BAD_REQUEST\x10\x06\x12\x1a\n" +
+	"\x16ERROR_REASON_ROOM_FULL\x10\b\x12\x1b\n" +
+	"\x17ERROR_REASON_NAME_TAKEN\x10\t\x12\x1a\n" +
+	"\x16ERROR_REASON_FORBIDDEN\x10\n" +
+	"\"\x04\b\a\x10\a*\x1bERROR_REASON_ROUND_NOT_OVER2\xe0\x04\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
@@ -1829,38 +1939,39 @@ var file_game_proto_depIdxs = []int32{
 	4,  // 2: gallows.v1.Room.log:type_name -> gallows.v1.LogEntry
 	1,  // 3: gallows.v1.GetRoomRequest.level:type_name -> gallows.v1.ReadLevel
 	1,  // 4: gallows.v1.ListRoomsRequest.level:type_name -> gallows.v1.ReadLevel
-	5,  // 5: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
-	5,  // 6: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
-	12, // 7: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
-	17, // 8: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
-	13, // 9: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
-	18, // 10: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
-	2,  // 11: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
-	5,  // 12: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
-	5,  // 13: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
-	6,  // 14: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
-	7,  // 15: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
-	8,  // 16: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
-	14, // 17: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
-	19, // 18: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	20, // 19: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	21, // 20: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	9,  // 21: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	23, // 22: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	22, // 23: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	22, // 24: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	11, // 25: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	15, // 26: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
-	22, // 27: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	22, // 28: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	22, // 29: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	10, // 30: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	24, // 31: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	23, // [23:32] is the sub-list for method output_type
-	14, // [14:23] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	0,  // 5: gallows.v1.ListRoomsRequest.status:type_name -> gallows.v1.RoundStatus
+	5,  // 6: gallows.v1.ListRoomsReply.rooms:type_name -> gallows.v1.Room
+	5,  // 7: gallows.v1.GuessReply.room:type_name -> gallows.v1.Room
+	12, // 8: gallows.v1.GuessBatchRequest.guesses:type_name -> gallows.v1.GuessRequest
+	17, // 9: gallows.v1.GuessBatchReply.outcomes:type_name -> gallows.v1.GuessOutcome
+	13, // 10: gallows.v1.GuessOutcome.reply:type_name -> gallows.v1.GuessReply
+	18, // 11: gallows.v1.GuessOutcome.error:type_name -> gallows.v1.Error
+	2,  // 12: gallows.v1.Error.reason:type_name -> gallows.v1.ErrorReason
+	5,  // 13: gallows.v1.RoomReply.room:type_name -> gallows.v1.Room
+	5,  // 14: gallows.v1.RoomEvent.room:type_name -> gallows.v1.Room
+	6,  // 15: gallows.v1.Game.CreateRoom:input_type -> gallows.v1.CreateRoomRequest
+	7,  // 16: gallows.v1.Game.GetRoom:input_type -> gallows.v1.GetRoomRequest
+	8,  // 17: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
+	14, // 18: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
+	19, // 19: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
+	20, // 20: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	21, // 21: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	9,  // 22: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	23, // 23: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	22, // 24: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	22, // 25: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	11, // 26: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	15, // 27: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
+	22, // 28: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	22, // 29: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	22, // 30: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	10, // 31: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	24, // 32: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_game_proto_init() }

@@ -46,7 +46,8 @@ type GameClient interface {
 	// GetRoom returns a room. By default the read is linearizable: it
 	// reflects every write acknowledged before it began, on any node.
 	GetRoom(ctx context.Context, in *GetRoomRequest, opts ...grpc.CallOption) (*RoomReply, error)
-	// ListRooms returns every room, read as GetRoom reads one.
+	// ListRooms returns a page of rooms, ordered by code, read as GetRoom
+	// reads one (the whole page at one point of the log).
 	ListRooms(ctx context.Context, in *ListRoomsRequest, opts ...grpc.CallOption) (*ListRoomsReply, error)
 	// GuessStream carries guesses, in batches, on one long-lived stream: a
 	// client sends each batch as soon as it has one, without waiting for
@@ -196,7 +197,8 @@ type GameServer interface {
 	// GetRoom returns a room. By default the read is linearizable: it
 	// reflects every write acknowledged before it began, on any node.
 	GetRoom(context.Context, *GetRoomRequest) (*RoomReply, error)
-	// ListRooms returns every room, read as GetRoom reads one.
+	// ListRooms returns a page of rooms, ordered by code, read as GetRoom
+	// reads one (the whole page at one point of the log).
 	ListRooms(context.Context, *ListRoomsRequest) (*ListRoomsReply, error)
 	// GuessStream carries guesses, in batches, on one long-lived stream: a
 	// client sends each batch as soon as it has one, without waiting for
