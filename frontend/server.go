@@ -18,6 +18,7 @@ import (
 
 	"github.com/gallows-game/gallows/frontend/internal/handlers"
 	"github.com/gallows-game/gallows/gameclient"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Config configures a frontend.
@@ -36,6 +37,12 @@ type Config struct {
 	// Dial, when set, opens the connections to the backends instead of
 	// plain TCP: tests that cut or delay links plug in here.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// TLS is this frontend's certificate (role frontend) and the cluster's
+	// CA, presented to the backends, whose certificates (role backend) it
+	// checks in turn. Required unless Insecure.
+	TLS *pki.Material
+	// Insecure talks to backends run with --insecure, in plaintext.
+	Insecure bool
 }
 
 // Validate reports the first invalid setting in words a person can act on.
@@ -53,6 +60,14 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			return fmt.Errorf("--backends %q: want host:port: %w", b, err)
 		}
+	}
+	switch {
+	case c.Insecure && c.TLS != nil:
+		return errors.New("--insecure with TLS: choose one")
+	case !c.Insecure && c.TLS == nil:
+		return errors.New("refusing to start without --tls-ca, --tls-cert and --tls-key (create them with gallows tls), or give --insecure to talk to backends run with --insecure")
+	case c.TLS != nil && c.TLS.Role() != pki.RoleFrontend:
+		return fmt.Errorf("--tls-cert: a frontend needs a certificate of role frontend, not %s", c.TLS.Role())
 	}
 	return nil
 }
@@ -77,7 +92,11 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("frontend", cfg.ID)
-	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial})
+	gc := gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial}
+	if cfg.TLS != nil {
+		gc.TLS = cfg.TLS.ClientConfig(pki.RoleBackend)
+	}
+	client, err := gameclient.New(gc)
 	if err != nil {
 		return nil, fmt.Errorf("frontend: backends: %w", err)
 	}

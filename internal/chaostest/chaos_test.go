@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/internal/history"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Fault kinds, in the order the test injects them.
@@ -238,7 +239,13 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	project := NewProject()
-	c, err := New(Config{Dir: dir, Project: project, Image: image, Ports: ports, Compose: compose})
+	// The containers run secured, as make up runs them, with a CA and keys
+	// of this run's own.
+	certs, err := pki.CreateDev(t.TempDir(), "backend-1", "backend-2", "backend-3", "frontend-1", "frontend-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Dir: dir, Project: project, Image: image, Ports: ports, Compose: compose, Certs: certs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,15 @@ type Config struct {
 	// FailedGrace is how long a backend must stay failed (or absent from
 	// serf) before the leader removes it from Raft; 0 means 1h.
 	FailedGrace time.Duration
+	// GossipKey, when set, encrypts and authenticates every gossip message
+	// (AES-GCM; 16, 24 or 32 bytes): members without a key of the keyring
+	// can neither join nor read. It seeds the keyring on the first start;
+	// from then on KeyringFile holds the keys, rotations included.
+	GossipKey []byte
+	// KeyringFile is where the keyring is kept (serf writes it on every
+	// install, use or remove). When it exists it wins over GossipKey, as
+	// the key may have been rotated since. Required with GossipKey.
+	KeyringFile string
 }
 
 // withDefaults validates c and fills in its defaults.
@@ -155,6 +164,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FailedGrace < 0 {
 		return c, fmt.Errorf("%w: FailedGrace %v is negative", ErrInvalidConfig, c.FailedGrace)
+	}
+	if len(c.GossipKey) > 0 {
+		switch len(c.GossipKey) {
+		case 16, 24, 32:
+		default:
+			return c, fmt.Errorf("%w: gossip key of %d bytes: want 16, 24 or 32", ErrInvalidConfig, len(c.GossipKey))
+		}
+		if c.KeyringFile == "" {
+			return c, fmt.Errorf("%w: a gossip key needs a keyring file", ErrInvalidConfig)
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -306,6 +325,16 @@ func New(cfg Config) (*Membership, error) {
 		down:        make(map[string]*downServer),
 	}
 	sc := m.serfConfig()
+	if len(cfg.GossipKey) > 0 {
+		kr, err := loadKeyring(cfg.KeyringFile, cfg.GossipKey)
+		if err != nil {
+			return nil, err
+		}
+		sc.KeyringFile = cfg.KeyringFile
+		sc.MemberlistConfig.Keyring = kr
+		sc.MemberlistConfig.GossipVerifyIncoming = true
+		sc.MemberlistConfig.GossipVerifyOutgoing = true
+	}
 	if cfg.Network != nil {
 		t, err := newTransport(cfg.Network, cfg.BindAddr)
 		if err != nil {

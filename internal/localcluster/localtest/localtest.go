@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/pki"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -162,7 +164,11 @@ func (c *Cluster) conn(id string) *grpc.ClientConn {
 	if n == nil {
 		c.t.Fatalf("client of %s: not running", id)
 	}
-	cc, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if cfg := c.ClientTLS(pki.RoleBackend); cfg != nil {
+		creds = credentials.NewTLS(cfg)
+	}
+	cc, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		c.t.Fatalf("client of %s: %v", id, err)
 	}
