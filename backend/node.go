@@ -21,8 +21,10 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/membership"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/backend/internal/scores"
 	"github.com/gallows-game/gallows/backend/internal/store"
 	"github.com/gallows-game/gallows/internal/pki"
 )
@@ -71,6 +73,9 @@ type Config struct {
 	// It seeds the keyring kept in the data dir (see docs/SECURITY.md for
 	// rotation). Required unless Insecure.
 	GossipKey []byte
+	// ScoresWall is the wall clock under the scores' hybrid logical clock
+	// (nil: time.Now); tests skew it.
+	ScoresWall func() time.Time
 	// Insecure runs with plaintext Raft and gRPC and open gossip: anyone
 	// who reaches the node's ports can join as a voter, read the log and
 	// play as anyone. For a quick trial on loopback only.
@@ -123,6 +128,7 @@ type Node struct {
 	log     *slog.Logger
 	store   *store.Store
 	members *membership.Membership
+	scores  *scores.Gossip
 	grpc    *rpc.Server
 	conns   *rpc.Conns
 	http    *http.Server
@@ -195,10 +201,20 @@ func Start(cfg Config) (_ *Node, err error) {
 	// The store's leader loop has membership reconcile at once whenever
 	// this node becomes ready to lead; membership starts after the store.
 	var members atomic.Pointer[membership.Membership]
+	var scoresGossip atomic.Pointer[scores.Gossip]
 	// Membership alone gets the Raft node itself: it bootstraps the cluster
 	// and adds and removes voters.
 	var raftNode *raft.Raft
+	// The scores replica hears of game points as this node applies them:
+	// every node applies the same log, so each reports the same figures,
+	// which merge to one.
+	replica := scores.NewReplica(cfg.ID, scores.NewClock(cfg.ID, cfg.ScoresWall))
 	n.store, raftNode, err = store.Open(store.Config{
+		OnRoomChange: func(r *game.Room) {
+			for _, p := range r.Players {
+				replica.Earn(p.Name, r.Code, r.Version, int64(p.Points))
+			}
+		},
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
 		Network: raftNetwork, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
@@ -243,6 +259,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		ReconcileInterval: cfg.ReconcileInterval,
 		GossipKey:         cfg.GossipKey,
 		KeyringFile:       keyringFile(cfg),
+		OnUserEvent: func(name string, payload []byte) {
+			if g := scoresGossip.Load(); g != nil && name == scores.EventName {
+				g.Deliver(payload)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start membership: %w", err)
@@ -253,9 +274,25 @@ func Start(cfg Config) (_ *Node, err error) {
 		n.members.Reconcile()
 	}
 
+	n.scores, err = scores.Start(scores.Config{
+		Replica:   replica,
+		Broadcast: func(b []byte) error { return n.members.UserEvent(scores.EventName, b) },
+		Peers:     n.peerAddrs,
+		Dial: func(addr string) (grpc.ClientConnInterface, error) {
+			return n.conns.Get(addr)
+		},
+		File:   filepath.Join(cfg.DataDir, "scores", "replica.json"),
+		Logger: n.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start scores: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = n.scores.Stop() })
+	scoresGossip.Store(n.scores)
+
 	n.grpc, err = rpc.NewServer(rpc.Config{
 		ID: cfg.ID, Store: n.store, Peers: peers{n.members}, Conns: n.conns, Logger: n.log,
-		Creds: grpcCreds, Keyring: n.members,
+		Creds: grpcCreds, Keyring: n.members, Scores: n.scores,
 	})
 	if err != nil {
 		return nil, err
@@ -383,7 +420,18 @@ func (n *Node) Kill() error {
 }
 
 func (n *Node) close() []error {
-	return []error{n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+	return []error{n.scores.Stop(), n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+}
+
+// peerAddrs are the gRPC addresses of the other alive backends.
+func (n *Node) peerAddrs() []string {
+	var out []string
+	for _, m := range n.members.Members() {
+		if m.ID != n.cfg.ID && m.Status == "alive" && m.GRPCAddr != "" {
+			out = append(out, m.GRPCAddr)
+		}
+	}
+	return out
 }
 
 // peers adapts membership to rpc.Peers.

@@ -127,6 +127,10 @@ type Config struct {
 	// can neither join nor read. It seeds the keyring on the first start;
 	// from then on KeyringFile holds the keys, rotations included.
 	GossipKey []byte
+	// OnUserEvent, if set, receives the payload of every serf user event
+	// of the given name (see UserEvent), from the event loop: it must not
+	// block.
+	OnUserEvent func(name string, payload []byte)
 	// KeyringFile is where the keyring is kept (serf writes it on every
 	// install, use or remove). When it exists it wins over GossipKey, as
 	// the key may have been rotated since. Required with GossipKey.
@@ -376,6 +380,9 @@ func (m *Membership) serfConfig() *serf.Config {
 	// attempts bring it back once the network heals, by default every 30 s.
 	// A healed partition should show in the cluster panel within seconds.
 	sc.ReconnectInterval = time.Second
+	// Scores travel as user events (see UserEvent); the default limit is
+	// 512 bytes.
+	sc.UserEventSizeLimit = 4096
 
 	ml := sc.MemberlistConfig
 	ml.LogOutput = nil
@@ -435,6 +442,15 @@ func (m *Membership) LocalMember() Member {
 	return Member{Tags: m.localTags(), SerfAddr: serfAddr(sm), Status: sm.Status.String()}
 }
 
+// UserEvent sends payload to every member as the serf user event name,
+// by gossip, under the gossip key. Payloads are at most 4 KiB.
+func (m *Membership) UserEvent(name string, payload []byte) error {
+	if err := m.serf.UserEvent(name, payload, false); err != nil {
+		return fmt.Errorf("membership: user event %s: %w", name, err)
+	}
+	return nil
+}
+
 // Reconcile requests a reconcile pass without blocking; requests made while
 // one is pending are merged. The store may call it when leadership changes.
 func (m *Membership) Reconcile() {
@@ -489,8 +505,13 @@ func (m *Membership) eventLoop() {
 	for {
 		select {
 		case e := <-m.eventCh:
-			if _, ok := e.(serf.MemberEvent); ok {
+			switch e := e.(type) {
+			case serf.MemberEvent:
 				m.Reconcile()
+			case serf.UserEvent:
+				if m.cfg.OnUserEvent != nil {
+					m.cfg.OnUserEvent(e.Name, e.Payload)
+				}
 			}
 		case <-m.serfDown:
 			return

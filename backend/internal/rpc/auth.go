@@ -16,10 +16,13 @@ import (
 )
 
 // nodeOnly lists the methods only backends may call: a read index hands
-// out the leader's commit point, and the keyring changes the gossip keys.
+// out the leader's commit point, the keyring changes the gossip keys, and
+// sync and push are the scores replicas' anti-entropy.
 var nodeOnly = map[string]bool{
 	pb.Cluster_ReadIndex_FullMethodName: true,
 	pb.Cluster_Keyring_FullMethodName:   true,
+	pb.Scores_Sync_FullMethodName:       true,
+	pb.Scores_Push_FullMethodName:       true,
 }
 
 // authorizer checks, on a server with mutual TLS, that the caller's

@@ -24,6 +24,7 @@ import (
 	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/membership"
 	"github.com/gallows-game/gallows/backend/internal/proxy"
+	"github.com/gallows-game/gallows/backend/internal/scores"
 	"github.com/gallows-game/gallows/backend/internal/store"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -90,6 +91,9 @@ type Config struct {
 	// Keyring runs gossip keyring operations on every member (nil: the
 	// Keyring call fails).
 	Keyring Keyring
+	// Scores is this node's scores gossip (nil: the Scores service is not
+	// served).
+	Scores *scores.Gossip
 }
 
 // Keyring runs a gossip keyring operation across the cluster.
@@ -154,6 +158,9 @@ func NewServer(cfg Config) (*Server, error) {
 	gs := grpc.NewServer(opts...)
 	pb.RegisterGameServer(gs, &gameService{cfg: cfg, proxy: px, relay: newRelay(), drain: d})
 	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
+	if cfg.Scores != nil {
+		pb.RegisterScoresServer(gs, &scoresService{gossip: cfg.Scores})
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

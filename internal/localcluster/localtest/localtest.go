@@ -153,6 +153,12 @@ func (c *Cluster) ClusterClient(id string) pb.ClusterClient {
 	return pb.NewClusterClient(c.conn(id))
 }
 
+// ScoresClient returns a scores client of backend id, over the same
+// connection as Client.
+func (c *Cluster) ScoresClient(id string) pb.ScoresClient {
+	return pb.NewScoresClient(c.conn(id))
+}
+
 func (c *Cluster) conn(id string) *grpc.ClientConn {
 	c.t.Helper()
 	c.mu.Lock()
