@@ -51,9 +51,11 @@ type Config struct {
 // states that differ) that repairs whatever a node missed while it was
 // down or cut off. It saves the replica to its file.
 type Gossip struct {
-	cfg   Config
-	dirty atomic.Bool
-	sent  atomic.Int64 // bytes sent: deltas and anti-entropy requests
+	cfg        Config
+	dirty      atomic.Bool
+	deltaBytes atomic.Int64 // bytes of the deltas broadcast
+	deltas     atomic.Int64 // deltas broadcast
+	syncBytes  atomic.Int64 // bytes of anti-entropy requests and replies sent
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -97,8 +99,12 @@ func (g *Gossip) Stop() error {
 	return g.save()
 }
 
-// BytesSent is how many bytes this node has sent for scores.
-func (g *Gossip) BytesSent() int64 { return g.sent.Load() }
+// Traffic is what this node has sent for scores: the bytes of the deltas
+// it broadcast (as written, once; serf retransmits each a few times), of
+// its anti-entropy requests and replies, and the number of deltas.
+func (g *Gossip) Traffic() (deltaBytes, syncBytes, deltas int64) {
+	return g.deltaBytes.Load(), g.syncBytes.Load(), g.deltas.Load()
+}
 
 // Set, Add: local writes, spread at once.
 
@@ -135,7 +141,8 @@ func (g *Gossip) spread(d Delta) {
 		g.cfg.Logger.Warn("scores: broadcast delta; anti-entropy will carry it", "err", err)
 		return
 	}
-	g.sent.Add(int64(len(b)))
+	g.deltaBytes.Add(int64(len(b)))
+	g.deltas.Add(1)
 }
 
 // Deliver merges a delta received by gossip.
@@ -198,7 +205,7 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 	c := pb.NewScoresClient(cc)
 	r := g.cfg.Replica
 	req := &pb.SyncRequest{Root: r.Root()}
-	g.sent.Add(int64(proto.Size(req)))
+	g.syncBytes.Add(int64(proto.Size(req)))
 	reply, err := c.Sync(ctx, req)
 	if err != nil {
 		return fmt.Errorf("sync with %s: %w", addr, err)
@@ -207,7 +214,7 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 		return nil
 	}
 	req = &pb.SyncRequest{Root: r.Root(), Digest: r.Digest(), WithDigest: true}
-	g.sent.Add(int64(proto.Size(req)))
+	g.syncBytes.Add(int64(proto.Size(req)))
 	if reply, err = c.Sync(ctx, req); err != nil {
 		return fmt.Errorf("sync digest with %s: %w", addr, err)
 	}
@@ -226,7 +233,7 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 		return fmt.Errorf("sync with %s: encode: %w", addr, err)
 	}
 	push := &pb.PushRequest{States: b}
-	g.sent.Add(int64(proto.Size(push)))
+	g.syncBytes.Add(int64(proto.Size(push)))
 	if _, err := c.Push(ctx, push); err != nil {
 		return fmt.Errorf("push to %s: %w", addr, err)
 	}
@@ -247,7 +254,7 @@ func (g *Gossip) AnswerSync(req *pb.SyncRequest) (*pb.SyncReply, error) {
 		}
 		reply = &pb.SyncReply{States: b, Wanted: wanted}
 	}
-	g.sent.Add(int64(proto.Size(reply)))
+	g.syncBytes.Add(int64(proto.Size(reply)))
 	return reply, nil
 }
 
