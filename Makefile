@@ -84,9 +84,13 @@ IMAGE ?= gallows:latest
 COMPOSE_PROJECT ?= gallows
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
 	elif docker-compose version >/dev/null 2>&1; then echo docker-compose; fi)
-DC = GALLOWS_IMAGE=$(IMAGE) $(COMPOSE) -p $(COMPOSE_PROJECT)
+DC = GALLOWS_IMAGE=$(IMAGE) GALLOWS_CERTS_DIR=$(abspath $(CERTS_DIR)) $(COMPOSE) -p $(COMPOSE_PROJECT)
 FRONTEND1_PORT = $(or $(GALLOWS_FRONTEND1_PORT),8080)
 FRONTEND2_PORT = $(or $(GALLOWS_FRONTEND2_PORT),8081)
+# CERTS_DIR holds what the containers run secured with (git-ignored);
+# `make certs` creates what is missing there.
+CERTS_DIR ?= $(or $(GALLOWS_CERTS_DIR),certs)
+STATUS_FLAGS = --certs-dir $(CERTS_DIR)
 STATUS_BACKENDS = 127.0.0.1:$(or $(GALLOWS_BACKEND1_GRPC_PORT),9101),127.0.0.1:$(or $(GALLOWS_BACKEND2_GRPC_PORT),9102),127.0.0.1:$(or $(GALLOWS_BACKEND3_GRPC_PORT),9103)
 CHAOS_FLAGS ?= -race -count=1 -timeout 20m -v
 
@@ -122,15 +126,13 @@ need-compose:
 image: build ## Build the container image (FROM scratch + bin/gallows).
 	docker build -t $(IMAGE) .
 
-# The key both frontends of docker-compose.yml sign players' sessions with:
-# made once, kept out of git.
-.gallows/session.key:
-	@mkdir -p $(@D)
-	@umask 077 && head -c 32 /dev/urandom | base64 > $@
-	@echo "wrote a new session key to $@"
+.PHONY: certs
+certs: build ## Create what is missing in certs/: a CA, backend and frontend certificates, gossip and session keys.
+	@$(BIN) tls dev --out $(CERTS_DIR) --host backend-1,backend-2,backend-3,frontend-1,frontend-2 >/dev/null
+	@echo "certificates and keys in $(CERTS_DIR)/"
 
 .PHONY: up
-up: image need-compose .gallows/session.key ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
+up: image certs need-compose ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
 	$(DC) up -d
 	@echo "waiting until every node is ready..."
 	$(call wait_ready,$(call admin_addr,1) $(call admin_addr,2) $(call admin_addr,3) 127.0.0.1:$(FRONTEND1_PORT) 127.0.0.1:$(FRONTEND2_PORT),180)
@@ -139,7 +141,7 @@ up: image need-compose .gallows/session.key ## Start 3 backends + 2 frontends in
 	@echo "Cluster panel:  http://localhost:$(FRONTEND1_PORT)/cluster"
 	@echo "Backends:       gRPC $(STATUS_BACKENDS)"
 	@echo
-	@$(BIN) status --wait 10s --backends $(STATUS_BACKENDS)
+	@$(BIN) status --wait 10s $(STATUS_FLAGS) --backends $(STATUS_BACKENDS)
 
 .PHONY: down
 down: need-compose ## Stop and remove the containers; the Raft data stays in volumes.
@@ -155,18 +157,18 @@ logs: need-compose ## Follow the containers' logs (Ctrl-C stops following).
 
 .PHONY: status
 status: build ## Show every backend's role, term and indexes, and who leads.
-	@$(BIN) status --backends $(STATUS_BACKENDS)
+	@$(BIN) status $(STATUS_FLAGS) --backends $(STATUS_BACKENDS)
 
 .PHONY: kill-leader
 kill-leader: build ## SIGKILL the leader's container, then show the new leader.
-	@leader=$$($(BIN) status --leader --wait 10s --backends $(STATUS_BACKENDS)) || exit 1; \
+	@leader=$$($(BIN) status --leader --wait 10s $(STATUS_FLAGS) --backends $(STATUS_BACKENDS)) || exit 1; \
 	svc=backend-$${leader#b}; id=$$($(call container_of,$$svc)); \
 	if [ -z "$$id" ]; then echo "no container for $$svc in project $(COMPOSE_PROJECT)" >&2; exit 1; fi; \
-	down=$$($(BIN) status --backends $(STATUS_BACKENDS) | awk '$$2 == "down" {print $$1}' | tr '\n' ' '); \
+	down=$$($(BIN) status $(STATUS_FLAGS) --backends $(STATUS_BACKENDS) | awk '$$2 == "down" {print $$1}' | tr '\n' ' '); \
 	if [ -n "$$down" ]; then echo "warning: $$down is down already; without $$leader there is no quorum and the game stops until a node comes back"; fi; \
 	start=$$(date +%s%N) && docker kill $$id >/dev/null && \
 	echo "killed $$svc ($$leader, the leader) with SIGKILL; bring it back with: make restart-node N=$${leader#b}" && \
-	$(BIN) status --wait 10s --backends $(STATUS_BACKENDS) && \
+	$(BIN) status --wait 10s $(STATUS_FLAGS) --backends $(STATUS_BACKENDS) && \
 	echo "(new leader seen $$(( ($$(date +%s%N) - start) / 1000000 )) ms after the kill)"
 
 .PHONY: restart-node
@@ -175,7 +177,7 @@ restart-node: build need-compose ## Restart backend N, e.g. make restart-node N=
 	$(DC) restart backend-$(N)
 	@echo "waiting until backend-$(N) has caught up..."
 	$(call wait_ready,$(call admin_addr,$(N)),120)
-	@$(BIN) status --wait 60s --caught-up b$(N) --backends $(STATUS_BACKENDS)
+	@$(BIN) status --wait 60s --caught-up b$(N) $(STATUS_FLAGS) --backends $(STATUS_BACKENDS)
 
 .PHONY: test-chaos
 test-chaos: ## Build the image, then kill, pause and cut off containers while clients play (needs Docker).

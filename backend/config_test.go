@@ -14,7 +14,7 @@ func TestConfigValidate(t *testing.T) {
 		return backend.Config{
 			ID: "b1", DataDir: "data/b1",
 			RaftAddr: "127.0.0.1:7001", SerfAddr: "127.0.0.1:7101", GRPCAddr: "127.0.0.1:7201", HTTPAddr: "127.0.0.1:7301",
-			Join: []string{"backend2:7946"}, BootstrapExpect: 3,
+			Join: []string{"backend2:7946"}, BootstrapExpect: 3, Insecure: true,
 		}
 	}
 	tests := []struct {
@@ -37,6 +37,9 @@ func TestConfigValidate(t *testing.T) {
 		{"timeout scale too large", func(c *backend.Config) { c.TimeoutScale = 200 }, "--raft-timeout-scale"},
 		{"timeout scale NaN", func(c *backend.Config) { c.TimeoutScale = math.NaN() }, "--raft-timeout-scale"},
 		{"negative timeout scale", func(c *backend.Config) { c.TimeoutScale = -1 }, "--raft-timeout-scale"},
+		{"neither TLS nor insecure", func(c *backend.Config) { c.Insecure = false }, "--tls-ca"},
+		{"gossip key without TLS", func(c *backend.Config) { c.Insecure, c.GossipKey = false, make([]byte, 32) }, "--tls-cert"},
+		{"insecure with a gossip key", func(c *backend.Config) { c.GossipKey = make([]byte, 32) }, "--insecure"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

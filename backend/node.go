@@ -19,10 +19,14 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/gallows-game/gallows/backend/game"
 	"github.com/gallows-game/gallows/backend/internal/membership"
 	"github.com/gallows-game/gallows/backend/internal/rpc"
+	"github.com/gallows-game/gallows/backend/internal/scores"
 	"github.com/gallows-game/gallows/backend/internal/store"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Config is everything a backend node needs. Addresses are host:port; a
@@ -60,6 +64,22 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// Logger receives every log of the node.
 	Logger *slog.Logger
+
+	// TLS is this node's certificate (role backend) and the cluster's CA:
+	// Raft accepts and dials only backends, gRPC accepts backends and
+	// frontends. Required unless Insecure.
+	TLS *pki.Material
+	// GossipKey encrypts serf's gossip; members without it cannot join.
+	// It seeds the keyring kept in the data dir (see docs/SECURITY.md for
+	// rotation). Required unless Insecure.
+	GossipKey []byte
+	// ScoresWall is the wall clock under the scores' hybrid logical clock
+	// (nil: time.Now); tests skew it.
+	ScoresWall func() time.Time
+	// Insecure runs with plaintext Raft and gRPC and open gossip: anyone
+	// who reaches the node's ports can join as a voter, read the log and
+	// play as anyone. For a quick trial on loopback only.
+	Insecure bool
 }
 
 // Validate reports the first invalid setting in words a person can act on.
@@ -91,6 +111,14 @@ func (c Config) Validate() error {
 	if s := c.TimeoutScale; s != 0 && !(s >= store.MinTimeoutScale && s <= store.MaxTimeoutScale) {
 		return fmt.Errorf("--raft-timeout-scale %v: must be between %v and %v", s, store.MinTimeoutScale, store.MaxTimeoutScale)
 	}
+	switch {
+	case c.Insecure && (c.TLS != nil || c.GossipKey != nil):
+		return errors.New("--insecure with TLS or a gossip key: choose one")
+	case !c.Insecure && (c.TLS == nil || c.GossipKey == nil):
+		return errors.New("refusing to start without --tls-ca, --tls-cert, --tls-key and --gossip-key-file (create them with gallows tls and gallows gossip-key), or give --insecure for a loopback trial")
+	case c.TLS != nil && c.TLS.Role() != pki.RoleBackend:
+		return fmt.Errorf("--tls-cert: a backend needs a certificate of role backend, not %s", c.TLS.Role())
+	}
 	return nil
 }
 
@@ -100,6 +128,7 @@ type Node struct {
 	log     *slog.Logger
 	store   *store.Store
 	members *membership.Membership
+	scores  *scores.Gossip
 	grpc    *rpc.Server
 	conns   *rpc.Conns
 	http    *http.Server
@@ -132,6 +161,15 @@ func Start(cfg Config) (_ *Node, err error) {
 	if network == nil {
 		network = store.TCP{}
 	}
+	raftNetwork := network
+	var grpcCreds, peerCreds credentials.TransportCredentials
+	if cfg.TLS != nil {
+		raftNetwork = store.TLS(network, cfg.TLS.ServerConfig(n.log.With("port", "raft"), pki.RoleBackend), cfg.TLS.ClientConfig(pki.RoleBackend))
+		grpcCreds = credentials.NewTLS(cfg.TLS.ServerConfig(n.log.With("port", "grpc"), pki.RoleBackend, pki.RoleFrontend))
+		peerCreds = credentials.NewTLS(cfg.TLS.ClientConfig(pki.RoleBackend))
+	} else {
+		n.log.Warn("running insecure: plaintext Raft and gRPC, unencrypted gossip; anyone who reaches these ports can join the cluster")
+	}
 	grpcLn, err := network.Listen(cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for gRPC on %s: %w", cfg.GRPCAddr, err)
@@ -163,12 +201,22 @@ func Start(cfg Config) (_ *Node, err error) {
 	// The store's leader loop has membership reconcile at once whenever
 	// this node becomes ready to lead; membership starts after the store.
 	var members atomic.Pointer[membership.Membership]
+	var scoresGossip atomic.Pointer[scores.Gossip]
 	// Membership alone gets the Raft node itself: it bootstraps the cluster
 	// and adds and removes voters.
 	var raftNode *raft.Raft
+	// The scores replica hears of game points as this node applies them:
+	// every node applies the same log, so each reports the same figures,
+	// which merge to one.
+	replica := scores.NewReplica(cfg.ID, scores.NewClock(cfg.ID, cfg.ScoresWall))
 	n.store, raftNode, err = store.Open(store.Config{
+		OnRoomChange: func(r *game.Room) {
+			for _, p := range r.Players {
+				replica.Earn(p.ID, r.Code, r.Version, int64(p.Points))
+			}
+		},
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,
-		Network: network, TimeoutScale: cfg.TimeoutScale,
+		Network: raftNetwork, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger,
 		OnLeading: func() {
@@ -189,7 +237,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	// Peers come back after a restart (a container's, say): reconnect within
 	// a second, not after gRPC's default backoff of up to two minutes, so
 	// status and forwarding see them again at once.
-	n.conns = rpc.NewConns(grpc.WithConnectParams(grpc.ConnectParams{
+	n.conns = rpc.NewConns(peerCreds, grpc.WithConnectParams(grpc.ConnectParams{
 		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 		MinConnectTimeout: 2 * time.Second,
 	}), grpc.WithContextDialer(network.Dial))
@@ -209,6 +257,13 @@ func Start(cfg Config) (_ *Node, err error) {
 		Raft:              raftNode,
 		Logger:            cfg.Logger.With("node", cfg.ID),
 		ReconcileInterval: cfg.ReconcileInterval,
+		GossipKey:         cfg.GossipKey,
+		KeyringFile:       keyringFile(cfg),
+		OnUserEvent: func(name string, payload []byte) {
+			if g := scoresGossip.Load(); g != nil && name == scores.EventName {
+				g.Deliver(payload)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start membership: %w", err)
@@ -219,8 +274,25 @@ func Start(cfg Config) (_ *Node, err error) {
 		n.members.Reconcile()
 	}
 
+	n.scores, err = scores.Start(scores.Config{
+		Replica:   replica,
+		Broadcast: func(b []byte) error { return n.members.UserEvent(scores.EventName, b) },
+		Peers:     n.peerAddrs,
+		Dial: func(addr string) (grpc.ClientConnInterface, error) {
+			return n.conns.Get(addr)
+		},
+		File:   filepath.Join(cfg.DataDir, "scores", "replica.json"),
+		Logger: n.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start scores: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = n.scores.Stop() })
+	scoresGossip.Store(n.scores)
+
 	n.grpc, err = rpc.NewServer(rpc.Config{
 		ID: cfg.ID, Store: n.store, Peers: peers{n.members}, Conns: n.conns, Logger: n.log,
+		Creds: grpcCreds, Keyring: n.members, Scores: n.scores,
 	})
 	if err != nil {
 		return nil, err
@@ -236,6 +308,14 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.log.Info("backend started", "raft", n.store.RaftAddr(), "grpc", n.grpcAddr, "http", n.httpAddr,
 		"serf", n.SerfAddr(), "has_state", n.store.HasState())
 	return n, nil
+}
+
+// keyringFile is where the gossip keyring is kept, if gossip is encrypted.
+func keyringFile(cfg Config) string {
+	if cfg.GossipKey == nil {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, "serf", "keyring")
 }
 
 // advertised replaces the host of a bound address with host, if set.
@@ -340,7 +420,18 @@ func (n *Node) Kill() error {
 }
 
 func (n *Node) close() []error {
-	return []error{n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+	return []error{n.scores.Stop(), n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+}
+
+// peerAddrs are the gRPC addresses of the other alive backends.
+func (n *Node) peerAddrs() []string {
+	var out []string
+	for _, m := range n.members.Members() {
+		if m.ID != n.cfg.ID && m.Status == "alive" && m.GRPCAddr != "" {
+			out = append(out, m.GRPCAddr)
+		}
+	}
+	return out
 }
 
 // peers adapts membership to rpc.Peers.

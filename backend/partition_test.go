@@ -102,7 +102,7 @@ func (a *answeredBy) since(t time.Time, addr string) int {
 func frontendClient(t *testing.T, c *localtest.Cluster, host string, cfg gameclient.Config) *gameclient.Client {
 	t.Helper()
 	base := c.GameClientConfig(host)
-	cfg.Backends, cfg.Dial, cfg.Logger = base.Backends, base.Dial, base.Logger
+	cfg.Backends, cfg.Dial, cfg.Logger, cfg.TLS = base.Backends, base.Dial, base.Logger, base.TLS
 	gc, err := gameclient.New(cfg)
 	if err != nil {
 		t.Fatal(err)

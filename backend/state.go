@@ -71,3 +71,17 @@ func (n *Node) Voters() ([]string, error) { return n.store.Voters() }
 // TimeoutScale 1: its timeouts and batching. The benchmark's raw-Raft
 // baseline runs with it, so that both sides of the comparison wait alike.
 func RaftConfig(id string) *raft.Config { return store.RaftConfig(id, 1) }
+
+// Score is a player's score in this node's scores replica.
+func (n *Node) Score(player string) int64 { return n.scores.Replica().Score(player) }
+
+// AddScore adds delta to a player's score on this node; gossip spreads it.
+func (n *Node) AddScore(player string, delta int64) error {
+	_, err := n.scores.Add(player, delta)
+	return err
+}
+
+// ScoresTraffic is what this node has sent for scores: the bytes of the
+// deltas it broadcast (each once, as written; serf retransmits them) and
+// of its anti-entropy exchanges, and how many deltas it broadcast.
+func (n *Node) ScoresTraffic() (deltaBytes, syncBytes, deltas int64) { return n.scores.Traffic() }

@@ -20,6 +20,7 @@ import (
 	"github.com/gallows-game/gallows/frontend/internal/limits"
 	"github.com/gallows-game/gallows/frontend/internal/session"
 	"github.com/gallows-game/gallows/gameclient"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Config configures a frontend.
@@ -48,6 +49,12 @@ type Config struct {
 	// websocket) and the HTTP server's timeouts; its zero value, and each
 	// zero field, means the defaults (see README, "Limits").
 	Limits Limits
+	// TLS is this frontend's certificate (role frontend) and the cluster's
+	// CA, presented to the backends, whose certificates (role backend) it
+	// checks in turn. Required unless Insecure.
+	TLS *pki.Material
+	// Insecure talks to backends run with --insecure, in plaintext.
+	Insecure bool
 }
 
 // Limits are a frontend's rate limits and HTTP timeouts: see the fields
@@ -75,6 +82,14 @@ func (c Config) Validate() error {
 	}
 	if n := len(c.SessionKey); n > 0 && n < session.KeySize {
 		return fmt.Errorf("--session-key-file: a key of %d bytes, want at least %d", n, session.KeySize)
+	}
+	switch {
+	case c.Insecure && c.TLS != nil:
+		return errors.New("--insecure with TLS: choose one")
+	case !c.Insecure && c.TLS == nil:
+		return errors.New("refusing to start without --tls-ca, --tls-cert and --tls-key (create them with gallows tls), or give --insecure to talk to backends run with --insecure")
+	case c.TLS != nil && c.TLS.Role() != pki.RoleFrontend:
+		return fmt.Errorf("--tls-cert: a frontend needs a certificate of role frontend, not %s", c.TLS.Role())
 	}
 	return nil
 }
@@ -123,7 +138,11 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("frontend: --session-key-file: %w", err)
 	}
-	client, err := gameclient.New(gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial})
+	gc := gameclient.Config{Backends: cfg.Backends, Logger: log, Dial: cfg.Dial}
+	if cfg.TLS != nil {
+		gc.TLS = cfg.TLS.ClientConfig(pki.RoleBackend)
+	}
+	client, err := gameclient.New(gc)
 	if err != nil {
 		return nil, fmt.Errorf("frontend: backends: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
+	"github.com/gallows-game/gallows/internal/pki"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -36,9 +37,9 @@ func (r *recorder) guessAttempts(requestID string) []gameclient.Op {
 }
 
 // newClient returns a client of the backends at addrs, closed when the test ends.
-func newClient(t *testing.T, rec gameclient.Recorder, addrs ...string) *gameclient.Client {
+func newClient(t *testing.T, rec gameclient.Recorder, s *localtest.Cluster, addrs ...string) *gameclient.Client {
 	t.Helper()
-	cfg := gameclient.Config{Backends: addrs, Logger: localtest.Logger()}
+	cfg := gameclient.Config{Backends: addrs, Logger: localtest.Logger(), TLS: s.ClientTLS(pki.RoleFrontend)}
 	if rec != nil {
 		cfg.Recorder = rec
 	}

@@ -31,6 +31,7 @@ package gameclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,7 @@ import (
 
 	"google.golang.org/grpc"
 	grpcbackoff "google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
@@ -95,6 +97,10 @@ type Config struct {
 	// Dial, when set, opens the connections to the backends instead of
 	// plain TCP: tests that cut or delay links plug in here.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// TLS, when set, secures every connection (a client certificate the
+	// backends accept, and their CA); nil: plaintext, for backends run
+	// with --insecure.
+	TLS *tls.Config
 }
 
 // Op is one recorded attempt of a call on one backend.
@@ -261,7 +267,11 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 	// minutes.
 	// passthrough: the address is resolved at every connection attempt, so a
 	// container that was gone for a while is found as soon as it is back.
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if c.cfg.TLS != nil {
+		creds = credentials.NewTLS(c.cfg.TLS)
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 2 * time.Second,

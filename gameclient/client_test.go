@@ -42,7 +42,7 @@ func TestGameOnCluster(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
 	// One seed: the other members are learned from the cluster status.
-	c := newClient(t, rec, s.GRPCAddrs()[0])
+	c := newClient(t, rec, s, s.GRPCAddrs()[0])
 	waitForLeader(t, s, c)
 	localtest.Poll(t, 10*time.Second, "the client to learn every member", func() bool {
 		return len(c.Cluster().GetNodes()) == 3
@@ -232,7 +232,7 @@ func TestGameOnCluster(t *testing.T) {
 func TestLeaderKilled(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
-	c := newClient(t, rec, s.GRPCAddrs()...)
+	c := newClient(t, rec, s, s.GRPCAddrs()...)
 	old := waitForLeader(t, s, c)
 	ctx := localtest.Context(t, 30*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: word, MaxLives: 26})
@@ -315,7 +315,7 @@ func TestLeaderKilled(t *testing.T) {
 func TestWatchRoomSurvivesKill(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3})
 	rec := &recorder{}
-	c := newClient(t, rec, s.GRPCAddrs()...)
+	c := newClient(t, rec, s, s.GRPCAddrs()...)
 	waitForLeader(t, s, c)
 	ctx := localtest.Context(t, 40*time.Second)
 	room, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: word, MaxLives: 26})

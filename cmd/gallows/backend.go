@@ -19,6 +19,7 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg backend.Config
 	var join listFlag
 	var level levelFlag
+	var sec tlsFlags
 	fs.StringVar(&cfg.ID, "id", "", "unique node id, e.g. b1 (required)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the Raft log and snapshots (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "127.0.0.1:7000", "host:port for Raft traffic")
@@ -30,9 +31,18 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "start a new cluster once this many backends see each other (0: only join)")
 	fs.Float64Var(&cfg.TimeoutScale, "raft-timeout-scale", 1, "multiplies every Raft timeout; 1 suits a LAN (a dead leader is replaced in well under a second)")
 	fs.Var(&level, "log-level", "debug, info, warn or error")
+	sec.register(fs, true, false)
 	if err := parse(fs, args, stderr, "gallows backend: run one backend node."); err != nil {
 		return err
 	}
+	var err error
+	if cfg.TLS, err = sec.material(); err != nil {
+		return err
+	}
+	if cfg.GossipKey, err = sec.gossipKey(); err != nil {
+		return err
+	}
+	cfg.Insecure = sec.insecure
 	cfg.Join = join
 	cfg.Logger = newLogger(stderr, &level)
 	if cfg.TimeoutScale == 0 {

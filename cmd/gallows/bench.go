@@ -24,6 +24,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	runs := fs.Int("runs", 1, "how many comparisons to run, one after the other; with more than one, a table of all and the median ratio follow")
 	dataDir := fs.String("data-dir", "", "keep the nodes' data here (with --runs, in run-1, run-2, …); must be empty (default: a temp dir, removed on exit)")
 	reads := fs.Bool("reads", false, "measure room reads through a frontend instead, linearizable against stale, each client reading its own room while the rooms change")
+	gossip := fs.Bool("gossip", false, "measure the scores gossip instead: how long a write on one node takes to reach every node, at 3 and 10 nodes, and its bytes per node per second at rest and under 100 writes/s")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file; each side's goroutines carry the label side=raft or side=gallows")
 	var level levelFlag
 	level.LevelVar.Set(slog.LevelWarn)
@@ -33,6 +34,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	if *runs < 1 {
 		return fmt.Errorf("--runs %d: want at least 1", *runs)
+	}
+	if *gossip {
+		fmt.Fprintf(stdout, "gallows bench --gossip: scores convergence and traffic; %d CPUs, %s\n", runtime.NumCPU(), runtime.Version())
+		_, err := bench.Gossip(ctx, bench.GossipConfig{Dir: *dataDir, Logger: newLogger(stderr, &level)}, stdout)
+		return err
 	}
 	cfg := bench.Config{Clients: *clients, Duration: *duration, Dir: *dataDir, Logger: newLogger(stderr, &level)}
 	if err := cfg.Validate(); err != nil {

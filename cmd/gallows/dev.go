@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gallows-game/gallows/internal/localcluster"
@@ -65,6 +66,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, n := range c.Running() {
 		fmt.Fprintf(stdout, "  backend %s  grpc %s  admin http://%s/readyz\n", n.ID(), n.GRPCAddr(), n.HTTPAddr())
 	}
+	fmt.Fprintf(stdout, "  certificates and keys in %s (gallows status --certs-dir %s --backends %s)\n",
+		filepath.Dir(c.Certs().CA), filepath.Dir(c.Certs().CA), c.Running()[0].GRPCAddr())
 	fmt.Fprintf(stdout, "\nPlay at %s  (cluster panel: %s/cluster)\nPress Ctrl-C to stop.\n", url, url)
 	// nil once ctx is done (Ctrl-C), or a server's error.
 	return c.Wait(ctx)

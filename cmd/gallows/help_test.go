@@ -77,6 +77,10 @@ func TestServersRejectBadFlags(t *testing.T) {
 		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--raft-timeout-scale", "500"}, "--raft-timeout-scale 500: must be between"},
 		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--serf-addr", "backend1:7946"}, "--serf-addr"},
 		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--join", ":7946"}, "--join"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir}, "or give --insecure"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--tls-ca", "ca.pem"}, "--tls-ca, --tls-cert and --tls-key go together"},
+		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--insecure", "--gossip-key-file", "/nonexistent"}, "--gossip-key-file"},
+		{[]string{"frontend", "--backends", "127.0.0.1:9000"}, "or give --insecure"},
 		{[]string{"dev", "--base-port", "80"}, "--base-port 80"},
 		{[]string{"dev", "--base-port", "65530"}, "--base-port 65530"},
 	} {

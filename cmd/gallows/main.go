@@ -1,6 +1,7 @@
 // Command gallows runs the Gallows game cluster: backend nodes, frontends,
-// the whole cluster on loopback for development, a benchmark and the
-// container health check.
+// the whole cluster on loopback for development, a benchmark, the
+// container health check, and the certificates and gossip keys a secured
+// cluster runs on.
 package main
 
 import (
@@ -23,6 +24,9 @@ Usage:
   gallows bench        measure guesses/s against raw Raft on a loopback cluster
   gallows healthcheck  exit 0 if the node at --addr is healthy (for containers)
   gallows status       who leads the backend cluster, and every node's state
+  gallows tls          create a CA and node certificates (tls ca, tls cert)
+  gallows gossip-key   print a new gossip encryption key
+  gallows keyring      list, install, use or remove gossip keys on every backend
 
 Run "gallows <command> --help" for the flags of a command. Every flag can
 also be set by an environment variable GALLOWS_<FLAG>, e.g. GALLOWS_DATA_DIR.
@@ -59,6 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runHealthcheck(ctx, args[1:], stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
+	case "tls":
+		return runTLS(args[1:], stdout, stderr)
+	case "gossip-key":
+		return runGossipKey(args[1:], stdout, stderr)
+	case "keyring":
+		return runKeyring(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

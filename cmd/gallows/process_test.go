@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
+	"github.com/gallows-game/gallows/internal/pki"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -39,6 +40,10 @@ func TestProcessesFailOver(t *testing.T) {
 	ports := freePorts(t, 12)
 	addr := func(node, kind int) string { return "127.0.0.1:" + strconv.Itoa(ports[kind*3+node]) }
 	data := t.TempDir()
+	certs, err := pki.CreateDev(filepath.Join(data, "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	procs := map[string]*exec.Cmd{}
 	for i := range 3 {
 		id := fmt.Sprintf("b%d", i+1)
@@ -53,7 +58,8 @@ func TestProcessesFailOver(t *testing.T) {
 		}
 		cmd := exec.Command(bin, "backend", "--id", id, "--data-dir", filepath.Join(data, id),
 			"--raft-addr", addr(i, 0), "--serf-addr", addr(i, 1), "--grpc-addr", addr(i, 2), "--http-addr", addr(i, 3),
-			"--bootstrap-expect", "3", "--join", join)
+			"--bootstrap-expect", "3", "--join", join,
+			"--tls-ca", certs.CA, "--tls-cert", certs.BackendCert, "--tls-key", certs.BackendKey, "--gossip-key-file", certs.GossipKey)
 		logf, err := os.Create(filepath.Join(data, id+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -73,9 +79,14 @@ func TestProcessesFailOver(t *testing.T) {
 		})
 		procs[id] = cmd
 	}
+	frontendCert, err := pki.Load(certs.CA, certs.FrontendCert, certs.FrontendKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := grpc.WithTransportCredentials(credentials.NewTLS(frontendCert.ClientConfig(pki.RoleBackend)))
 	clients := map[string]*grpc.ClientConn{}
 	for i := range 3 {
-		cc, err := grpc.NewClient(addr(i, 2), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(addr(i, 2), creds)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -32,11 +31,17 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	leaderOnly := fs.Bool("leader", false, "print only the leader's id (for scripts)")
 	wait := fs.Duration("wait", 0, "wait up to this long for a leader (a node that says it leads, and the answering node agrees)")
 	caughtUp := fs.String("caught-up", "", "with --wait: also wait until this node (e.g. b2) has committed what the leader had committed when the wait began")
+	var sec tlsFlags
+	sec.register(fs, false, true)
 	if err := parse(fs, args, stderr, "gallows status: who leads the backend cluster, and the state of every node."); err != nil {
 		return err
 	}
 	if len(backends) == 0 {
 		_ = backends.Set(defaultStatusBackends)
+	}
+	creds, err := sec.dialOption()
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
 	}
 	conns := make([]*grpc.ClientConn, 0, len(backends))
 	defer func() {
@@ -45,7 +50,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}()
 	for _, addr := range backends {
-		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(addr, creds)
 		if err != nil {
 			return fmt.Errorf("status: backend %q: %w", addr, err)
 		}

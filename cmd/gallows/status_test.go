@@ -65,7 +65,7 @@ func TestStatusNoBackend(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-	err := run(ctx, []string{"status", "--backends", addr}, &stdout, &stderr)
+	err := run(ctx, []string{"status", "--insecure", "--backends", addr}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("status with no backend: err = %v, want one naming %s", err, addr)
 	}

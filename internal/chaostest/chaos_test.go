@@ -2,8 +2,6 @@ package chaostest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gallows-game/gallows/internal/history"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Fault kinds, in the order the test injects them.
@@ -235,21 +234,19 @@ func TestChaos(t *testing.T) {
 	if image == "" {
 		image = "gallows:latest"
 	}
-	// Both frontends sign sessions with one key (docker-compose.yml), so
-	// that a player who moves to the other frontend stays itself.
-	keyFile := filepath.Join(t.TempDir(), "session.key")
-	key := make([]byte, 32)
-	_, _ = rand.Read(key) // never fails (crypto/rand)
-	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GALLOWS_SESSION_KEY", keyFile)
 	ports, err := FreePorts()
 	if err != nil {
 		t.Fatal(err)
 	}
 	project := NewProject()
-	c, err := New(Config{Dir: dir, Project: project, Image: image, Ports: ports, Compose: compose})
+	// The containers run secured, as make up runs them, with a CA and keys
+	// of this run's own; both frontends sign sessions with its session
+	// key, so a player who moves to the other frontend stays itself.
+	certs, err := pki.CreateDev(t.TempDir(), "backend-1", "backend-2", "backend-3", "frontend-1", "frontend-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Dir: dir, Project: project, Image: image, Ports: ports, Compose: compose, Certs: certs})
 	if err != nil {
 		t.Fatal(err)
 	}

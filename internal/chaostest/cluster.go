@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,8 +31,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/gallows-game/gallows/internal/pki"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -124,6 +126,10 @@ type Config struct {
 	// Compose is the compose command: ["docker", "compose"] or
 	// ["docker-compose"]; empty means FindCompose.
 	Compose []string
+	// Certs are the CA, certificates and keys the containers run with
+	// (GALLOWS_CERTS_DIR, the directory that holds them); the test's own
+	// connections present the backend certificate.
+	Certs pki.DevFiles
 }
 
 // Cluster drives one compose project and talks to its nodes through the
@@ -164,10 +170,14 @@ func New(cfg Config) (*Cluster, error) {
 		}
 		cfg.Compose = c
 	}
+	m, err := pki.Load(cfg.Certs.CA, cfg.Certs.BackendCert, cfg.Certs.BackendKey)
+	if err != nil {
+		return nil, fmt.Errorf("chaostest: %w", err)
+	}
 	c := &Cluster{cfg: cfg, http: &http.Client{Timeout: 2 * time.Second}}
 	for i := range Backends {
 		cc, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(cfg.Ports.GRPC[i]),
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(credentials.NewTLS(m.ClientConfig(pki.RoleBackend))),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(512<<20)),
 			// Containers come and go: reconnect within a second of one
 			// coming back, not after gRPC's default backoff of up to 2 min.
@@ -235,7 +245,8 @@ const LimitScale = 100
 // Compose runs the compose command on this project.
 func (c *Cluster) Compose(ctx context.Context, args ...string) (string, error) {
 	env := append(append(os.Environ(), c.cfg.Ports.env()...), "GALLOWS_IMAGE="+c.cfg.Image,
-		"GALLOWS_LIMIT_SCALE="+strconv.Itoa(LimitScale))
+		"GALLOWS_LIMIT_SCALE="+strconv.Itoa(LimitScale),
+		"GALLOWS_CERTS_DIR="+filepath.Dir(c.cfg.Certs.CA))
 	full := append(append(slices.Clone(c.cfg.Compose[1:]),
 		"--project-directory", c.cfg.Dir, "-f", c.cfg.Dir+"/docker-compose.yml", "-p", c.cfg.Project), args...)
 	return run(ctx, env, c.cfg.Compose[0], full...)

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 	"github.com/gallows-game/gallows/frontend"
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/faultnet"
+	"github.com/gallows-game/gallows/internal/pki"
 )
 
 // Port layout of Config.BasePort: the offset of each kind of port from the
@@ -82,6 +84,10 @@ type Config struct {
 	SessionKey []byte
 	// Logger receives every node's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Insecure runs the system as --insecure does: plaintext Raft and gRPC,
+	// open gossip. By default it runs secured, with a CA, certificates and
+	// keys created in Dir/certs (kept, and reused, across Starts on one Dir).
+	Insecure bool
 }
 
 func (c Config) validate() error {
@@ -109,6 +115,14 @@ type Cluster struct {
 	log *slog.Logger
 	ids []string // every backend id, in order
 
+	// certs are the files of the system's CA, certificates and keys, and
+	// backendTLS, frontendTLS and gossipKey what they hold (all empty when
+	// Insecure).
+	certs       pki.DevFiles
+	backendTLS  *pki.Material
+	frontendTLS *pki.Material
+	gossipKey   []byte
+
 	mu        sync.Mutex
 	nodes     map[string]*backend.Node  // running backends by id
 	configs   map[string]backend.Config // every backend's configuration, its ports resolved
@@ -131,6 +145,11 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			err = errors.Join(err, c.Close())
 		}
 	}()
+	if !cfg.Insecure {
+		if err := c.secure(); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Backends {
 		c.ids = append(c.ids, "b"+strconv.Itoa(i+1))
 	}
@@ -156,6 +175,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			fc.Dial = cfg.Network.Host(fc.ID).Dial
 		}
 		fc.SessionKey = c.cfg.SessionKey
+		fc.TLS, fc.Insecure = c.frontendTLS, cfg.Insecure
 		if cfg.Frontend != nil {
 			cfg.Frontend(&fc)
 		}
@@ -173,12 +193,51 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	return c, nil
 }
 
+// secure creates (or finds) the system's CA, certificates and keys in
+// Dir/certs and loads them.
+func (c *Cluster) secure() error {
+	files, err := pki.CreateDev(filepath.Join(c.cfg.Dir, "certs"))
+	if err != nil {
+		return fmt.Errorf("localcluster: %w", err)
+	}
+	if c.backendTLS, err = pki.Load(files.CA, files.BackendCert, files.BackendKey); err != nil {
+		return fmt.Errorf("localcluster: %w", err)
+	}
+	if c.frontendTLS, err = pki.Load(files.CA, files.FrontendCert, files.FrontendKey); err != nil {
+		return fmt.Errorf("localcluster: %w", err)
+	}
+	if c.gossipKey, err = pki.ReadGossipKeyFile(files.GossipKey); err != nil {
+		return fmt.Errorf("localcluster: %w", err)
+	}
+	c.certs = files
+	return nil
+}
+
+// Certs are the files of the system's CA, certificates and keys (empty
+// when Insecure): tests make clients, and forge outsiders, from them.
+func (c *Cluster) Certs() pki.DevFiles { return c.certs }
+
+// ClientTLS is the TLS configuration of a client that presents the
+// certificate of role (a frontend's, or a backend's for node-only calls)
+// to the backends; nil when Insecure.
+func (c *Cluster) ClientTLS(role pki.Role) *tls.Config {
+	m := c.frontendTLS
+	if role == pki.RoleBackend {
+		m = c.backendTLS
+	}
+	if m == nil {
+		return nil
+	}
+	return m.ClientConfig(pki.RoleBackend)
+}
+
 // backendConfig is the configuration backend id, the i-th, first starts with.
 func (c *Cluster) backendConfig(i int, id string) backend.Config {
 	bc := backend.Config{
 		ID: id, DataDir: filepath.Join(c.cfg.Dir, id),
 		RaftAddr: "127.0.0.1:0", SerfAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		BootstrapExpect: c.cfg.Backends, Logger: c.log,
+		TLS: c.backendTLS, GossipKey: c.gossipKey, Insecure: c.cfg.Insecure,
 	}
 	if c.cfg.BasePort > 0 {
 		port := func(node, offset int) string {
@@ -283,6 +342,9 @@ func (c *Cluster) GRPCAddrs() []string {
 // be cut like the nodes'. Without a network, host is not used.
 func (c *Cluster) GameClientConfig(host string) gameclient.Config {
 	gc := gameclient.Config{Backends: c.GRPCAddrs(), Logger: c.log}
+	if c.frontendTLS != nil {
+		gc.TLS = c.frontendTLS.ClientConfig(pki.RoleBackend)
+	}
 	if c.cfg.Network != nil {
 		gc.Dial = c.cfg.Network.Host(host).Dial
 	}

@@ -6,8 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/gallows-game/gallows/backend/internal/membership"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -117,4 +120,41 @@ func (c *clusterService) WatchStatus(_ *pb.StatusRequest, stream pb.Cluster_Watc
 			return nil
 		}
 	}
+}
+
+// Keyring runs a gossip keyring operation on every member.
+func (c *clusterService) Keyring(_ context.Context, req *pb.KeyringRequest) (*pb.KeyringReply, error) {
+	if c.cfg.Keyring == nil {
+		return nil, status.Error(codes.FailedPrecondition, "gossip is not encrypted on this node")
+	}
+	ops := map[pb.KeyringRequest_Op]membership.KeyOp{
+		pb.KeyringRequest_OP_LIST: membership.KeyList, pb.KeyringRequest_OP_INSTALL: membership.KeyInstall,
+		pb.KeyringRequest_OP_USE: membership.KeyUse, pb.KeyringRequest_OP_REMOVE: membership.KeyRemove,
+	}
+	op, ok := ops[req.GetOp()]
+	if !ok {
+		return nil, status.Errorf(codes.InvalidArgument, "keyring: unknown operation %v", req.GetOp())
+	}
+	if (op == membership.KeyList) != (req.GetKey() == "") {
+		return nil, status.Error(codes.InvalidArgument, "keyring: install, use and remove need a key; list takes none")
+	}
+	res, err := c.cfg.Keyring.Keyring(op, req.GetKey())
+	reply := &pb.KeyringReply{
+		Members: int32(res.Members), Responses: int32(res.Responses),
+		Keys: counts(res.Keys), PrimaryKeys: counts(res.PrimaryKeys), Failures: res.Failures,
+	}
+	if err != nil {
+		c.cfg.Logger.Warn("keyring operation failed", "op", req.GetOp().String(), "err", err)
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	c.cfg.Logger.Info("keyring operation done", "op", req.GetOp().String(), "members", res.Members)
+	return reply, nil
+}
+
+func counts(m map[string]int) map[string]int32 {
+	out := make(map[string]int32, len(m))
+	for k, v := range m {
+		out[k] = int32(v)
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -19,13 +20,17 @@ type Conns struct {
 	closed bool
 }
 
-// NewConns returns an empty pool. Its connections are plaintext and kept
-// alive as the servers' policy allows; opts are added to every one.
-func NewConns(opts ...grpc.DialOption) *Conns {
+// NewConns returns an empty pool. Its connections use creds (nil:
+// plaintext) and are kept alive as the servers' policy allows; opts are
+// added to every one.
+func NewConns(creds credentials.TransportCredentials, opts ...grpc.DialOption) *Conns {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	return &Conns{
 		conns: map[string]*grpc.ClientConn{},
 		opts: append([]grpc.DialOption{
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(creds),
 			grpc.WithKeepaliveParams(pb.Keepalive),
 		}, opts...),
 	}

@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/gallows-game/gallows/backend/game"
+	"github.com/gallows-game/gallows/backend/internal/membership"
 	"github.com/gallows-game/gallows/backend/internal/proxy"
+	"github.com/gallows-game/gallows/backend/internal/scores"
 	"github.com/gallows-game/gallows/backend/internal/store"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
@@ -82,6 +85,22 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the services' logs.
 	Logger *slog.Logger
+	// Creds, when set, secure the server (mutual TLS: internal/pki's
+	// server config, which accepts backends and frontends); each call is
+	// then also checked against its caller's role. Nil serves plaintext
+	// to anyone (--insecure).
+	Creds credentials.TransportCredentials
+	// Keyring runs gossip keyring operations on every member (nil: the
+	// Keyring call fails).
+	Keyring Keyring
+	// Scores is this node's scores gossip (nil: the Scores service is not
+	// served).
+	Scores *scores.Gossip
+}
+
+// Keyring runs a gossip keyring operation across the cluster.
+type Keyring interface {
+	Keyring(op membership.KeyOp, key string) (membership.KeyringResult, error)
 }
 
 // Server holds the gRPC server with every service registered.
@@ -128,11 +147,22 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("rpc: %w", err)
 	}
 	d := newDrain()
-	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(deadline(cfg.DefaultDeadline)),
-		grpc.ChainStreamInterceptor(d.stream),
-		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement), grpc.KeepaliveParams(keepaliveParams))
+	unary := []grpc.UnaryServerInterceptor{deadline(cfg.DefaultDeadline)}
+	streams := []grpc.StreamServerInterceptor{d.stream}
+	opts := []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement), grpc.KeepaliveParams(keepaliveParams)}
+	if cfg.Creds != nil {
+		auth := authorizer{log: cfg.Logger}
+		unary = append([]grpc.UnaryServerInterceptor{auth.unary}, unary...)
+		streams = append([]grpc.StreamServerInterceptor{auth.stream}, streams...)
+		opts = append(opts, grpc.Creds(cfg.Creds))
+	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(streams...))
+	gs := grpc.NewServer(opts...)
 	pb.RegisterGameServer(gs, &gameService{cfg: cfg, proxy: px, relay: newRelay(), drain: d})
 	pb.RegisterClusterServer(gs, &clusterService{cfg: cfg})
+	if cfg.Scores != nil {
+		pb.RegisterScoresServer(gs, &scoresService{gossip: cfg.Scores})
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

@@ -32,6 +32,10 @@ type fsm struct {
 
 	appliedMu sync.Mutex
 	appliedCh chan struct{} // closed and replaced after every applied entry
+
+	// onChange, if set, sees every room a command changed and every room a
+	// snapshot restored, from Apply: it must not block.
+	onChange func(*game.Room)
 }
 
 func newFSM() *fsm {
@@ -70,6 +74,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 		out[i] = applied{res: res, err: err}
 		if err == nil && res.Changed {
 			f.subs.publish(Change{Room: res.Room, Index: l.Index})
+			if f.onChange != nil {
+				f.onChange(res.Room)
+			}
 		}
 	}
 	return out
@@ -136,6 +143,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.state = next
 	for _, r := range next.Rooms() {
 		f.subs.publish(Change{Room: r})
+		if f.onChange != nil {
+			f.onChange(r)
+		}
 	}
 	f.appliedMu.Lock()
 	close(f.appliedCh)

@@ -55,6 +55,10 @@ type Config struct {
 	// lead: elected, with every entry of earlier terms applied (its
 	// barrier). It runs on the store's leader loop and must not block.
 	OnLeading func()
+	// OnRoomChange, if set, sees every room a command changed, as applied,
+	// and every room a snapshot restored. It runs in the state machine and
+	// must not block.
+	OnRoomChange func(*game.Room)
 
 	// wrapLogs, if set, wraps the Raft log store (tests slow its writes).
 	wrapLogs func(raft.LogStore) raft.LogStore
@@ -255,6 +259,7 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 	rc.Logger = slogbridge.Hclog(log, "raft")
 
 	f := newFSM()
+	f.onChange = cfg.OnRoomChange
 	var inner raft.LogStore = w
 	if cfg.wrapLogs != nil {
 		inner = cfg.wrapLogs(w)

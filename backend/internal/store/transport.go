@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -84,3 +85,40 @@ func (a advertised) Network() string { return "tcp" }
 
 // String implements net.Addr: the address as given.
 func (a advertised) String() string { return string(a) }
+
+// TLS returns n with every connection wrapped in TLS: the ones accepted
+// handshake with server, the ones dialed with client. Raft then talks only
+// to peers whose certificates server and client accept (the cluster's CA
+// and role; see internal/pki). A refused handshake ends that connection
+// only: the accept loop never waits on a handshake.
+func TLS(n Network, server, client *tls.Config) Network {
+	return tlsNetwork{inner: n, server: server, client: client}
+}
+
+type tlsNetwork struct {
+	inner          Network
+	server, client *tls.Config
+}
+
+// Listen implements Network: accepted connections handshake on first use.
+func (t tlsNetwork) Listen(addr string) (net.Listener, error) {
+	ln, err := t.inner.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	return tls.NewListener(ln, t.server), nil
+}
+
+// Dial implements Network: the handshake completes, or fails, within ctx.
+func (t tlsNetwork) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := t.inner.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(c, t.client)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+	}
+	return tc, nil
+}

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gallows-game/gallows/backend"
 	"github.com/gallows-game/gallows/frontend"
 	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/pki"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 )
 
@@ -168,6 +170,12 @@ func (c *Cluster) ClusterClient(id string) pb.ClusterClient {
 	return pb.NewClusterClient(c.conn(id))
 }
 
+// ScoresClient returns a scores client of backend id, over the same
+// connection as Client.
+func (c *Cluster) ScoresClient(id string) pb.ScoresClient {
+	return pb.NewScoresClient(c.conn(id))
+}
+
 func (c *Cluster) conn(id string) *grpc.ClientConn {
 	c.t.Helper()
 	c.mu.Lock()
@@ -179,7 +187,11 @@ func (c *Cluster) conn(id string) *grpc.ClientConn {
 	if n == nil {
 		c.t.Fatalf("client of %s: not running", id)
 	}
-	cc, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if cfg := c.ClientTLS(pki.RoleBackend); cfg != nil {
+		creds = credentials.NewTLS(cfg)
+	}
+	cc, err := grpc.NewClient(n.GRPCAddr(), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		c.t.Fatalf("client of %s: %v", id, err)
 	}

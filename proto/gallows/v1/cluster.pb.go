@@ -21,6 +21,194 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type KeyringRequest_Op int32
+
+const (
+	KeyringRequest_OP_UNSPECIFIED KeyringRequest_Op = 0
+	KeyringRequest_OP_LIST        KeyringRequest_Op = 1
+	KeyringRequest_OP_INSTALL     KeyringRequest_Op = 2
+	KeyringRequest_OP_USE         KeyringRequest_Op = 3
+	KeyringRequest_OP_REMOVE      KeyringRequest_Op = 4
+)
+
+// Enum value maps for KeyringRequest_Op.
+var (
+	KeyringRequest_Op_name = map[int32]string{
+		0: "OP_UNSPECIFIED",
+		1: "OP_LIST",
+		2: "OP_INSTALL",
+		3: "OP_USE",
+		4: "OP_REMOVE",
+	}
+	KeyringRequest_Op_value = map[string]int32{
+		"OP_UNSPECIFIED": 0,
+		"OP_LIST":        1,
+		"OP_INSTALL":     2,
+		"OP_USE":         3,
+		"OP_REMOVE":      4,
+	}
+)
+
+func (x KeyringRequest_Op) Enum() *KeyringRequest_Op {
+	p := new(KeyringRequest_Op)
+	*p = x
+	return p
+}
+
+func (x KeyringRequest_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (KeyringRequest_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_cluster_proto_enumTypes[0].Descriptor()
+}
+
+func (KeyringRequest_Op) Type() protoreflect.EnumType {
+	return &file_cluster_proto_enumTypes[0]
+}
+
+func (x KeyringRequest_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use KeyringRequest_Op.Descriptor instead.
+func (KeyringRequest_Op) EnumDescriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{0, 0}
+}
+
+type KeyringRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Op    KeyringRequest_Op      `protobuf:"varint,1,opt,name=op,proto3,enum=gallows.v1.KeyringRequest_Op" json:"op,omitempty"`
+	// key is the base64 key to install, use or remove (empty to list).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyringRequest) Reset() {
+	*x = KeyringRequest{}
+	mi := &file_cluster_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyringRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyringRequest) ProtoMessage() {}
+
+func (x *KeyringRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyringRequest.ProtoReflect.Descriptor instead.
+func (*KeyringRequest) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *KeyringRequest) GetOp() KeyringRequest_Op {
+	if x != nil {
+		return x.Op
+	}
+	return KeyringRequest_OP_UNSPECIFIED
+}
+
+func (x *KeyringRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type KeyringReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// members is how many members were asked, responses how many answered.
+	Members   int32 `protobuf:"varint,1,opt,name=members,proto3" json:"members,omitempty"`
+	Responses int32 `protobuf:"varint,2,opt,name=responses,proto3" json:"responses,omitempty"`
+	// keys counts, for each key (base64), the members holding it; primary_keys
+	// the members encrypting with it (OP_LIST only).
+	Keys        map[string]int32 `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	PrimaryKeys map[string]int32 `protobuf:"bytes,4,rep,name=primary_keys,json=primaryKeys,proto3" json:"primary_keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// failures maps a member that failed to its error.
+	Failures      map[string]string `protobuf:"bytes,5,rep,name=failures,proto3" json:"failures,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyringReply) Reset() {
+	*x = KeyringReply{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyringReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyringReply) ProtoMessage() {}
+
+func (x *KeyringReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyringReply.ProtoReflect.Descriptor instead.
+func (*KeyringReply) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *KeyringReply) GetMembers() int32 {
+	if x != nil {
+		return x.Members
+	}
+	return 0
+}
+
+func (x *KeyringReply) GetResponses() int32 {
+	if x != nil {
+		return x.Responses
+	}
+	return 0
+}
+
+func (x *KeyringReply) GetKeys() map[string]int32 {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *KeyringReply) GetPrimaryKeys() map[string]int32 {
+	if x != nil {
+		return x.PrimaryKeys
+	}
+	return nil
+}
+
+func (x *KeyringReply) GetFailures() map[string]string {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -29,7 +217,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_cluster_proto_msgTypes[0]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -41,7 +229,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[0]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -54,7 +242,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{0}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 type ReadIndexRequest struct {
@@ -65,7 +253,7 @@ type ReadIndexRequest struct {
 
 func (x *ReadIndexRequest) Reset() {
 	*x = ReadIndexRequest{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -77,7 +265,7 @@ func (x *ReadIndexRequest) String() string {
 func (*ReadIndexRequest) ProtoMessage() {}
 
 func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -90,7 +278,7 @@ func (x *ReadIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadIndexRequest.ProtoReflect.Descriptor instead.
 func (*ReadIndexRequest) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 type ReadIndexReply struct {
@@ -102,7 +290,7 @@ type ReadIndexReply struct {
 
 func (x *ReadIndexReply) Reset() {
 	*x = ReadIndexReply{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -114,7 +302,7 @@ func (x *ReadIndexReply) String() string {
 func (*ReadIndexReply) ProtoMessage() {}
 
 func (x *ReadIndexReply) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -127,7 +315,7 @@ func (x *ReadIndexReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadIndexReply.ProtoReflect.Descriptor instead.
 func (*ReadIndexReply) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReadIndexReply) GetIndex() uint64 {
@@ -161,7 +349,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -173,7 +361,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -186,7 +374,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NodeStatus) GetId() string {
@@ -285,7 +473,7 @@ type ClusterStatus struct {
 
 func (x *ClusterStatus) Reset() {
 	*x = ClusterStatus{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +485,7 @@ func (x *ClusterStatus) String() string {
 func (*ClusterStatus) ProtoMessage() {}
 
 func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +498,7 @@ func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatus.ProtoReflect.Descriptor instead.
 func (*ClusterStatus) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ClusterStatus) GetLeaderId() string {
@@ -339,7 +527,33 @@ var File_cluster_proto protoreflect.FileDescriptor
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
 	"\rcluster.proto\x12\n" +
-	"gallows.v1\"\x0f\n" +
+	"gallows.v1\"\xa3\x01\n" +
+	"\x0eKeyringRequest\x12-\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x1d.gallows.v1.KeyringRequest.OpR\x02op\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"P\n" +
+	"\x02Op\x12\x12\n" +
+	"\x0eOP_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aOP_LIST\x10\x01\x12\x0e\n" +
+	"\n" +
+	"OP_INSTALL\x10\x02\x12\n" +
+	"\n" +
+	"\x06OP_USE\x10\x03\x12\r\n" +
+	"\tOP_REMOVE\x10\x04\"\xc6\x03\n" +
+	"\fKeyringReply\x12\x18\n" +
+	"\amembers\x18\x01 \x01(\x05R\amembers\x12\x1c\n" +
+	"\tresponses\x18\x02 \x01(\x05R\tresponses\x126\n" +
+	"\x04keys\x18\x03 \x03(\v2\".gallows.v1.KeyringReply.KeysEntryR\x04keys\x12L\n" +
+	"\fprimary_keys\x18\x04 \x03(\v2).gallows.v1.KeyringReply.PrimaryKeysEntryR\vprimaryKeys\x12B\n" +
+	"\bfailures\x18\x05 \x03(\v2&.gallows.v1.KeyringReply.FailuresEntryR\bfailures\x1a7\n" +
+	"\tKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a>\n" +
+	"\x10PrimaryKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a;\n" +
+	"\rFailuresEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0f\n" +
 	"\rStatusRequest\"\x12\n" +
 	"\x10ReadIndexRequest\"&\n" +
 	"\x0eReadIndexReply\x12\x14\n" +
@@ -364,12 +578,13 @@ const file_cluster_proto_rawDesc = "" +
 	"\rClusterStatus\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12,\n" +
 	"\x05nodes\x18\x02 \x03(\v2\x16.gallows.v1.NodeStatusR\x05nodes\x12\x1b\n" +
-	"\tserved_by\x18\x03 \x01(\tR\bservedBy2\x99\x02\n" +
+	"\tserved_by\x18\x03 \x01(\tR\bservedBy2\xda\x02\n" +
 	"\aCluster\x12>\n" +
 	"\x06Status\x12\x19.gallows.v1.StatusRequest\x1a\x19.gallows.v1.ClusterStatus\x12E\n" +
 	"\vWatchStatus\x12\x19.gallows.v1.StatusRequest\x1a\x19.gallows.v1.ClusterStatus0\x01\x12@\n" +
 	"\vLocalStatus\x12\x19.gallows.v1.StatusRequest\x1a\x16.gallows.v1.NodeStatus\x12E\n" +
-	"\tReadIndex\x12\x1c.gallows.v1.ReadIndexRequest\x1a\x1a.gallows.v1.ReadIndexReplyB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
+	"\tReadIndex\x12\x1c.gallows.v1.ReadIndexRequest\x1a\x1a.gallows.v1.ReadIndexReply\x12?\n" +
+	"\aKeyring\x12\x1a.gallows.v1.KeyringRequest\x1a\x18.gallows.v1.KeyringReplyB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -383,29 +598,42 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cluster_proto_goTypes = []any{
-	(*StatusRequest)(nil),    // 0: gallows.v1.StatusRequest
-	(*ReadIndexRequest)(nil), // 1: gallows.v1.ReadIndexRequest
-	(*ReadIndexReply)(nil),   // 2: gallows.v1.ReadIndexReply
-	(*NodeStatus)(nil),       // 3: gallows.v1.NodeStatus
-	(*ClusterStatus)(nil),    // 4: gallows.v1.ClusterStatus
+	(KeyringRequest_Op)(0),   // 0: gallows.v1.KeyringRequest.Op
+	(*KeyringRequest)(nil),   // 1: gallows.v1.KeyringRequest
+	(*KeyringReply)(nil),     // 2: gallows.v1.KeyringReply
+	(*StatusRequest)(nil),    // 3: gallows.v1.StatusRequest
+	(*ReadIndexRequest)(nil), // 4: gallows.v1.ReadIndexRequest
+	(*ReadIndexReply)(nil),   // 5: gallows.v1.ReadIndexReply
+	(*NodeStatus)(nil),       // 6: gallows.v1.NodeStatus
+	(*ClusterStatus)(nil),    // 7: gallows.v1.ClusterStatus
+	nil,                      // 8: gallows.v1.KeyringReply.KeysEntry
+	nil,                      // 9: gallows.v1.KeyringReply.PrimaryKeysEntry
+	nil,                      // 10: gallows.v1.KeyringReply.FailuresEntry
 }
 var file_cluster_proto_depIdxs = []int32{
-	3, // 0: gallows.v1.ClusterStatus.nodes:type_name -> gallows.v1.NodeStatus
-	0, // 1: gallows.v1.Cluster.Status:input_type -> gallows.v1.StatusRequest
-	0, // 2: gallows.v1.Cluster.WatchStatus:input_type -> gallows.v1.StatusRequest
-	0, // 3: gallows.v1.Cluster.LocalStatus:input_type -> gallows.v1.StatusRequest
-	1, // 4: gallows.v1.Cluster.ReadIndex:input_type -> gallows.v1.ReadIndexRequest
-	4, // 5: gallows.v1.Cluster.Status:output_type -> gallows.v1.ClusterStatus
-	4, // 6: gallows.v1.Cluster.WatchStatus:output_type -> gallows.v1.ClusterStatus
-	3, // 7: gallows.v1.Cluster.LocalStatus:output_type -> gallows.v1.NodeStatus
-	2, // 8: gallows.v1.Cluster.ReadIndex:output_type -> gallows.v1.ReadIndexReply
-	5, // [5:9] is the sub-list for method output_type
-	1, // [1:5] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0,  // 0: gallows.v1.KeyringRequest.op:type_name -> gallows.v1.KeyringRequest.Op
+	8,  // 1: gallows.v1.KeyringReply.keys:type_name -> gallows.v1.KeyringReply.KeysEntry
+	9,  // 2: gallows.v1.KeyringReply.primary_keys:type_name -> gallows.v1.KeyringReply.PrimaryKeysEntry
+	10, // 3: gallows.v1.KeyringReply.failures:type_name -> gallows.v1.KeyringReply.FailuresEntry
+	6,  // 4: gallows.v1.ClusterStatus.nodes:type_name -> gallows.v1.NodeStatus
+	3,  // 5: gallows.v1.Cluster.Status:input_type -> gallows.v1.StatusRequest
+	3,  // 6: gallows.v1.Cluster.WatchStatus:input_type -> gallows.v1.StatusRequest
+	3,  // 7: gallows.v1.Cluster.LocalStatus:input_type -> gallows.v1.StatusRequest
+	4,  // 8: gallows.v1.Cluster.ReadIndex:input_type -> gallows.v1.ReadIndexRequest
+	1,  // 9: gallows.v1.Cluster.Keyring:input_type -> gallows.v1.KeyringRequest
+	7,  // 10: gallows.v1.Cluster.Status:output_type -> gallows.v1.ClusterStatus
+	7,  // 11: gallows.v1.Cluster.WatchStatus:output_type -> gallows.v1.ClusterStatus
+	6,  // 12: gallows.v1.Cluster.LocalStatus:output_type -> gallows.v1.NodeStatus
+	5,  // 13: gallows.v1.Cluster.ReadIndex:output_type -> gallows.v1.ReadIndexReply
+	2,  // 14: gallows.v1.Cluster.Keyring:output_type -> gallows.v1.KeyringReply
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -418,13 +646,14 @@ func file_cluster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_cluster_proto_goTypes,
 		DependencyIndexes: file_cluster_proto_depIdxs,
+		EnumInfos:         file_cluster_proto_enumTypes,
 		MessageInfos:      file_cluster_proto_msgTypes,
 	}.Build()
 	File_cluster_proto = out.File

@@ -23,6 +23,7 @@ const (
 	Cluster_WatchStatus_FullMethodName = "/gallows.v1.Cluster/WatchStatus"
 	Cluster_LocalStatus_FullMethodName = "/gallows.v1.Cluster/LocalStatus"
 	Cluster_ReadIndex_FullMethodName   = "/gallows.v1.Cluster/ReadIndex"
+	Cluster_Keyring_FullMethodName     = "/gallows.v1.Cluster/Keyring"
 )
 
 // ClusterClient is the client API for Cluster service.
@@ -43,6 +44,10 @@ type ClusterClient interface {
 	// before the call, and may answer a linearizable read. Elsewhere it
 	// fails with UNAVAILABLE.
 	ReadIndex(ctx context.Context, in *ReadIndexRequest, opts ...grpc.CallOption) (*ReadIndexReply, error)
+	// Keyring lists, installs, uses or removes a gossip encryption key on
+	// every member (serf's key manager). Rotation without downtime: install
+	// the new key, use it, remove the old one. Backends only.
+	Keyring(ctx context.Context, in *KeyringRequest, opts ...grpc.CallOption) (*KeyringReply, error)
 }
 
 type clusterClient struct {
@@ -102,6 +107,16 @@ func (c *clusterClient) ReadIndex(ctx context.Context, in *ReadIndexRequest, opt
 	return out, nil
 }
 
+func (c *clusterClient) Keyring(ctx context.Context, in *KeyringRequest, opts ...grpc.CallOption) (*KeyringReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KeyringReply)
+	err := c.cc.Invoke(ctx, Cluster_Keyring_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServer is the server API for Cluster service.
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
@@ -120,6 +135,10 @@ type ClusterServer interface {
 	// before the call, and may answer a linearizable read. Elsewhere it
 	// fails with UNAVAILABLE.
 	ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexReply, error)
+	// Keyring lists, installs, uses or removes a gossip encryption key on
+	// every member (serf's key manager). Rotation without downtime: install
+	// the new key, use it, remove the old one. Backends only.
+	Keyring(context.Context, *KeyringRequest) (*KeyringReply, error)
 	mustEmbedUnimplementedClusterServer()
 }
 
@@ -141,6 +160,9 @@ func (UnimplementedClusterServer) LocalStatus(context.Context, *StatusRequest) (
 }
 func (UnimplementedClusterServer) ReadIndex(context.Context, *ReadIndexRequest) (*ReadIndexReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReadIndex not implemented")
+}
+func (UnimplementedClusterServer) Keyring(context.Context, *KeyringRequest) (*KeyringReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Keyring not implemented")
 }
 func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
 func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
@@ -228,6 +250,24 @@ func _Cluster_ReadIndex_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_Keyring_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KeyringRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).Keyring(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_Keyring_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).Keyring(ctx, req.(*KeyringRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -246,6 +286,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadIndex",
 			Handler:    _Cluster_ReadIndex_Handler,
+		},
+		{
+			MethodName: "Keyring",
+			Handler:    _Cluster_Keyring_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,272 @@
+package scores
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// EventName is the serf user event that carries score deltas.
+const EventName = "gallows-scores"
+
+// MaxEventSize bounds a delta sent as a user event: larger ones (a set
+// that carries many rooms' bases) are left to anti-entropy.
+const MaxEventSize = 4096
+
+// Config configures a Gossip.
+type Config struct {
+	// Replica is this node's replica; required.
+	Replica *Replica
+	// Broadcast sends a payload to every member (serf user events, under
+	// the gossip key); required.
+	Broadcast func(payload []byte) error
+	// Peers returns the gRPC addresses of the other alive backends.
+	Peers func() []string
+	// Dial returns a connection to a backend's gRPC address (mutual TLS).
+	Dial func(addr string) (grpc.ClientConnInterface, error)
+	// File is where the replica is kept between restarts ("": nowhere).
+	File string
+	// SyncInterval is the period of anti-entropy with one random peer
+	// (default 2s); SaveInterval the longest a change waits to be saved
+	// (default 1s).
+	SyncInterval, SaveInterval time.Duration
+	// Logger receives the gossip's logs.
+	Logger *slog.Logger
+}
+
+// Gossip spreads a replica's changes: each local write at once, as a
+// delta on serf's gossip, and periodically a push-pull anti-entropy
+// exchange with one random peer (roots first, then digests, then the
+// states that differ) that repairs whatever a node missed while it was
+// down or cut off. It saves the replica to its file.
+type Gossip struct {
+	cfg        Config
+	dirty      atomic.Bool
+	deltaBytes atomic.Int64 // bytes of the deltas broadcast
+	deltas     atomic.Int64 // deltas broadcast
+	syncBytes  atomic.Int64 // bytes of anti-entropy requests and replies sent
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Start loads the replica from its file and starts the loops.
+func Start(cfg Config) (*Gossip, error) {
+	if cfg.Replica == nil || cfg.Broadcast == nil || cfg.Peers == nil || cfg.Dial == nil {
+		return nil, errors.New("scores: replica, broadcast, peers and dial are required")
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = 2 * time.Second
+	}
+	if cfg.SaveInterval == 0 {
+		cfg.SaveInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.File != "" {
+		if err := cfg.Replica.Load(cfg.File); err != nil {
+			return nil, err
+		}
+	}
+	g := &Gossip{cfg: cfg, stop: make(chan struct{})}
+	cfg.Replica.OnChange(func(Delta) { g.dirty.Store(true) })
+	g.wg.Add(1)
+	go g.loop()
+	return g, nil
+}
+
+// Stop ends the loops and saves the replica.
+func (g *Gossip) Stop() error {
+	select {
+	case <-g.stop:
+		return nil
+	default:
+	}
+	close(g.stop)
+	g.wg.Wait()
+	return g.save()
+}
+
+// Traffic is what this node has sent for scores: the bytes of the deltas
+// it broadcast (as written, once; serf retransmits each a few times), of
+// its anti-entropy requests and replies, and the number of deltas.
+func (g *Gossip) Traffic() (deltaBytes, syncBytes, deltas int64) {
+	return g.deltaBytes.Load(), g.syncBytes.Load(), g.deltas.Load()
+}
+
+// Set, Add: local writes, spread at once.
+
+// Set sets a player's score.
+func (g *Gossip) Set(id string, value int64) (int64, error) {
+	d, err := g.cfg.Replica.Set(id, value)
+	if err != nil {
+		return 0, err
+	}
+	g.spread(d)
+	return g.cfg.Replica.Score(id), nil
+}
+
+// Add adds to a player's score.
+func (g *Gossip) Add(id string, n int64) (int64, error) {
+	d, err := g.cfg.Replica.Add(id, n)
+	if err != nil {
+		return 0, err
+	}
+	g.spread(d)
+	return g.cfg.Replica.Score(id), nil
+}
+
+func (g *Gossip) spread(d Delta) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		g.cfg.Logger.Error("scores: encode delta", "err", err)
+		return
+	}
+	if len(b) > MaxEventSize {
+		return // anti-entropy carries it
+	}
+	if err := g.cfg.Broadcast(b); err != nil {
+		g.cfg.Logger.Warn("scores: broadcast delta; anti-entropy will carry it", "err", err)
+		return
+	}
+	g.deltaBytes.Add(int64(len(b)))
+	g.deltas.Add(1)
+}
+
+// Deliver merges a delta received by gossip.
+func (g *Gossip) Deliver(payload []byte) {
+	var d Delta
+	if err := json.Unmarshal(payload, &d); err != nil {
+		g.cfg.Logger.Warn("scores: undecodable delta", "err", err)
+		return
+	}
+	g.cfg.Replica.Merge(d)
+}
+
+func (g *Gossip) loop() {
+	defer g.wg.Done()
+	syncT := time.NewTicker(g.cfg.SyncInterval)
+	defer syncT.Stop()
+	saveT := time.NewTicker(g.cfg.SaveInterval)
+	defer saveT.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-saveT.C:
+			if err := g.save(); err != nil {
+				g.cfg.Logger.Warn("scores: save", "err", err)
+			}
+		case <-syncT.C:
+			peers := g.cfg.Peers()
+			if len(peers) == 0 {
+				continue
+			}
+			addr := peers[rand.IntN(len(peers))]
+			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SyncInterval)
+			if err := g.SyncWith(ctx, addr); err != nil {
+				g.cfg.Logger.Debug("scores: anti-entropy", "peer", addr, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+func (g *Gossip) save() error {
+	if g.cfg.File == "" || !g.dirty.Swap(false) {
+		return nil
+	}
+	if err := g.cfg.Replica.Save(g.cfg.File); err != nil {
+		g.dirty.Store(true)
+		return err
+	}
+	return nil
+}
+
+// SyncWith runs one anti-entropy exchange with the backend at addr: after
+// it, each side holds the merge of both.
+func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
+	cc, err := g.cfg.Dial(addr)
+	if err != nil {
+		return err
+	}
+	c := pb.NewScoresClient(cc)
+	r := g.cfg.Replica
+	req := &pb.SyncRequest{Root: r.Root()}
+	g.syncBytes.Add(int64(proto.Size(req)))
+	reply, err := c.Sync(ctx, req)
+	if err != nil {
+		return fmt.Errorf("sync with %s: %w", addr, err)
+	}
+	if reply.GetEqual() {
+		return nil
+	}
+	req = &pb.SyncRequest{Root: r.Root(), Digest: r.Digest(), WithDigest: true}
+	g.syncBytes.Add(int64(proto.Size(req)))
+	if reply, err = c.Sync(ctx, req); err != nil {
+		return fmt.Errorf("sync digest with %s: %w", addr, err)
+	}
+	var theirs Delta
+	if len(reply.GetStates()) > 0 {
+		if err := json.Unmarshal(reply.GetStates(), &theirs); err != nil {
+			return fmt.Errorf("sync with %s: states: %w", addr, err)
+		}
+		r.Merge(theirs)
+	}
+	if len(reply.GetWanted()) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(r.Get(reply.GetWanted()))
+	if err != nil {
+		return fmt.Errorf("sync with %s: encode: %w", addr, err)
+	}
+	push := &pb.PushRequest{States: b}
+	g.syncBytes.Add(int64(proto.Size(push)))
+	if _, err := c.Push(ctx, push); err != nil {
+		return fmt.Errorf("push to %s: %w", addr, err)
+	}
+	return nil
+}
+
+// AnswerSync is the server side of SyncWith's first two calls.
+func (g *Gossip) AnswerSync(req *pb.SyncRequest) (*pb.SyncReply, error) {
+	r := g.cfg.Replica
+	var reply *pb.SyncReply
+	if !req.GetWithDigest() {
+		reply = &pb.SyncReply{Equal: req.GetRoot() == r.Root()}
+	} else {
+		mine, wanted := r.Diff(req.GetDigest())
+		b, err := json.Marshal(mine)
+		if err != nil {
+			return nil, fmt.Errorf("scores: encode: %w", err)
+		}
+		reply = &pb.SyncReply{States: b, Wanted: wanted}
+	}
+	g.syncBytes.Add(int64(proto.Size(reply)))
+	return reply, nil
+}
+
+// AnswerPush merges pushed states.
+func (g *Gossip) AnswerPush(req *pb.PushRequest) error {
+	var d Delta
+	if err := json.Unmarshal(req.GetStates(), &d); err != nil {
+		return fmt.Errorf("%w: states: %v", ErrInvalid, err)
+	}
+	g.cfg.Replica.Merge(d)
+	return nil
+}
+
+// Replica is the replica this gossip spreads.
+func (g *Gossip) Replica() *Replica { return g.cfg.Replica }

@@ -1,0 +1,187 @@
+package backend_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/gameclient"
+	"github.com/gallows-game/gallows/internal/faultnet"
+	"github.com/gallows-game/gallows/internal/localcluster"
+	"github.com/gallows-game/gallows/internal/localcluster/localtest"
+	pb "github.com/gallows-game/gallows/proto/gallows/v1"
+)
+
+// scoreOn reads a player's score from node id's replica (-1 if the node
+// does not answer).
+func scoreOn(t *testing.T, c *localtest.Cluster, id, player string) int64 {
+	t.Helper()
+	cursor := ""
+	for {
+		reply, err := c.ScoresClient(id).Top(localtest.Context(t, 5*time.Second), &pb.TopRequest{Limit: 200, Cursor: cursor})
+		if err != nil {
+			return -1
+		}
+		for _, e := range reply.GetEntries() {
+			if e.GetPlayerId() == player {
+				return e.GetScore()
+			}
+		}
+		if cursor = reply.GetNextCursor(); cursor == "" {
+			return 0
+		}
+	}
+}
+
+func writeScore(t *testing.T, c *localtest.Cluster, id string, w *pb.ScoreWrite) {
+	t.Helper()
+	if _, err := c.ScoresClient(id).Write(localtest.Context(t, 5*time.Second), w); err != nil {
+		t.Errorf("write %v on %s: %v", w, id, err)
+	}
+}
+
+func add(player string, n int64) *pb.ScoreWrite {
+	return &pb.ScoreWrite{PlayerId: player, Change: &pb.ScoreWrite_Add{Add: n}}
+}
+
+func set(player string, v int64) *pb.ScoreWrite {
+	return &pb.ScoreWrite{PlayerId: player, Change: &pb.ScoreWrite_Set{Set: v}}
+}
+
+// everywhere waits until every running node reports want for player.
+func everywhere(t *testing.T, c *localtest.Cluster, player string, want int64) {
+	t.Helper()
+	localtest.Poll(t, 15*time.Second, fmt.Sprintf("%s's score %d on every node", player, want), func() bool {
+		for _, n := range c.Running() {
+			if scoreOn(t, c, n.ID(), player) != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Concurrent increments on five nodes for one player all count.
+func TestScoresConcurrentIncrementsAllCount(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 5})
+	var wg sync.WaitGroup
+	for _, n := range c.Running() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				writeScore(t, c, n.ID(), add("ana", 3))
+			}
+		}()
+	}
+	wg.Wait()
+	everywhere(t, c, "ana", 5*20*3)
+}
+
+// Both sides of a gossip partition take writes; once healed, every node
+// holds every write.
+func TestScoresPartitionHeals(t *testing.T) {
+	network := faultnet.New()
+	c := localtest.Start(t, localcluster.Config{Backends: 5, Network: network})
+	left, right := []string{"b1", "b2"}, []string{"b3", "b4", "b5"}
+	for _, a := range left {
+		for _, b := range right {
+			network.Cut(a, b)
+		}
+	}
+	for _, id := range left {
+		writeScore(t, c, id, add("ana", 10))
+		writeScore(t, c, id, add("bo", 1))
+	}
+	for _, id := range right {
+		writeScore(t, c, id, add("ana", 100))
+		writeScore(t, c, id, set("cy", 42))
+	}
+	localtest.Poll(t, 10*time.Second, "each side to agree within itself", func() bool {
+		return scoreOn(t, c, "b2", "ana") == 20 && scoreOn(t, c, "b5", "ana") == 300 && scoreOn(t, c, "b3", "cy") == 42
+	})
+	network.HealAll()
+	everywhere(t, c, "ana", 320)
+	everywhere(t, c, "bo", 2)
+	everywhere(t, c, "cy", 42)
+}
+
+// A node whose clock runs an hour ahead sets a score; a node with a right
+// clock that has seen that value sets another: the later write wins on
+// every node.
+func TestScoresLaterWriteBeatsFastClock(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 5, Backend: func(bc *backend.Config) {
+		if bc.ID == "b1" {
+			bc.ScoresWall = func() time.Time { return time.Now().Add(time.Hour) }
+		}
+	}})
+	writeScore(t, c, "b1", set("ana", 100))
+	localtest.Poll(t, 10*time.Second, "b2 to see the fast node's value", func() bool {
+		return scoreOn(t, c, "b2", "ana") == 100
+	})
+	writeScore(t, c, "b2", set("ana", 7))
+	everywhere(t, c, "ana", 7)
+}
+
+// A restarted node comes back with its replica and catches up on what it
+// missed.
+func TestScoresRestartedNodeCatchesUp(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 5})
+	writeScore(t, c, "b1", add("ana", 5))
+	everywhere(t, c, "ana", 5)
+	c.Kill("b5")
+	writeScore(t, c, "b2", add("ana", 7))
+	writeScore(t, c, "b3", set("bo", 9))
+	c.Restart("b5")
+	everywhere(t, c, "ana", 12)
+	everywhere(t, c, "bo", 9)
+}
+
+// Scores stay readable and writable on a node whose Raft has no quorum.
+func TestScoresWithoutQuorum(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
+	leader := c.Leader()
+	var survivor string
+	for _, n := range c.Running() {
+		if n.ID() != leader.ID() && survivor == "" {
+			survivor = n.ID()
+			continue
+		}
+		c.Kill(n.ID())
+	}
+	writeScore(t, c, survivor, add("ana", 4))
+	writeScore(t, c, survivor, add("ana", 6))
+	if got := scoreOn(t, c, survivor, "ana"); got != 10 {
+		t.Errorf("score on %s without quorum = %d, want 10", survivor, got)
+	}
+}
+
+// Game points enter the replica once, on every node, however many nodes
+// apply them.
+func TestScoresCountGamePointsOnce(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
+	game := c.Client(c.Leader().ID())
+	room := createRoom(t, game)
+	for _, l := range "quick" {
+		if _, err := localtest.Guess(localtest.Context(t, 10*time.Second), game, &pb.GuessRequest{
+			RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: string(l), RequestId: newRequestID("bo")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := game.GetRoom(localtest.Context(t, 5*time.Second), &pb.GetRoomRequest{RoomId: room.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, p := range r.GetRoom().GetPlayers() {
+		if p.GetName() == "bo" {
+			want = int64(p.GetPoints())
+		}
+	}
+	if want == 0 {
+		t.Fatal("bo has no points in the room")
+	}
+	everywhere(t, c, gameclient.BotPlayerID("bo"), want)
+}
