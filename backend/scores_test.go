@@ -185,3 +185,37 @@ func TestScoresCountGamePointsOnce(t *testing.T) {
 	}
 	everywhere(t, c, gameclient.BotPlayerID("bo"), want)
 }
+
+// A frontend's players are online on every node while it reports, and
+// offline on every node within 15 s of its last report.
+func TestPresenceFollowsTheFrontend(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
+	report := func(beat uint64) {
+		_, err := c.ScoresClient("b1").ReportPresence(localtest.Context(t, 5*time.Second), &pb.PresenceReport{
+			FrontendId: "f9", Epoch: 1, Seq: 1, Beat: beat,
+			Entries: []*pb.PresenceEntry{{PlayerId: "id-ana", Name: "ana", RoomId: "ROOMA", SinceMs: time.Now().UnixMilli()}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	online := func(id string) int {
+		reply, err := c.ScoresClient(id).Online(localtest.Context(t, 5*time.Second), &pb.OnlineRequest{RoomId: "ROOMA"})
+		if err != nil {
+			return -1
+		}
+		return len(reply.GetOnline())
+	}
+	report(1)
+	localtest.Poll(t, 5*time.Second, "ana online on every node", func() bool {
+		return online("b1") == 1 && online("b2") == 1 && online("b3") == 1
+	})
+	last := time.Now()
+	report(2)
+	localtest.Poll(t, 20*time.Second, "ana offline on every node", func() bool {
+		return online("b1") == 0 && online("b2") == 0 && online("b3") == 0
+	})
+	if gone := time.Since(last); gone > 15*time.Second {
+		t.Errorf("offline everywhere %v after the last report, want within 15 s", gone)
+	}
+}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -75,4 +76,27 @@ func scoresStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return status.Error(codes.Internal, err.Error())
+}
+
+func (s *scoresService) ReportPresence(_ context.Context, req *pb.PresenceReport) (*pb.PresenceReply, error) {
+	if req.GetFrontendId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "presence: frontend_id is required")
+	}
+	r := scores.FrontendPresence{Epoch: req.GetEpoch(), Seq: req.GetSeq(), Beat: req.GetBeat()}
+	for _, e := range req.GetEntries() {
+		r.Entries = append(r.Entries, scores.Seen{
+			PlayerID: e.GetPlayerId(), Name: e.GetName(), Room: e.GetRoomId(), Since: time.UnixMilli(e.GetSinceMs()),
+		})
+	}
+	s.gossip.ReportPresence(req.GetFrontendId(), r)
+	return &pb.PresenceReply{}, nil
+}
+
+func (s *scoresService) Online(_ context.Context, req *pb.OnlineRequest) (*pb.OnlineReply, error) {
+	seen := s.gossip.Online(req.GetRoomId())
+	out := &pb.OnlineReply{Online: make([]*pb.PresenceEntry, len(seen))}
+	for i, e := range seen {
+		out.Online[i] = &pb.PresenceEntry{PlayerId: e.PlayerID, Name: e.Name, RoomId: e.Room, SinceMs: e.Since.UnixMilli()}
+	}
+	return out, nil
 }

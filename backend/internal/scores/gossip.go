@@ -52,6 +52,7 @@ type Config struct {
 // down or cut off. It saves the replica to its file.
 type Gossip struct {
 	cfg        Config
+	presence   *Presence
 	dirty      atomic.Bool
 	deltaBytes atomic.Int64 // bytes of the deltas broadcast
 	deltas     atomic.Int64 // deltas broadcast
@@ -80,7 +81,7 @@ func Start(cfg Config) (*Gossip, error) {
 			return nil, err
 		}
 	}
-	g := &Gossip{cfg: cfg, stop: make(chan struct{})}
+	g := &Gossip{cfg: cfg, presence: NewPresence(nil), stop: make(chan struct{})}
 	cfg.Replica.OnChange(func(Delta) { g.dirty.Store(true) })
 	g.wg.Add(1)
 	go g.loop()
@@ -128,32 +129,73 @@ func (g *Gossip) Add(id string, n int64) (int64, error) {
 	return g.cfg.Replica.Score(id), nil
 }
 
-func (g *Gossip) spread(d Delta) {
-	b, err := json.Marshal(d)
+// wire is a user event's payload: score deltas, frontends' presence.
+type wire struct {
+	Scores   Delta                       `json:"s,omitempty"`
+	Presence map[string]FrontendPresence `json:"p,omitempty"`
+}
+
+func (g *Gossip) spread(d Delta) { g.broadcast(wire{Scores: d}) }
+
+// broadcast sends w to every member, if it fits in a user event; what
+// does not fit is left to anti-entropy.
+func (g *Gossip) broadcast(w wire) bool {
+	b, err := json.Marshal(w)
 	if err != nil {
 		g.cfg.Logger.Error("scores: encode delta", "err", err)
-		return
+		return false
 	}
 	if len(b) > MaxEventSize {
-		return // anti-entropy carries it
+		return false
 	}
 	if err := g.cfg.Broadcast(b); err != nil {
 		g.cfg.Logger.Warn("scores: broadcast delta; anti-entropy will carry it", "err", err)
-		return
+		return false
 	}
 	g.deltaBytes.Add(int64(len(b)))
 	g.deltas.Add(1)
+	return true
 }
+
+// ReportPresence takes a frontend's report and spreads it if it is news.
+// A report too large for a user event goes out as a beat alone (its
+// entries follow by anti-entropy).
+func (g *Gossip) ReportPresence(frontend string, r FrontendPresence) {
+	if !g.presence.Merge(frontend, r) {
+		return
+	}
+	if !g.broadcast(wire{Presence: map[string]FrontendPresence{frontend: r}}) {
+		g.broadcast(wire{Presence: map[string]FrontendPresence{frontend: {Epoch: r.Epoch, Beat: r.Beat}}})
+	}
+}
+
+// Online lists who is online in room ("": everywhere).
+func (g *Gossip) Online(room string) []Seen { return g.presence.Online(room) }
+
+// OnPresenceChange calls f whenever a frontend's entries change here.
+func (g *Gossip) OnPresenceChange(f func()) { g.presence.OnChange(f) }
 
 // Deliver merges a delta received by gossip.
 func (g *Gossip) Deliver(payload []byte) {
-	var d Delta
-	if err := json.Unmarshal(payload, &d); err != nil {
+	var w wire
+	if err := json.Unmarshal(payload, &w); err != nil {
 		g.cfg.Logger.Warn("scores: undecodable delta", "err", err)
 		return
 	}
-	g.cfg.Replica.Merge(d)
+	g.merge(w)
 }
+
+func (g *Gossip) merge(w wire) {
+	if len(w.Scores) > 0 {
+		g.cfg.Replica.Merge(w.Scores)
+	}
+	for id, r := range w.Presence {
+		g.presence.Merge(id, r)
+	}
+}
+
+// root is the anti-entropy root: the scores and the presence entries.
+func (g *Gossip) root() uint64 { return g.cfg.Replica.Root() ^ g.presence.root()*0x9e3779b97f4a7c15 }
 
 func (g *Gossip) loop() {
 	defer g.wg.Done()
@@ -166,6 +208,7 @@ func (g *Gossip) loop() {
 		case <-g.stop:
 			return
 		case <-saveT.C:
+			g.presence.Forget()
 			if err := g.save(); err != nil {
 				g.cfg.Logger.Warn("scores: save", "err", err)
 			}
@@ -204,7 +247,7 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 	}
 	c := pb.NewScoresClient(cc)
 	r := g.cfg.Replica
-	req := &pb.SyncRequest{Root: r.Root()}
+	req := &pb.SyncRequest{Root: g.root()}
 	g.syncBytes.Add(int64(proto.Size(req)))
 	reply, err := c.Sync(ctx, req)
 	if err != nil {
@@ -213,7 +256,11 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 	if reply.GetEqual() {
 		return nil
 	}
-	req = &pb.SyncRequest{Root: r.Root(), Digest: r.Digest(), WithDigest: true}
+	versions, err := json.Marshal(g.presence.versions())
+	if err != nil {
+		return fmt.Errorf("sync with %s: encode: %w", addr, err)
+	}
+	req = &pb.SyncRequest{Root: g.root(), Digest: r.Digest(), WithDigest: true, Presence: versions}
 	g.syncBytes.Add(int64(proto.Size(req)))
 	if reply, err = c.Sync(ctx, req); err != nil {
 		return fmt.Errorf("sync digest with %s: %w", addr, err)
@@ -225,14 +272,25 @@ func (g *Gossip) SyncWith(ctx context.Context, addr string) error {
 		}
 		r.Merge(theirs)
 	}
-	if len(reply.GetWanted()) == 0 {
+	if len(reply.GetPresence()) > 0 {
+		var ps map[string]FrontendPresence
+		if err := json.Unmarshal(reply.GetPresence(), &ps); err != nil {
+			return fmt.Errorf("sync with %s: presence: %w", addr, err)
+		}
+		g.merge(wire{Presence: ps})
+	}
+	if len(reply.GetWanted()) == 0 && len(reply.GetPresenceWanted()) == 0 {
 		return nil
 	}
 	b, err := json.Marshal(r.Get(reply.GetWanted()))
 	if err != nil {
 		return fmt.Errorf("sync with %s: encode: %w", addr, err)
 	}
-	push := &pb.PushRequest{States: b}
+	pp, err := json.Marshal(g.presence.get(reply.GetPresenceWanted()))
+	if err != nil {
+		return fmt.Errorf("sync with %s: encode: %w", addr, err)
+	}
+	push := &pb.PushRequest{States: b, Presence: pp}
 	g.syncBytes.Add(int64(proto.Size(push)))
 	if _, err := c.Push(ctx, push); err != nil {
 		return fmt.Errorf("push to %s: %w", addr, err)
@@ -245,14 +303,25 @@ func (g *Gossip) AnswerSync(req *pb.SyncRequest) (*pb.SyncReply, error) {
 	r := g.cfg.Replica
 	var reply *pb.SyncReply
 	if !req.GetWithDigest() {
-		reply = &pb.SyncReply{Equal: req.GetRoot() == r.Root()}
+		reply = &pb.SyncReply{Equal: req.GetRoot() == g.root()}
 	} else {
 		mine, wanted := r.Diff(req.GetDigest())
 		b, err := json.Marshal(mine)
 		if err != nil {
 			return nil, fmt.Errorf("scores: encode: %w", err)
 		}
-		reply = &pb.SyncReply{States: b, Wanted: wanted}
+		var theirs map[string]FrontendPresence
+		if len(req.GetPresence()) > 0 {
+			if err := json.Unmarshal(req.GetPresence(), &theirs); err != nil {
+				return nil, fmt.Errorf("%w: presence: %v", ErrInvalid, err)
+			}
+		}
+		newer, pwanted := g.presence.newer(theirs)
+		pb2, err := json.Marshal(newer)
+		if err != nil {
+			return nil, fmt.Errorf("scores: encode: %w", err)
+		}
+		reply = &pb.SyncReply{States: b, Wanted: wanted, Presence: pb2, PresenceWanted: pwanted}
 	}
 	g.syncBytes.Add(int64(proto.Size(reply)))
 	return reply, nil
@@ -260,11 +329,16 @@ func (g *Gossip) AnswerSync(req *pb.SyncRequest) (*pb.SyncReply, error) {
 
 // AnswerPush merges pushed states.
 func (g *Gossip) AnswerPush(req *pb.PushRequest) error {
-	var d Delta
-	if err := json.Unmarshal(req.GetStates(), &d); err != nil {
+	var w wire
+	if err := json.Unmarshal(req.GetStates(), &w.Scores); err != nil {
 		return fmt.Errorf("%w: states: %v", ErrInvalid, err)
 	}
-	g.cfg.Replica.Merge(d)
+	if len(req.GetPresence()) > 0 {
+		if err := json.Unmarshal(req.GetPresence(), &w.Presence); err != nil {
+			return fmt.Errorf("%w: presence: %v", ErrInvalid, err)
+		}
+	}
+	g.merge(w)
 	return nil
 }
 

@@ -21,6 +21,277 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PresenceEntry struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	RoomId   string                 `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// since is when the frontend saw the session connect, in Unix ms.
+	SinceMs       int64 `protobuf:"varint,4,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceEntry) Reset() {
+	*x = PresenceEntry{}
+	mi := &file_scores_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceEntry) ProtoMessage() {}
+
+func (x *PresenceEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_scores_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceEntry.ProtoReflect.Descriptor instead.
+func (*PresenceEntry) Descriptor() ([]byte, []int) {
+	return file_scores_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PresenceEntry) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *PresenceEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PresenceEntry) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *PresenceEntry) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+type PresenceReport struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	FrontendId string                 `protobuf:"bytes,1,opt,name=frontend_id,json=frontendId,proto3" json:"frontend_id,omitempty"`
+	// epoch tells a restarted frontend from its earlier self; seq grows when
+	// entries change, beat with every report.
+	Epoch         int64            `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Seq           uint64           `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Beat          uint64           `protobuf:"varint,4,opt,name=beat,proto3" json:"beat,omitempty"`
+	Entries       []*PresenceEntry `protobuf:"bytes,5,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceReport) Reset() {
+	*x = PresenceReport{}
+	mi := &file_scores_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceReport) ProtoMessage() {}
+
+func (x *PresenceReport) ProtoReflect() protoreflect.Message {
+	mi := &file_scores_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceReport.ProtoReflect.Descriptor instead.
+func (*PresenceReport) Descriptor() ([]byte, []int) {
+	return file_scores_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PresenceReport) GetFrontendId() string {
+	if x != nil {
+		return x.FrontendId
+	}
+	return ""
+}
+
+func (x *PresenceReport) GetEpoch() int64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *PresenceReport) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PresenceReport) GetBeat() uint64 {
+	if x != nil {
+		return x.Beat
+	}
+	return 0
+}
+
+func (x *PresenceReport) GetEntries() []*PresenceEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type PresenceReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceReply) Reset() {
+	*x = PresenceReply{}
+	mi := &file_scores_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceReply) ProtoMessage() {}
+
+func (x *PresenceReply) ProtoReflect() protoreflect.Message {
+	mi := &file_scores_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceReply.ProtoReflect.Descriptor instead.
+func (*PresenceReply) Descriptor() ([]byte, []int) {
+	return file_scores_proto_rawDescGZIP(), []int{2}
+}
+
+type OnlineRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OnlineRequest) Reset() {
+	*x = OnlineRequest{}
+	mi := &file_scores_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OnlineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OnlineRequest) ProtoMessage() {}
+
+func (x *OnlineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_scores_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OnlineRequest.ProtoReflect.Descriptor instead.
+func (*OnlineRequest) Descriptor() ([]byte, []int) {
+	return file_scores_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *OnlineRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+type OnlineReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Online        []*PresenceEntry       `protobuf:"bytes,1,rep,name=online,proto3" json:"online,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OnlineReply) Reset() {
+	*x = OnlineReply{}
+	mi := &file_scores_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OnlineReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OnlineReply) ProtoMessage() {}
+
+func (x *OnlineReply) ProtoReflect() protoreflect.Message {
+	mi := &file_scores_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OnlineReply.ProtoReflect.Descriptor instead.
+func (*OnlineReply) Descriptor() ([]byte, []int) {
+	return file_scores_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OnlineReply) GetOnline() []*PresenceEntry {
+	if x != nil {
+		return x.Online
+	}
+	return nil
+}
+
 type TopRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// limit is 1 to 200 (0: 50).
@@ -33,7 +304,7 @@ type TopRequest struct {
 
 func (x *TopRequest) Reset() {
 	*x = TopRequest{}
-	mi := &file_scores_proto_msgTypes[0]
+	mi := &file_scores_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +316,7 @@ func (x *TopRequest) String() string {
 func (*TopRequest) ProtoMessage() {}
 
 func (x *TopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[0]
+	mi := &file_scores_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +329,7 @@ func (x *TopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopRequest.ProtoReflect.Descriptor instead.
 func (*TopRequest) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{0}
+	return file_scores_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TopRequest) GetLimit() int32 {
@@ -85,7 +356,7 @@ type ScoreEntry struct {
 
 func (x *ScoreEntry) Reset() {
 	*x = ScoreEntry{}
-	mi := &file_scores_proto_msgTypes[1]
+	mi := &file_scores_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +368,7 @@ func (x *ScoreEntry) String() string {
 func (*ScoreEntry) ProtoMessage() {}
 
 func (x *ScoreEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[1]
+	mi := &file_scores_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +381,7 @@ func (x *ScoreEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreEntry.ProtoReflect.Descriptor instead.
 func (*ScoreEntry) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{1}
+	return file_scores_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScoreEntry) GetPlayerId() string {
@@ -137,7 +408,7 @@ type TopReply struct {
 
 func (x *TopReply) Reset() {
 	*x = TopReply{}
-	mi := &file_scores_proto_msgTypes[2]
+	mi := &file_scores_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +420,7 @@ func (x *TopReply) String() string {
 func (*TopReply) ProtoMessage() {}
 
 func (x *TopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[2]
+	mi := &file_scores_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +433,7 @@ func (x *TopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopReply.ProtoReflect.Descriptor instead.
 func (*TopReply) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{2}
+	return file_scores_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TopReply) GetEntries() []*ScoreEntry {
@@ -193,7 +464,7 @@ type ScoreWrite struct {
 
 func (x *ScoreWrite) Reset() {
 	*x = ScoreWrite{}
-	mi := &file_scores_proto_msgTypes[3]
+	mi := &file_scores_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +476,7 @@ func (x *ScoreWrite) String() string {
 func (*ScoreWrite) ProtoMessage() {}
 
 func (x *ScoreWrite) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[3]
+	mi := &file_scores_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +489,7 @@ func (x *ScoreWrite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreWrite.ProtoReflect.Descriptor instead.
 func (*ScoreWrite) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{3}
+	return file_scores_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ScoreWrite) GetPlayerId() string {
@@ -273,15 +544,17 @@ type SyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Root  uint64                 `protobuf:"varint,1,opt,name=root,proto3" json:"root,omitempty"`
 	// digest, the hash of each player's state, is sent once the roots differ.
-	Digest        map[string]uint64 `protobuf:"bytes,2,rep,name=digest,proto3" json:"digest,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	WithDigest    bool              `protobuf:"varint,3,opt,name=with_digest,json=withDigest,proto3" json:"with_digest,omitempty"`
+	Digest     map[string]uint64 `protobuf:"bytes,2,rep,name=digest,proto3" json:"digest,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	WithDigest bool              `protobuf:"varint,3,opt,name=with_digest,json=withDigest,proto3" json:"with_digest,omitempty"`
+	// presence is the caller's presence versions (JSON), with the digest.
+	Presence      []byte `protobuf:"bytes,4,opt,name=presence,proto3" json:"presence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SyncRequest) Reset() {
 	*x = SyncRequest{}
-	mi := &file_scores_proto_msgTypes[4]
+	mi := &file_scores_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +566,7 @@ func (x *SyncRequest) String() string {
 func (*SyncRequest) ProtoMessage() {}
 
 func (x *SyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[4]
+	mi := &file_scores_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +579,7 @@ func (x *SyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRequest.ProtoReflect.Descriptor instead.
 func (*SyncRequest) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{4}
+	return file_scores_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncRequest) GetRoot() uint64 {
@@ -330,20 +603,31 @@ func (x *SyncRequest) GetWithDigest() bool {
 	return false
 }
 
+func (x *SyncRequest) GetPresence() []byte {
+	if x != nil {
+		return x.Presence
+	}
+	return nil
+}
+
 type SyncReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Equal bool                   `protobuf:"varint,1,opt,name=equal,proto3" json:"equal,omitempty"`
 	// states is this node's replica of the players that differ (JSON, the
 	// CRDT's own format); wanted are the players it wants the caller's of.
-	States        []byte   `protobuf:"bytes,2,opt,name=states,proto3" json:"states,omitempty"`
-	Wanted        []string `protobuf:"bytes,3,rep,name=wanted,proto3" json:"wanted,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	States []byte   `protobuf:"bytes,2,opt,name=states,proto3" json:"states,omitempty"`
+	Wanted []string `protobuf:"bytes,3,rep,name=wanted,proto3" json:"wanted,omitempty"`
+	// presence holds this node's frontend reports newer than the caller's
+	// (JSON); presence_wanted the frontends whose reports it wants.
+	Presence       []byte   `protobuf:"bytes,4,opt,name=presence,proto3" json:"presence,omitempty"`
+	PresenceWanted []string `protobuf:"bytes,5,rep,name=presence_wanted,json=presenceWanted,proto3" json:"presence_wanted,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SyncReply) Reset() {
 	*x = SyncReply{}
-	mi := &file_scores_proto_msgTypes[5]
+	mi := &file_scores_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +639,7 @@ func (x *SyncReply) String() string {
 func (*SyncReply) ProtoMessage() {}
 
 func (x *SyncReply) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[5]
+	mi := &file_scores_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +652,7 @@ func (x *SyncReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncReply.ProtoReflect.Descriptor instead.
 func (*SyncReply) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{5}
+	return file_scores_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SyncReply) GetEqual() bool {
@@ -392,16 +676,31 @@ func (x *SyncReply) GetWanted() []string {
 	return nil
 }
 
+func (x *SyncReply) GetPresence() []byte {
+	if x != nil {
+		return x.Presence
+	}
+	return nil
+}
+
+func (x *SyncReply) GetPresenceWanted() []string {
+	if x != nil {
+		return x.PresenceWanted
+	}
+	return nil
+}
+
 type PushRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	States        []byte                 `protobuf:"bytes,1,opt,name=states,proto3" json:"states,omitempty"`
+	Presence      []byte                 `protobuf:"bytes,2,opt,name=presence,proto3" json:"presence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_scores_proto_msgTypes[6]
+	mi := &file_scores_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +712,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[6]
+	mi := &file_scores_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,12 +725,19 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{6}
+	return file_scores_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PushRequest) GetStates() []byte {
 	if x != nil {
 		return x.States
+	}
+	return nil
+}
+
+func (x *PushRequest) GetPresence() []byte {
+	if x != nil {
+		return x.Presence
 	}
 	return nil
 }
@@ -444,7 +750,7 @@ type PushReply struct {
 
 func (x *PushReply) Reset() {
 	*x = PushReply{}
-	mi := &file_scores_proto_msgTypes[7]
+	mi := &file_scores_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +762,7 @@ func (x *PushReply) String() string {
 func (*PushReply) ProtoMessage() {}
 
 func (x *PushReply) ProtoReflect() protoreflect.Message {
-	mi := &file_scores_proto_msgTypes[7]
+	mi := &file_scores_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +775,7 @@ func (x *PushReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushReply.ProtoReflect.Descriptor instead.
 func (*PushReply) Descriptor() ([]byte, []int) {
-	return file_scores_proto_rawDescGZIP(), []int{7}
+	return file_scores_proto_rawDescGZIP(), []int{12}
 }
 
 var File_scores_proto protoreflect.FileDescriptor
@@ -477,7 +783,24 @@ var File_scores_proto protoreflect.FileDescriptor
 const file_scores_proto_rawDesc = "" +
 	"\n" +
 	"\fscores.proto\x12\n" +
-	"gallows.v1\":\n" +
+	"gallows.v1\"t\n" +
+	"\rPresenceEntry\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\x12\x19\n" +
+	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\"\xa2\x01\n" +
+	"\x0ePresenceReport\x12\x1f\n" +
+	"\vfrontend_id\x18\x01 \x01(\tR\n" +
+	"frontendId\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x03R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04beat\x18\x04 \x01(\x04R\x04beat\x123\n" +
+	"\aentries\x18\x05 \x03(\v2\x19.gallows.v1.PresenceEntryR\aentries\"\x0f\n" +
+	"\rPresenceReply\"(\n" +
+	"\rOnlineRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"@\n" +
+	"\vOnlineReply\x121\n" +
+	"\x06online\x18\x01 \x03(\v2\x19.gallows.v1.PresenceEntryR\x06online\":\n" +
 	"\n" +
 	"TopRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x16\n" +
@@ -495,27 +818,33 @@ const file_scores_proto_rawDesc = "" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x12\n" +
 	"\x03set\x18\x02 \x01(\x03H\x00R\x03set\x12\x12\n" +
 	"\x03add\x18\x03 \x01(\x03H\x00R\x03addB\b\n" +
-	"\x06change\"\xba\x01\n" +
+	"\x06change\"\xd6\x01\n" +
 	"\vSyncRequest\x12\x12\n" +
 	"\x04root\x18\x01 \x01(\x04R\x04root\x12;\n" +
 	"\x06digest\x18\x02 \x03(\v2#.gallows.v1.SyncRequest.DigestEntryR\x06digest\x12\x1f\n" +
 	"\vwith_digest\x18\x03 \x01(\bR\n" +
-	"withDigest\x1a9\n" +
+	"withDigest\x12\x1a\n" +
+	"\bpresence\x18\x04 \x01(\fR\bpresence\x1a9\n" +
 	"\vDigestEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"Q\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x96\x01\n" +
 	"\tSyncReply\x12\x14\n" +
 	"\x05equal\x18\x01 \x01(\bR\x05equal\x12\x16\n" +
 	"\x06states\x18\x02 \x01(\fR\x06states\x12\x16\n" +
-	"\x06wanted\x18\x03 \x03(\tR\x06wanted\"%\n" +
+	"\x06wanted\x18\x03 \x03(\tR\x06wanted\x12\x1a\n" +
+	"\bpresence\x18\x04 \x01(\fR\bpresence\x12'\n" +
+	"\x0fpresence_wanted\x18\x05 \x03(\tR\x0epresenceWanted\"A\n" +
 	"\vPushRequest\x12\x16\n" +
-	"\x06states\x18\x01 \x01(\fR\x06states\"\v\n" +
-	"\tPushReply2\xe6\x01\n" +
+	"\x06states\x18\x01 \x01(\fR\x06states\x12\x1a\n" +
+	"\bpresence\x18\x02 \x01(\fR\bpresence\"\v\n" +
+	"\tPushReply2\xed\x02\n" +
 	"\x06Scores\x123\n" +
 	"\x03Top\x12\x16.gallows.v1.TopRequest\x1a\x14.gallows.v1.TopReply\x127\n" +
 	"\x05Write\x12\x16.gallows.v1.ScoreWrite\x1a\x16.gallows.v1.ScoreEntry\x126\n" +
 	"\x04Sync\x12\x17.gallows.v1.SyncRequest\x1a\x15.gallows.v1.SyncReply\x126\n" +
-	"\x04Push\x12\x17.gallows.v1.PushRequest\x1a\x15.gallows.v1.PushReplyB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
+	"\x04Push\x12\x17.gallows.v1.PushRequest\x1a\x15.gallows.v1.PushReply\x12G\n" +
+	"\x0eReportPresence\x12\x1a.gallows.v1.PresenceReport\x1a\x19.gallows.v1.PresenceReply\x12<\n" +
+	"\x06Online\x12\x19.gallows.v1.OnlineRequest\x1a\x17.gallows.v1.OnlineReplyB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
 	file_scores_proto_rawDescOnce sync.Once
@@ -529,34 +858,45 @@ func file_scores_proto_rawDescGZIP() []byte {
 	return file_scores_proto_rawDescData
 }
 
-var file_scores_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_scores_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_scores_proto_goTypes = []any{
-	(*TopRequest)(nil),  // 0: gallows.v1.TopRequest
-	(*ScoreEntry)(nil),  // 1: gallows.v1.ScoreEntry
-	(*TopReply)(nil),    // 2: gallows.v1.TopReply
-	(*ScoreWrite)(nil),  // 3: gallows.v1.ScoreWrite
-	(*SyncRequest)(nil), // 4: gallows.v1.SyncRequest
-	(*SyncReply)(nil),   // 5: gallows.v1.SyncReply
-	(*PushRequest)(nil), // 6: gallows.v1.PushRequest
-	(*PushReply)(nil),   // 7: gallows.v1.PushReply
-	nil,                 // 8: gallows.v1.SyncRequest.DigestEntry
+	(*PresenceEntry)(nil),  // 0: gallows.v1.PresenceEntry
+	(*PresenceReport)(nil), // 1: gallows.v1.PresenceReport
+	(*PresenceReply)(nil),  // 2: gallows.v1.PresenceReply
+	(*OnlineRequest)(nil),  // 3: gallows.v1.OnlineRequest
+	(*OnlineReply)(nil),    // 4: gallows.v1.OnlineReply
+	(*TopRequest)(nil),     // 5: gallows.v1.TopRequest
+	(*ScoreEntry)(nil),     // 6: gallows.v1.ScoreEntry
+	(*TopReply)(nil),       // 7: gallows.v1.TopReply
+	(*ScoreWrite)(nil),     // 8: gallows.v1.ScoreWrite
+	(*SyncRequest)(nil),    // 9: gallows.v1.SyncRequest
+	(*SyncReply)(nil),      // 10: gallows.v1.SyncReply
+	(*PushRequest)(nil),    // 11: gallows.v1.PushRequest
+	(*PushReply)(nil),      // 12: gallows.v1.PushReply
+	nil,                    // 13: gallows.v1.SyncRequest.DigestEntry
 }
 var file_scores_proto_depIdxs = []int32{
-	1, // 0: gallows.v1.TopReply.entries:type_name -> gallows.v1.ScoreEntry
-	8, // 1: gallows.v1.SyncRequest.digest:type_name -> gallows.v1.SyncRequest.DigestEntry
-	0, // 2: gallows.v1.Scores.Top:input_type -> gallows.v1.TopRequest
-	3, // 3: gallows.v1.Scores.Write:input_type -> gallows.v1.ScoreWrite
-	4, // 4: gallows.v1.Scores.Sync:input_type -> gallows.v1.SyncRequest
-	6, // 5: gallows.v1.Scores.Push:input_type -> gallows.v1.PushRequest
-	2, // 6: gallows.v1.Scores.Top:output_type -> gallows.v1.TopReply
-	1, // 7: gallows.v1.Scores.Write:output_type -> gallows.v1.ScoreEntry
-	5, // 8: gallows.v1.Scores.Sync:output_type -> gallows.v1.SyncReply
-	7, // 9: gallows.v1.Scores.Push:output_type -> gallows.v1.PushReply
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: gallows.v1.PresenceReport.entries:type_name -> gallows.v1.PresenceEntry
+	0,  // 1: gallows.v1.OnlineReply.online:type_name -> gallows.v1.PresenceEntry
+	6,  // 2: gallows.v1.TopReply.entries:type_name -> gallows.v1.ScoreEntry
+	13, // 3: gallows.v1.SyncRequest.digest:type_name -> gallows.v1.SyncRequest.DigestEntry
+	5,  // 4: gallows.v1.Scores.Top:input_type -> gallows.v1.TopRequest
+	8,  // 5: gallows.v1.Scores.Write:input_type -> gallows.v1.ScoreWrite
+	9,  // 6: gallows.v1.Scores.Sync:input_type -> gallows.v1.SyncRequest
+	11, // 7: gallows.v1.Scores.Push:input_type -> gallows.v1.PushRequest
+	1,  // 8: gallows.v1.Scores.ReportPresence:input_type -> gallows.v1.PresenceReport
+	3,  // 9: gallows.v1.Scores.Online:input_type -> gallows.v1.OnlineRequest
+	7,  // 10: gallows.v1.Scores.Top:output_type -> gallows.v1.TopReply
+	6,  // 11: gallows.v1.Scores.Write:output_type -> gallows.v1.ScoreEntry
+	10, // 12: gallows.v1.Scores.Sync:output_type -> gallows.v1.SyncReply
+	12, // 13: gallows.v1.Scores.Push:output_type -> gallows.v1.PushReply
+	2,  // 14: gallows.v1.Scores.ReportPresence:output_type -> gallows.v1.PresenceReply
+	4,  // 15: gallows.v1.Scores.Online:output_type -> gallows.v1.OnlineReply
+	10, // [10:16] is the sub-list for method output_type
+	4,  // [4:10] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_scores_proto_init() }
@@ -564,7 +904,7 @@ func file_scores_proto_init() {
 	if File_scores_proto != nil {
 		return
 	}
-	file_scores_proto_msgTypes[3].OneofWrappers = []any{
+	file_scores_proto_msgTypes[8].OneofWrappers = []any{
 		(*ScoreWrite_Set)(nil),
 		(*ScoreWrite_Add)(nil),
 	}
@@ -574,7 +914,7 @@ func file_scores_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scores_proto_rawDesc), len(file_scores_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Scores_Top_FullMethodName   = "/gallows.v1.Scores/Top"
-	Scores_Write_FullMethodName = "/gallows.v1.Scores/Write"
-	Scores_Sync_FullMethodName  = "/gallows.v1.Scores/Sync"
-	Scores_Push_FullMethodName  = "/gallows.v1.Scores/Push"
+	Scores_Top_FullMethodName            = "/gallows.v1.Scores/Top"
+	Scores_Write_FullMethodName          = "/gallows.v1.Scores/Write"
+	Scores_Sync_FullMethodName           = "/gallows.v1.Scores/Sync"
+	Scores_Push_FullMethodName           = "/gallows.v1.Scores/Push"
+	Scores_ReportPresence_FullMethodName = "/gallows.v1.Scores/ReportPresence"
+	Scores_Online_FullMethodName         = "/gallows.v1.Scores/Online"
 )
 
 // ScoresClient is the client API for Scores service.
@@ -44,6 +46,13 @@ type ScoresClient interface {
 	Sync(ctx context.Context, in *SyncRequest, opts ...grpc.CallOption) (*SyncReply, error)
 	// Push merges states into this node's replica.
 	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushReply, error)
+	// ReportPresence takes a frontend's report of the sessions it holds;
+	// frontends send it every few seconds and at once on a change. A
+	// frontend's players go offline on every node within 15 s of its last.
+	ReportPresence(ctx context.Context, in *PresenceReport, opts ...grpc.CallOption) (*PresenceReply, error)
+	// Online lists who is online in a room (every room if none), as this
+	// node knows it.
+	Online(ctx context.Context, in *OnlineRequest, opts ...grpc.CallOption) (*OnlineReply, error)
 }
 
 type scoresClient struct {
@@ -94,6 +103,26 @@ func (c *scoresClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *scoresClient) ReportPresence(ctx context.Context, in *PresenceReport, opts ...grpc.CallOption) (*PresenceReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PresenceReply)
+	err := c.cc.Invoke(ctx, Scores_ReportPresence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *scoresClient) Online(ctx context.Context, in *OnlineRequest, opts ...grpc.CallOption) (*OnlineReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OnlineReply)
+	err := c.cc.Invoke(ctx, Scores_Online_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ScoresServer is the server API for Scores service.
 // All implementations must embed UnimplementedScoresServer
 // for forward compatibility.
@@ -113,6 +142,13 @@ type ScoresServer interface {
 	Sync(context.Context, *SyncRequest) (*SyncReply, error)
 	// Push merges states into this node's replica.
 	Push(context.Context, *PushRequest) (*PushReply, error)
+	// ReportPresence takes a frontend's report of the sessions it holds;
+	// frontends send it every few seconds and at once on a change. A
+	// frontend's players go offline on every node within 15 s of its last.
+	ReportPresence(context.Context, *PresenceReport) (*PresenceReply, error)
+	// Online lists who is online in a room (every room if none), as this
+	// node knows it.
+	Online(context.Context, *OnlineRequest) (*OnlineReply, error)
 	mustEmbedUnimplementedScoresServer()
 }
 
@@ -134,6 +170,12 @@ func (UnimplementedScoresServer) Sync(context.Context, *SyncRequest) (*SyncReply
 }
 func (UnimplementedScoresServer) Push(context.Context, *PushRequest) (*PushReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
+}
+func (UnimplementedScoresServer) ReportPresence(context.Context, *PresenceReport) (*PresenceReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportPresence not implemented")
+}
+func (UnimplementedScoresServer) Online(context.Context, *OnlineRequest) (*OnlineReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Online not implemented")
 }
 func (UnimplementedScoresServer) mustEmbedUnimplementedScoresServer() {}
 func (UnimplementedScoresServer) testEmbeddedByValue()                {}
@@ -228,6 +270,42 @@ func _Scores_Push_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Scores_ReportPresence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PresenceReport)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ScoresServer).ReportPresence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Scores_ReportPresence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ScoresServer).ReportPresence(ctx, req.(*PresenceReport))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Scores_Online_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OnlineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ScoresServer).Online(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Scores_Online_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ScoresServer).Online(ctx, req.(*OnlineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Scores_ServiceDesc is the grpc.ServiceDesc for Scores service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -250,6 +328,14 @@ var Scores_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Push",
 			Handler:    _Scores_Push_Handler,
+		},
+		{
+			MethodName: "ReportPresence",
+			Handler:    _Scores_ReportPresence_Handler,
+		},
+		{
+			MethodName: "Online",
+			Handler:    _Scores_Online_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
