@@ -212,7 +212,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.store, raftNode, err = store.Open(store.Config{
 		OnRoomChange: func(r *game.Room) {
 			for _, p := range r.Players {
-				replica.Earn(p.ID, r.Code, r.Version, int64(p.Points))
+				replica.Earn(p.ID, p.Name, r.Code, r.Version, int64(p.Points))
 			}
 		},
 		ID: cfg.ID, Dir: filepath.Join(cfg.DataDir, "raft"), BindAddr: cfg.RaftAddr, Advertise: raftAdvertise,

@@ -131,6 +131,7 @@ type backendConn struct {
 	cc      *grpc.ClientConn
 	game    pb.GameClient
 	cluster pb.ClusterClient
+	scores  pb.ScoresClient
 	guesses *guessBatcher
 }
 
@@ -284,7 +285,7 @@ func (c *Client) connLocked(addr string) (*backendConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gameclient: connect to %s: %w", addr, err)
 	}
-	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc)}
+	bc := &backendConn{cc: cc, game: pb.NewGameClient(cc), cluster: pb.NewClusterClient(cc), scores: pb.NewScoresClient(cc)}
 	bc.guesses = newGuessBatcher(cc, c.ctx.Done())
 	c.conns[addr] = bc
 	c.wg.Add(1)

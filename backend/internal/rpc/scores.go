@@ -32,7 +32,7 @@ func (s *scoresService) Top(_ context.Context, req *pb.TopRequest) (*pb.TopReply
 	}
 	out := &pb.TopReply{NextCursor: next, Entries: make([]*pb.ScoreEntry, len(page))}
 	for i, e := range page {
-		out.Entries[i] = &pb.ScoreEntry{PlayerId: e.PlayerID, Score: e.Score}
+		out.Entries[i] = &pb.ScoreEntry{PlayerId: e.PlayerID, Name: e.Name, Score: e.Score, Rooms: int32(e.Rooms)}
 	}
 	return out, nil
 }

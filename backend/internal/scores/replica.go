@@ -101,14 +101,28 @@ func (r *Replica) Add(id string, n int64) (Delta, error) {
 	return d, nil
 }
 
-// Earn records the game points a player has earned in a room as of the
-// room's version. Every node applying the room's log reports the same
-// figures, and a report repeated or behind what is known changes nothing.
-func (r *Replica) Earn(id, room string, version uint64, points int64) (Delta, bool) {
+// Earn records the game points a player, called name, has earned in a
+// room as of the room's version. Every node applying the room's log
+// reports the same figures, and a report repeated or behind what is known
+// changes nothing.
+func (r *Replica) Earn(id, name, room string, version uint64, points int64) (Delta, bool) {
+	var at Timestamp
+	if name != "" {
+		r.mu.Lock()
+		known := r.players[id] != nil && r.players[id].Name == name
+		r.mu.Unlock()
+		if !known {
+			at = r.clock.Now()
+		}
+	}
 	r.mu.Lock()
 	p := r.player(id)
+	if !at.IsZero() && at.Compare(p.NameAt) > 0 && p.Name != name {
+		p.Name, p.NameAt = name, at
+	}
 	e := Earned{Version: version, Points: points}
 	if mine, ok := p.Games[room]; ok && !earnedLess(mine, e) {
+		r.hashes[id] = hashPlayer(p)
 		r.mu.Unlock()
 		return nil, false
 	}
@@ -116,7 +130,7 @@ func (r *Replica) Earn(id, room string, version uint64, points int64) (Delta, bo
 		p.Games = map[string]Earned{}
 	}
 	p.Games[room] = e
-	d := r.doneLocked(id, &Player{Games: map[string]Earned{room: e}})
+	d := r.doneLocked(id, &Player{Name: p.Name, NameAt: p.NameAt, Games: map[string]Earned{room: e}})
 	f := r.changed
 	r.mu.Unlock()
 	notify(f, d)
@@ -187,7 +201,7 @@ func (r *Replica) Scores(limit int, cursor string) ([]Entry, string, error) {
 	r.mu.Lock()
 	all := make([]Entry, 0, len(r.players))
 	for id, p := range r.players {
-		all = append(all, Entry{PlayerID: id, Score: p.Score()})
+		all = append(all, Entry{PlayerID: id, Name: p.Name, Score: p.Score(), Rooms: len(p.Games)})
 	}
 	r.mu.Unlock()
 	sortEntries(all)

@@ -131,9 +131,9 @@ func TestGamePointsCountOnce(t *testing.T) {
 	rs := replicas(3, nil)
 	for _, r := range rs {
 		for _, v := range []uint64{5, 9, 7, 9} {
-			r.Earn("ana", "ROOMA", v, int64(v)*10)
+			r.Earn("ana", "ana", "ROOMA", v, int64(v)*10)
 		}
-		r.Earn("ana", "ROOMB", 3, 50)
+		r.Earn("ana", "ana", "ROOMB", 3, 50)
 	}
 	exchange(rs)
 	converged(t, rs)
@@ -144,7 +144,7 @@ func TestGamePointsCountOnce(t *testing.T) {
 	if _, err := rs[0].Set("ana", 1000); err != nil {
 		t.Fatal(err)
 	}
-	rs[1].Earn("ana", "ROOMA", 12, 120)
+	rs[1].Earn("ana", "ana", "ROOMA", 12, 120)
 	exchange(rs)
 	converged(t, rs)
 	if got := rs[1].Score("ana"); got != 1000+30 {
@@ -157,7 +157,7 @@ func TestSaveLoad(t *testing.T) {
 	if _, err := rs[0].Add("ana", 4); err != nil {
 		t.Fatal(err)
 	}
-	rs[0].Earn("bo", "ROOMA", 3, 20)
+	rs[0].Earn("bo", "bo", "ROOMA", 3, 20)
 	path := filepath.Join(t.TempDir(), "scores.json")
 	if err := rs[0].Save(path); err != nil {
 		t.Fatal(err)

@@ -32,9 +32,12 @@ type Earned struct {
 
 // Player is the replicated score of one player.
 type Player struct {
-	Set   Register           `json:"set"`
-	Adds  map[string]Counter `json:"adds,omitempty"`
-	Games map[string]Earned  `json:"games,omitempty"`
+	// Name is what the player is called, last writer wins by NameAt.
+	Name   string             `json:"name,omitempty"`
+	NameAt Timestamp          `json:"name_at"`
+	Set    Register           `json:"set"`
+	Adds   map[string]Counter `json:"adds,omitempty"`
+	Games  map[string]Earned  `json:"games,omitempty"`
 }
 
 // Score is the player's score: the set value, the increments made since
@@ -58,6 +61,10 @@ func (p *Player) Score() int64 {
 // It reports whether p changed.
 func (p *Player) merge(o *Player) bool {
 	changed := false
+	if o.NameAt.Compare(p.NameAt) > 0 {
+		p.Name, p.NameAt = o.Name, o.NameAt
+		changed = true
+	}
 	if o.Set.At.Compare(p.Set.At) > 0 {
 		p.Set = Register{Value: o.Set.Value, At: o.Set.At, Base: maps.Clone(o.Set.Base)}
 		changed = true
@@ -104,6 +111,7 @@ func earnedLess(a, b Earned) bool {
 
 func (p *Player) clone() *Player {
 	return &Player{
+		Name: p.Name, NameAt: p.NameAt,
 		Set:   Register{Value: p.Set.Value, At: p.Set.At, Base: maps.Clone(p.Set.Base)},
 		Adds:  maps.Clone(p.Adds),
 		Games: maps.Clone(p.Games),
@@ -113,7 +121,10 @@ func (p *Player) clone() *Player {
 // Entry is one player's score, as listed.
 type Entry struct {
 	PlayerID string `json:"player_id"`
+	Name     string `json:"name,omitempty"`
 	Score    int64  `json:"score"`
+	// Rooms is how many rooms the player has earned points in.
+	Rooms int `json:"rooms,omitempty"`
 }
 
 // sortEntries orders a leaderboard: highest score first, then player id.

@@ -34,6 +34,11 @@ type Game interface {
 	Cluster() *pb.ClusterStatus
 	WatchCluster(ctx context.Context) <-chan *pb.ClusterStatus
 	WatchRoom(ctx context.Context, id string, fromVersion uint64) (<-chan *pb.RoomEvent, error)
+	// TopScores, ReportPresence and Online use the backends' scores and
+	// presence gossip, which needs no quorum.
+	TopScores(ctx context.Context, req *pb.TopRequest) (*pb.TopReply, error)
+	ReportPresence(ctx context.Context, req *pb.PresenceReport) error
+	Online(ctx context.Context, room string) ([]*pb.PresenceEntry, error)
 }
 
 // Config configures the handlers.

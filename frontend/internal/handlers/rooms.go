@@ -24,12 +24,9 @@ const (
 	maxCursorLen = 64
 	// homeRooms is how many open rooms the home page lists at a time.
 	homeRooms = 20
-	// leaderboardPage is the page size in which the leaderboard reads
-	// the rooms.
-	leaderboardPage = 200
-	// leaderboardTTL is how long a computed leaderboard is served before
-	// the rooms are read again.
-	leaderboardTTL = 5 * time.Second
+	// leaderboardTTL is how long a leaderboard is served before the
+	// backends are asked again.
+	leaderboardTTL = time.Second
 	// leaderboardSize is how many players the leaderboard ranks.
 	leaderboardSize = 100
 )
@@ -72,10 +69,9 @@ func (h *Handlers) openRooms(ctx context.Context, cursor string) ([]web.RoomSumm
 	return out, page.GetNextCursor(), nil
 }
 
-// leaderboardCache keeps the last leaderboard for leaderboardTTL. The
-// leaderboard sums every room, so it is read (page by page) at most once
-// per leaderboardTTL however many ask: one request reads while the others
-// wait for its result.
+// leaderboardCache keeps the last leaderboard for leaderboardTTL, so that
+// however many ask, the backends are asked at most once per TTL: one
+// request reads while the others wait for its result.
 type leaderboardCache struct {
 	mu      sync.Mutex
 	at      time.Time
@@ -83,7 +79,8 @@ type leaderboardCache struct {
 }
 
 // cachedLeaderboard returns the leaderboardSize best players, at most
-// leaderboardTTL old.
+// leaderboardTTL old, from the backends' scores gossip: it works while
+// Raft has no quorum.
 func (h *Handlers) cachedLeaderboard(ctx context.Context) ([]web.LeaderEntry, error) {
 	c := &h.board
 	c.mu.Lock()
@@ -91,20 +88,18 @@ func (h *Handlers) cachedLeaderboard(ctx context.Context) ([]web.LeaderEntry, er
 	if c.entries != nil && time.Since(c.at) < leaderboardTTL {
 		return c.entries, nil
 	}
-	var rooms []*pb.Room
-	req := &pb.ListRoomsRequest{Limit: leaderboardPage}
-	for {
-		page, err := h.cfg.Game.ListRooms(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		rooms = append(rooms, page.GetRooms()...)
-		if page.GetNextCursor() == "" {
-			break
-		}
-		req.Cursor = page.GetNextCursor()
+	top, err := h.cfg.Game.TopScores(ctx, &pb.TopRequest{Limit: leaderboardSize})
+	if err != nil {
+		return nil, err
 	}
-	board := leaderboard(rooms)
-	c.entries, c.at = board[:min(len(board), leaderboardSize)], time.Now()
+	board := make([]web.LeaderEntry, 0, len(top.GetEntries()))
+	for _, e := range top.GetEntries() {
+		name := e.GetName()
+		if name == "" {
+			name = e.GetPlayerId()
+		}
+		board = append(board, web.LeaderEntry{Rank: len(board) + 1, Name: name, Points: int(e.GetScore()), Rooms: int(e.GetRooms())})
+	}
+	c.entries, c.at = board, time.Now()
 	return c.entries, nil
 }

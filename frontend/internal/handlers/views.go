@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -116,34 +115,4 @@ func clusterView(st *pb.ClusterStatus, servingNode string) web.ClusterView {
 		v.Error = "No backend has answered yet."
 	}
 	return v
-}
-
-// leaderboard sums every player's points over all rooms.
-func leaderboard(rooms []*pb.Room) []web.LeaderEntry {
-	byName := map[string]*web.LeaderEntry{}
-	for _, r := range rooms {
-		for _, p := range r.GetPlayers() {
-			e := byName[p.GetName()]
-			if e == nil {
-				e = &web.LeaderEntry{Name: p.GetName()}
-				byName[p.GetName()] = e
-			}
-			e.Points += int(p.GetPoints())
-			e.Rooms++
-		}
-	}
-	out := make([]web.LeaderEntry, 0, len(byName))
-	for _, e := range byName {
-		out = append(out, *e)
-	}
-	slices.SortFunc(out, func(a, b web.LeaderEntry) int {
-		if a.Points != b.Points {
-			return b.Points - a.Points
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	for i := range out {
-		out[i].Rank = i + 1
-	}
-	return out
 }

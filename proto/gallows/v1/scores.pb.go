@@ -347,9 +347,13 @@ func (x *TopRequest) GetCursor() string {
 }
 
 type ScoreEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
-	Score         int64                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Score    int64                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// name is what the player was last called in a room (if ever).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// rooms is how many rooms the player has earned points in.
+	Rooms         int32 `protobuf:"varint,4,opt,name=rooms,proto3" json:"rooms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +398,20 @@ func (x *ScoreEntry) GetPlayerId() string {
 func (x *ScoreEntry) GetScore() int64 {
 	if x != nil {
 		return x.Score
+	}
+	return 0
+}
+
+func (x *ScoreEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScoreEntry) GetRooms() int32 {
+	if x != nil {
+		return x.Rooms
 	}
 	return 0
 }
@@ -804,11 +822,13 @@ const file_scores_proto_rawDesc = "" +
 	"\n" +
 	"TopRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"?\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"i\n" +
 	"\n" +
 	"ScoreEntry\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x03R\x05score\"]\n" +
+	"\x05score\x18\x02 \x01(\x03R\x05score\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05rooms\x18\x04 \x01(\x05R\x05rooms\"]\n" +
 	"\bTopReply\x120\n" +
 	"\aentries\x18\x01 \x03(\v2\x16.gallows.v1.ScoreEntryR\aentries\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
