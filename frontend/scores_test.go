@@ -2,6 +2,8 @@ package frontend_test
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +77,75 @@ func TestLeaderboardWorksWithoutQuorum(t *testing.T) {
 	localtest.Poll(t, 15*time.Second, "the leaderboard to show the add made without quorum", func() bool {
 		return pointsOf(base, "ana") == want+1000
 	})
+}
+
+// presenceOf lists who is online in room according to the frontend at base
+// (nil if the request fails).
+func presenceOf(base, room string) []string {
+	resp, err := do("GET", base+"/api/rooms/"+room+"/presence", nil)
+	if err != nil || resp.Status != http.StatusOK {
+		return nil
+	}
+	var p struct {
+		Online []struct {
+			Player string `json:"player"`
+		} `json:"online"`
+	}
+	if err := resp.JSON(&p); err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, o := range p.Online {
+		out = append(out, o.Player)
+	}
+	return out
+}
+
+// onlineIn reports whether name shows online in the room HTML of a state
+// message.
+func onlineIn(html, name string) bool {
+	return strings.Contains(html, `data-player-name="`+name+`" data-online="true"`)
+}
+
+// A player with a tab open on one frontend shows online on the other,
+// through the backends' gossip, in the API and in the other tab's live
+// room; when that frontend dies the player turns offline within 15 s,
+// and online again once their tab reconnects to the other frontend.
+func TestPresenceAcrossFrontends(t *testing.T) {
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
+	f1, f2 := s.URLs()[0], s.URLs()[1]
+	ana, bo := newPlayer(t, f1, "ana"), newPlayer(t, f2, "bo")
+	var r room
+	mustDoAs(t, ana, "POST", f1+"/api/rooms", map[string]any{"word": "presence"}, http.StatusCreated, &r)
+	dialWS(t, f1, r.ID, ana.Token)
+	boTab := dialWS(t, f2, r.ID, bo.Token)
+
+	localtest.Poll(t, 10*time.Second, "ana and bo online, seen from f2", func() bool {
+		return slices.Equal(presenceOf(f2, r.ID), []string{"ana", "bo"})
+	})
+	waitFor := func(what string, cond func(html string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			m, _ := readMsg(t, boTab)
+			if m.Type == "state" && cond(m.HTML) {
+				return
+			}
+		}
+		t.Fatalf("bo's tab never showed %s", what)
+	}
+	waitFor("ana online", func(html string) bool { return onlineIn(html, "ana") })
+
+	if err := s.KillFrontend(0); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	waitFor("ana offline", func(html string) bool {
+		return strings.Contains(html, `data-player-name="ana"`) && !onlineIn(html, "ana")
+	})
+	if gone := time.Since(killed); gone > 15*time.Second {
+		t.Errorf("ana turned offline %v after her frontend died, want within 15 s", gone)
+	}
+	dialWS(t, f2, r.ID, ana.Token)
+	waitFor("ana online again", func(html string) bool { return onlineIn(html, "ana") })
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -118,6 +119,13 @@ type Server struct {
 	http     *http.Server
 	addr     string
 	serveErr chan error
+	// stopBG ends the background reports of presence; bgDone is closed
+	// when they have.
+	stopBG context.CancelFunc
+	bgDone chan struct{}
+	// stopOnce makes Shutdown and Close idempotent: the first one stops.
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start starts serving.
@@ -189,6 +197,13 @@ func Start(cfg Config) (*Server, error) {
 		IdleTimeout:       limCfg.IdleTimeout,
 		MaxHeaderBytes:    limCfg.MaxHeaderBytes,
 	}
+	bg, stopBG := context.WithCancel(context.Background())
+	s.stopBG = stopBG
+	s.bgDone = make(chan struct{})
+	go func() {
+		defer close(s.bgDone)
+		h.ReportPresence(bg)
+	}()
 	go func() {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr <- err
@@ -232,13 +247,27 @@ func (s *Server) Wait(ctx context.Context) error {
 // Shutdown closes the websockets, drains HTTP requests (bounded by ctx)
 // and closes the backend connections.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.handlers.Close()
-	err := s.http.Shutdown(ctx)
-	return errors.Join(err, s.client.Close())
+	s.stopOnce.Do(func() {
+		s.stopBackground()
+		s.handlers.Close()
+		err := s.http.Shutdown(ctx)
+		s.stopErr = errors.Join(err, s.client.Close())
+	})
+	return s.stopErr
+}
+
+// stopBackground ends the presence reports and waits for them.
+func (s *Server) stopBackground() {
+	s.stopBG()
+	<-s.bgDone
 }
 
 // Close stops at once, as a crash would from the tabs' point of view.
 func (s *Server) Close() error {
-	s.handlers.Close()
-	return errors.Join(s.http.Close(), s.client.Close())
+	s.stopOnce.Do(func() {
+		s.stopBackground()
+		s.handlers.Close()
+		s.stopErr = errors.Join(s.http.Close(), s.client.Close())
+	})
+	return s.stopErr
 }

@@ -110,6 +110,9 @@ type PlayerView struct {
 	Points int
 	// Host is true for the player who created the room.
 	Host bool
+	// Online is true while the player has a tab open on the room, on any
+	// frontend.
+	Online bool
 }
 
 // LogView is one guess of the current round.

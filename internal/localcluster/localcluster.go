@@ -362,6 +362,20 @@ func (c *Cluster) URLs() []string {
 	return out
 }
 
+// KillFrontend stops frontend i (from 0) at once, as a crash would: its
+// sockets and its reports of who is online end without a word. Its URL
+// stays in URLs; closing it again is a no-op.
+func (c *Cluster) KillFrontend(i int) error {
+	c.mu.Lock()
+	if i < 0 || i >= len(c.frontends) {
+		c.mu.Unlock()
+		return fmt.Errorf("localcluster: no frontend %d", i)
+	}
+	fe := c.frontends[i]
+	c.mu.Unlock()
+	return fe.Close()
+}
+
 // Leader waits until the running backends agree on a leader among them and
 // returns it: one node IsLeader (it has applied every entry of earlier
 // terms) and every other names it. The backends in except are left out:

@@ -131,6 +131,12 @@ func (g *fakeGame) WatchRoom(ctx context.Context, _ string, _ uint64) (<-chan *p
 	return closeWhenDone[*pb.RoomEvent](ctx), nil
 }
 
+// Online implements Game: nobody is online.
+func (g *fakeGame) Online(context.Context, string) ([]*pb.PresenceEntry, error) { return nil, nil }
+
+// ReportPresence implements Game: reports go nowhere.
+func (g *fakeGame) ReportPresence(context.Context, *pb.PresenceReport) error { return nil }
+
 // closeWhenDone returns a channel that delivers nothing and is closed
 // when ctx ends, as a watch that sees no change.
 func closeWhenDone[T any](ctx context.Context) <-chan T {

@@ -79,6 +79,8 @@ type Handlers struct {
 	clusterVersion atomic.Uint64
 	// board is the leaderboard, computed at most every leaderboardTTL.
 	board leaderboardCache
+	// presence is the sessions this frontend holds, as it reports them.
+	presence *presence
 }
 
 // New builds the routes.
@@ -89,7 +91,7 @@ func New(cfg Config) *Handlers {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	h := &Handlers{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), sessions: cfg.Sessions}
+	h := &Handlers{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), sessions: cfg.Sessions, presence: newPresence()}
 	if h.sessions == nil {
 		// A key of the right size never fails.
 		h.sessions, _ = session.New(session.NewKey(), nil)
@@ -122,6 +124,7 @@ func New(cfg Config) *Handlers {
 	mux.HandleFunc("POST /api/rooms/{id}/rounds", h.apiNextRound)
 	mux.HandleFunc("POST /api/rooms/{id}/players", h.apiJoin)
 	mux.HandleFunc("DELETE /api/rooms/{id}/players", h.apiLeave)
+	mux.HandleFunc("GET /api/rooms/{id}/presence", h.apiPresence)
 	mux.HandleFunc("GET /api/cluster", h.apiCluster)
 	mux.HandleFunc("GET /api/leaderboard", h.apiLeaderboard)
 

@@ -150,7 +150,9 @@ func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 	if msg := takeFlash(w, r); msg != "" {
 		note = msg
 	}
-	p := web.RoomPage{Page: h.page("Room "+room.GetId(), h.playerName(r)), RoomPlayer: player, Room: roomView(room, ""), Error: note}
+	view := roomView(room, "")
+	markOnline(&view, h.online(r.Context(), room.GetId()))
+	p := web.RoomPage{Page: h.page("Room "+room.GetId(), h.playerName(r)), RoomPlayer: player, Room: view, Error: note}
 	h.render(w, r, http.StatusOK, web.Room(p))
 }
 

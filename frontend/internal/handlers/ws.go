@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
 	"github.com/gallows-game/gallows/frontend/internal/session"
@@ -146,7 +147,14 @@ func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string)
 	if h.cfg.Limits != nil {
 		ctx = context.WithValue(ctx, messageKey{}, h.cfg.Limits.MessageKey(r))
 	}
+	room, isRoom := strings.CutPrefix(topic, roomTopicPrefix)
+	if hasSession && isRoom {
+		h.presence.add(s, room)
+	}
 	h.hub.Start(ctx, topic, ws, since, func(err error) {
+		if hasSession && isRoom {
+			h.presence.remove(s, room)
+		}
 		h.metrics.wsOpen.Dec()
 		if err != nil {
 			h.log.Debug("websocket ended", "topic", topic, "err", err)
@@ -168,22 +176,64 @@ func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Fr
 	if err != nil {
 		return fmt.Errorf("watch room %s: %w", id, err)
 	}
-	var buf bytes.Buffer
-	for ev := range events {
-		room := ev.GetRoom()
+	// Who is online changes without the room changing: the same version
+	// is rendered again, as a later Sub of it.
+	poll := time.NewTicker(presencePoll)
+	defer poll.Stop()
+	var (
+		buf      bytes.Buffer
+		room     *pb.Room
+		servedBy string
+		online   = h.online(ctx, id)
+		sub      uint64
+	)
+	render := func() error {
 		buf.Reset()
-		if err := web.RoomFragment(roomView(room, ev.GetServedBy())).Render(ctx, &buf); err != nil {
+		v := roomView(room, servedBy)
+		markOnline(&v, online)
+		if err := web.RoomFragment(v).Render(ctx, &buf); err != nil {
 			return fmt.Errorf("render room %s: %w", id, err)
 		}
-		publish(hub.Frame{Version: room.GetVersion(), Data: mustJSON(wsState{
+		publish(hub.Frame{Version: room.GetVersion(), Sub: sub, Data: mustJSON(wsState{
 			Type: "state", Version: room.GetVersion(), HTML: buf.String(), Announce: announce(room),
 		})})
 		h.metrics.frames.Inc()
-	}
-	if ctx.Err() != nil {
 		return nil
 	}
-	return fmt.Errorf("watch of room %s ended", id)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("watch of room %s ended", id)
+			}
+			room, servedBy, sub = ev.GetRoom(), ev.GetServedBy(), 0
+			if err := render(); err != nil {
+				return err
+			}
+		case <-poll.C:
+			now := h.online(ctx, id)
+			if now == nil || sameOnline(now, online) {
+				continue
+			}
+			online = now
+			if room != nil {
+				sub++
+				if err := render(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// markOnline marks the players of v whose names are online.
+func markOnline(v *web.RoomView, online map[string]bool) {
+	for i := range v.Players {
+		v.Players[i].Online = online[v.Players[i].Name]
+	}
 }
 
 // clusterSource produces the cluster panel's frames. Their versions count

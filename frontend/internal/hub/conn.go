@@ -29,6 +29,7 @@ type Conn struct {
 
 	// Writer goroutine only.
 	lastSent uint64
+	lastSub  uint64 // the Sub of the frame last sent
 
 	// Reader goroutine only: the socket's rate limit (messages) and its
 	// hard cap (messages dropped for rate).
@@ -286,7 +287,7 @@ func (c *Conn) flush() error {
 		}
 	}
 	f := c.t.latest.Load()
-	if f == nil || f.Version <= c.lastSent {
+	if f == nil || !after(f.Frame, Frame{Version: c.lastSent, Sub: c.lastSub}) {
 		return nil
 	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(timeout))
@@ -303,7 +304,7 @@ func (c *Conn) flush() error {
 			return fmt.Errorf("frame %d: %w", f.Version, err)
 		}
 	}
-	c.lastSent = f.Version
+	c.lastSent, c.lastSub = f.Version, f.Sub
 	return nil
 }
 

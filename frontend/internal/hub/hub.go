@@ -97,6 +97,10 @@ type Frame struct {
 	// Version orders the frames of a topic; a socket only ever gets frames
 	// of increasing versions. Versions start at 1.
 	Version uint64
+	// Sub orders refreshes of one version: a frame of the same Version
+	// and a higher Sub (the room's state unchanged, who is online
+	// changed) replaces the one before.
+	Sub uint64
 	// Data is the text message written to the sockets. The hub does not
 	// copy it: it must not be modified once published.
 	Data []byte
@@ -259,12 +263,18 @@ func (h *Hub) Publish(topicName string, f Frame) {
 	}
 }
 
+// after reports whether frame f comes after g: a later version, or a
+// later refresh of the same version.
+func after(f, g Frame) bool {
+	return f.Version > g.Version || f.Version == g.Version && f.Sub > g.Sub
+}
+
 // publish stores f as the latest frame if it is newer and wakes every socket.
 func (t *topic) publish(f Frame) {
 	nf := &frame{Frame: f}
 	for {
 		cur := t.latest.Load()
-		if cur != nil && f.Version <= cur.Version {
+		if cur != nil && !after(f, cur.Frame) {
 			return
 		}
 		if t.latest.CompareAndSwap(cur, nf) {
