@@ -101,13 +101,14 @@ container_of = docker ps -a -q --filter label=com.docker.compose.project=$(COMPO
 admin_addr = 127.0.0.1:$(or $(GALLOWS_BACKEND$(1)_HTTP_PORT),810$(1))
 
 # wait_ready polls /readyz at each host:port of $(1) (through the published
-# ports) until all answer 200, for at most $(2) seconds. A backend is ready
-# once it knows a leader and has applied what is committed; a frontend once
-# a backend has told it who leads.
+# ports) until all answer 200, for at most $(2) seconds, with the healthcheck
+# flags $(3) (backends: --https and a certificate). A backend is ready once
+# it knows a leader and has applied what is committed; a frontend once a
+# backend has told it who leads.
 define wait_ready
 	@deadline=$$((SECONDS+$(2))); \
 	for addr in $(1); do \
-	  until $(BIN) healthcheck --addr $$addr --path /readyz 2>/dev/null; do \
+	  until $(BIN) healthcheck $(3) --addr $$addr --path /readyz 2>/dev/null; do \
 	    if [ $$SECONDS -ge $$deadline ]; then \
 	      echo "$$addr is not ready after $(2) s; see: make logs" >&2; exit 1; \
 	    fi; \
@@ -135,7 +136,8 @@ certs: build ## Create what is missing in certs/: a CA, backend and frontend cer
 up: image certs need-compose ## Start 3 backends + 2 frontends in containers, wait until ready, print the URLs.
 	$(DC) up -d
 	@echo "waiting until every node is ready..."
-	$(call wait_ready,$(call admin_addr,1) $(call admin_addr,2) $(call admin_addr,3) 127.0.0.1:$(FRONTEND1_PORT) 127.0.0.1:$(FRONTEND2_PORT),180)
+	$(call wait_ready,$(call admin_addr,1) $(call admin_addr,2) $(call admin_addr,3),180,--https --certs-dir $(CERTS_DIR))
+	$(call wait_ready,127.0.0.1:$(FRONTEND1_PORT) 127.0.0.1:$(FRONTEND2_PORT),180)
 	@echo
 	@echo "Gallows is up. Play at http://localhost:$(FRONTEND1_PORT) and http://localhost:$(FRONTEND2_PORT)"
 	@echo "Cluster panel:  http://localhost:$(FRONTEND1_PORT)/cluster"
@@ -176,7 +178,7 @@ restart-node: build need-compose ## Restart backend N, e.g. make restart-node N=
 	@case "$(N)" in 1|2|3) ;; *) echo "usage: make restart-node N=1, N=2 or N=3" >&2; exit 2;; esac
 	$(DC) restart backend-$(N)
 	@echo "waiting until backend-$(N) has caught up..."
-	$(call wait_ready,$(call admin_addr,$(N)),120)
+	$(call wait_ready,$(call admin_addr,$(N)),120,--https --certs-dir $(CERTS_DIR))
 	@$(BIN) status --wait 60s --caught-up b$(N) $(STATUS_FLAGS) --backends $(STATUS_BACKENDS)
 
 .PHONY: test-chaos

@@ -2,7 +2,9 @@ package backend
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +34,86 @@ func (n *Node) adminHandler() http.Handler {
 		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "id": n.cfg.ID})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/scores", n.getScores)
+	mux.HandleFunc("POST /v1/scores", n.postScores)
 	return mux
+}
+
+// maxScoresBody bounds a POST /v1/scores body.
+const maxScoresBody = 1 << 10
+
+// getScores answers GET /v1/scores?limit=&cursor=: this node's scores
+// replica, best first, a page at a time.
+func (n *Node) getScores(w http.ResponseWriter, r *http.Request) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit: want a number from 1 to 200")
+			return
+		}
+		limit = l
+	}
+	page, next, err := n.scores.Replica().Scores(limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	type entry struct {
+		PlayerID string `json:"player_id"`
+		Name     string `json:"name,omitempty"`
+		Score    int64  `json:"score"`
+	}
+	out := struct {
+		Scores     []entry `json:"scores"`
+		NextCursor string  `json:"next_cursor,omitempty"`
+	}{Scores: []entry{}, NextCursor: next}
+	for _, e := range page {
+		out.Scores = append(out.Scores, entry{PlayerID: e.PlayerID, Name: e.Name, Score: e.Score})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// postScores answers POST /v1/scores {"player_id","score"} (set) or
+// {"player_id","add"} (increment), on this node; gossip spreads it.
+func (n *Node) postScores(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json")
+		return
+	}
+	var req struct {
+		PlayerID string `json:"player_id"`
+		Score    *int64 `json:"score"`
+		Add      *int64 `json:"add"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxScoresBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return
+	}
+	var (
+		score int64
+		err   error
+	)
+	switch {
+	case (req.Score == nil) == (req.Add == nil):
+		writeError(w, http.StatusBadRequest, "bad_request", `give exactly one of "score" (set) and "add" (increment)`)
+		return
+	case req.Score != nil:
+		score, err = n.scores.Set(req.PlayerID, *req.Score)
+	default:
+		score, err = n.scores.Add(req.PlayerID, *req.Add)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"player_id": req.PlayerID, "score": score})
+}
+
+func writeError(w http.ResponseWriter, code int, reason, msg string) {
+	writeJSON(w, code, map[string]any{"error": map[string]string{"code": reason, "message": msg}})
 }
 
 // Ready reports whether the node knows a leader and has applied everything

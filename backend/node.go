@@ -5,6 +5,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -300,6 +301,12 @@ func Start(cfg Config) (_ *Node, err error) {
 	go func() { n.serveErr <- n.grpc.Serve(grpcLn) }()
 
 	n.http = &http.Server{Handler: n.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	if cfg.TLS != nil {
+		// The admin address is node-authenticated like the others: a
+		// client certificate of the cluster (backend or frontend) is needed
+		// for health, metrics and the scores API alike.
+		httpLn = tls.NewListener(httpLn, cfg.TLS.ServerConfig(n.log.With("port", "http"), pki.RoleBackend, pki.RoleFrontend))
+	}
 	go func() {
 		if err := n.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
 			n.serveErr <- err

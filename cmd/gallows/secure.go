@@ -26,16 +26,21 @@ type tlsFlags struct {
 // register adds the flags to fs: gossip adds --gossip-key-file (servers
 // of serf), client adds --certs-dir (commands that call the cluster).
 func (f *tlsFlags) register(fs *flag.FlagSet, gossip, client bool) {
-	fs.StringVar(&f.ca, "tls-ca", "", "the cluster's CA certificate (ca.pem from gallows tls ca)")
-	fs.StringVar(&f.cert, "tls-cert", "", "this process's certificate (from gallows tls cert)")
-	fs.StringVar(&f.key, "tls-key", "", "the key of --tls-cert")
+	f.registerFiles(fs, client)
 	if gossip {
 		fs.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip encryption key (from gallows gossip-key); it seeds the keyring kept in the data dir")
 	}
-	if client {
+	fs.BoolVar(&f.insecure, "insecure", false, "run without TLS and gossip encryption: anyone who reaches the ports can join the cluster and play as anyone (loopback trials only)")
+}
+
+// registerFiles adds the certificate flags alone.
+func (f *tlsFlags) registerFiles(fs *flag.FlagSet, certsDir bool) {
+	fs.StringVar(&f.ca, "tls-ca", "", "the cluster's CA certificate (ca.pem from gallows tls ca)")
+	fs.StringVar(&f.cert, "tls-cert", "", "this process's certificate (from gallows tls cert)")
+	fs.StringVar(&f.key, "tls-key", "", "the key of --tls-cert")
+	if certsDir {
 		fs.StringVar(&f.certsDir, "certs-dir", "", "a directory holding ca.pem, backend.pem and backend-key.pem (what gallows dev and make up create), instead of --tls-ca, --tls-cert and --tls-key")
 	}
-	fs.BoolVar(&f.insecure, "insecure", false, "run without TLS and gossip encryption: anyone who reaches the ports can join the cluster and play as anyone (loopback trials only)")
 }
 
 // material loads the certificate, or returns nil when --insecure or no

@@ -174,7 +174,10 @@ func New(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chaostest: %w", err)
 	}
-	c := &Cluster{cfg: cfg, http: &http.Client{Timeout: 2 * time.Second}}
+	// Backends' admin addresses serve TLS to the cluster's certificates;
+	// the frontends plain HTTP.
+	c := &Cluster{cfg: cfg, http: &http.Client{Timeout: 2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: m.ClientConfig(pki.RoleBackend)}}}
 	for i := range Backends {
 		cc, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(cfg.Ports.GRPC[i]),
 			grpc.WithTransportCredentials(credentials.NewTLS(m.ClientConfig(pki.RoleBackend))),
@@ -478,7 +481,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	var waiting string
 	err := poll(ctx, 50*time.Millisecond, func() bool {
 		for i := range Backends {
-			if !c.ready(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.cfg.Ports.Admin[i])) {
+			if !c.ready(ctx, fmt.Sprintf("https://127.0.0.1:%d/readyz", c.cfg.Ports.Admin[i])) {
 				waiting = BackendService(i)
 				return false
 			}
@@ -500,7 +503,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 // MetricsOK checks that every backend's /metrics answers 200.
 func (c *Cluster) MetricsOK(ctx context.Context) error {
 	for i := range Backends {
-		if !c.ready(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", c.cfg.Ports.Admin[i])) {
+		if !c.ready(ctx, fmt.Sprintf("https://127.0.0.1:%d/metrics", c.cfg.Ports.Admin[i])) {
 			return fmt.Errorf("%s: /metrics does not answer 200", BackendService(i))
 		}
 	}
