@@ -710,6 +710,12 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	shoot(desk, "cluster")
 
+	// The leaderboard, live from the scores gossip: ana's row is marked.
+	desk.navigate(base + "/leaderboard")
+	desk.waitSocket("/ws/leaderboard", brStepTimeout)
+	desk.waitJS(brStepTimeout, "ana's row marked as the viewer's", `!!document.querySelector('#leaderboard tr.is-you[data-name="ana"]')`)
+	shoot(desk, "leaderboard")
+
 	for _, tab := range []*brTab{desk, phone} {
 		tab.noExceptions()
 	}
@@ -804,4 +810,54 @@ func TestBrowserProfilesAreTwoPlayers(t *testing.T) {
 	for _, tab := range tabs {
 		tab.noExceptions()
 	}
+}
+
+// In real browsers: a player who joins shows in the other player's tab
+// before guessing, online; when the joiner's frontend is killed they turn
+// offline there within 15 s, and online again once their tab is opened on
+// the other frontend. The leaderboard page updates live.
+func TestBrowserPresenceAndLiveLeaderboard(t *testing.T) {
+	brChromium(t)
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
+	f1, f2 := s.URLs()[0], s.URLs()[1]
+	ana, bo := newPlayer(t, f2, "ana"), newPlayer(t, f1, "bo")
+	created := brAPIAs(t, ana, "POST", f2+"/api/rooms", map[string]any{"word": "quick brown fox", "max_lives": 10}, http.StatusCreated)
+
+	b := brStartBrowser(t, 1280, 900)
+	anaTab := b.newTab("ana", tabOption{})
+	boTab := b.newTab("bo", tabOption{})
+	board := b.newTab("board", tabOption{})
+	brOpenRoom(t, anaTab, f2, created.ID, ana)
+
+	state := func(name string) string {
+		return `(() => { const li = document.querySelector('#room li[data-player-name="` + name + `"]');
+			return li ? li.getAttribute('data-online') : 'absent'; })()`
+	}
+	// bo joins through f1: ana's tab on f2 shows bo at once, online,
+	// before bo guesses anything.
+	brOpenRoom(t, boTab, f1, created.ID, bo)
+	anaTab.waitJS(10*time.Second, "bo online in ana's tab", state("bo")+` === 'true'`)
+
+	board.do("open the leaderboard", chromedp.Navigate(f1+"/leaderboard"))
+	board.waitSocket("/ws/leaderboard", brStepTimeout)
+	points := `(() => { const td = document.querySelector('#leaderboard tr[data-name="bo"] td[data-label="Points"]');
+		return td ? Number(td.textContent) : 0; })()`
+	if got := brEval[float64](board, "bo's points before his guess", points); got != 0 {
+		t.Fatalf("bo has %v points on the leaderboard before guessing", got)
+	}
+	brGuessAPI(t, f1, created.ID, bo, "q")
+	board.waitJS(10*time.Second, "bo's points on the live leaderboard", points+` > 0`)
+
+	if err := s.KillFrontend(0); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	anaTab.waitJS(20*time.Second, "bo offline in ana's tab", state("bo")+` === 'false'`)
+	if gone := time.Since(killed); gone > 15*time.Second {
+		t.Errorf("bo turned offline %v after his frontend died, want within 15 s", gone)
+	}
+	brOpenRoom(t, boTab, f2, created.ID, bo)
+	anaTab.waitJS(10*time.Second, "bo online again in ana's tab", state("bo")+` === 'true'`)
+	anaTab.noExceptions()
+	boTab.noExceptions()
 }

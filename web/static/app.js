@@ -5,7 +5,8 @@
 
   var room = document.getElementById('room');
   var cluster = document.getElementById('cluster');
-  if (!('WebSocket' in window) || (!room && !cluster)) return;
+  var board = document.getElementById('leaderboard');
+  if (!('WebSocket' in window) || (!room && !cluster && !board)) return;
 
   var connEl = document.getElementById('conn');
   var statusEl = document.getElementById('status');
@@ -75,6 +76,22 @@
   if (cluster) {
     live(function () { return '/ws/cluster'; }, function (msg) {
       if (msg.type === 'cluster' && typeof msg.html === 'string') cluster.innerHTML = msg.html;
+    });
+  }
+
+  if (board) {
+    live(function () { return '/ws/leaderboard'; }, function (msg) {
+      if (msg.type !== 'leaderboard' || typeof msg.html !== 'string') return;
+      board.innerHTML = msg.html;
+      var me = board.getAttribute('data-player');
+      if (!me) return;
+      var rows = board.querySelectorAll('tr[data-name]');
+      for (var i = 0; i < rows.length; i++) {
+        if (rows[i].getAttribute('data-name') !== me) continue;
+        rows[i].classList.add('is-you');
+        var tag = rows[i].querySelector('[data-you]');
+        if (tag) tag.hidden = false;
+      }
     });
   }
 

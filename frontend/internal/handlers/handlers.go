@@ -75,8 +75,10 @@ type Handlers struct {
 	mux     *http.ServeMux
 	// sessions is Config.Sessions, or the random-key issuer in its place.
 	sessions *session.Issuer
-	// clusterVersion numbers the cluster panel's frames.
-	clusterVersion atomic.Uint64
+	// clusterVersion numbers the cluster panel's frames,
+	// leaderboardVersion the leaderboard's.
+	clusterVersion     atomic.Uint64
+	leaderboardVersion atomic.Uint64
 	// board is the leaderboard, computed at most every leaderboardTTL.
 	board leaderboardCache
 	// presence is the sessions this frontend holds, as it reports them.
@@ -130,6 +132,7 @@ func New(cfg Config) *Handlers {
 
 	mux.HandleFunc("GET /ws/rooms/{id}", h.wsRoom)
 	mux.HandleFunc("GET /ws/cluster", h.wsCluster)
+	mux.HandleFunc("GET /ws/leaderboard", h.wsLeaderboard)
 
 	mux.Handle("GET "+web.StaticPath, web.StaticHandler())
 	h.mux = mux

@@ -19,8 +19,9 @@ import (
 
 // Topics of the hub: one per room, and one for the cluster panel.
 const (
-	roomTopicPrefix = "room:"
-	clusterTopic    = "cluster"
+	roomTopicPrefix  = "room:"
+	clusterTopic     = "cluster"
+	leaderboardTopic = "leaderboard"
 )
 
 // wsState is a room state for every socket of the room (docs/PROTOCOL.md).
@@ -31,7 +32,7 @@ type wsState struct {
 	Announce string `json:"announce"`
 }
 
-// wsCluster is a cluster panel update.
+// wsClusterMsg is a cluster panel or leaderboard update.
 type wsClusterMsg struct {
 	Type    string `json:"type"`
 	Version uint64 `json:"version"`
@@ -115,6 +116,10 @@ func (h *Handlers) wsCluster(w http.ResponseWriter, r *http.Request) {
 	h.serveWS(w, r, clusterTopic)
 }
 
+func (h *Handlers) wsLeaderboard(w http.ResponseWriter, r *http.Request) {
+	h.serveWS(w, r, leaderboardTopic)
+}
+
 // checkOrigin refuses (403) an upgrade from another origin than the
 // page's own or an allowed one; it reports whether r may go on.
 func (h *Handlers) checkOrigin(w http.ResponseWriter, r *http.Request) bool {
@@ -165,8 +170,11 @@ func (h *Handlers) serveWS(w http.ResponseWriter, r *http.Request, topic string)
 // source produces a topic's frames while tabs watch it: one watch stream
 // per room per frontend, each state rendered once for every socket.
 func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Frame)) error {
-	if topic == clusterTopic {
+	switch topic {
+	case clusterTopic:
 		return h.clusterSource(ctx, publish)
+	case leaderboardTopic:
+		return h.leaderboardSource(ctx, publish)
 	}
 	// Returning ends the watch: the hub may start the source again.
 	ctx, cancel := context.WithCancel(ctx)
@@ -233,6 +241,38 @@ func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Fr
 func markOnline(v *web.RoomView, online map[string]bool) {
 	for i := range v.Players {
 		v.Players[i].Online = online[v.Players[i].Name]
+	}
+}
+
+// leaderboardPoll is how often a watched leaderboard asks the backends.
+const leaderboardPoll = time.Second
+
+// leaderboardSource produces the leaderboard page's frames: the ranking
+// from the scores gossip, rendered again whenever it changes. Versions
+// count on across restarts of the source, as the cluster panel's do.
+func (h *Handlers) leaderboardSource(ctx context.Context, publish func(hub.Frame)) error {
+	t := time.NewTicker(leaderboardPoll)
+	defer t.Stop()
+	var buf bytes.Buffer
+	last := ""
+	for {
+		if board, err := h.cachedLeaderboard(ctx); err == nil {
+			buf.Reset()
+			if err := web.LeaderboardBody(board).Render(ctx, &buf); err != nil {
+				return fmt.Errorf("render leaderboard: %w", err)
+			}
+			if html := buf.String(); html != last {
+				last = html
+				version := h.leaderboardVersion.Add(1)
+				publish(hub.Frame{Version: version, Data: mustJSON(wsClusterMsg{Type: "leaderboard", Version: version, HTML: html})})
+				h.metrics.frames.Inc()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
 	}
 }
 
