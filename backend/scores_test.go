@@ -115,12 +115,15 @@ func TestScoresPartitionHeals(t *testing.T) {
 }
 
 // A node whose clock runs an hour ahead sets a score; a node with a right
-// clock that has seen that value sets another: the later write wins on
-// every node.
+// clock that has seen that value sets another, then a node an hour behind
+// that has seen it: each later write wins on every node.
 func TestScoresLaterWriteBeatsFastClock(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 5, Backend: func(bc *backend.Config) {
-		if bc.ID == "b1" {
+		switch bc.ID {
+		case "b1":
 			bc.ScoresWall = func() time.Time { return time.Now().Add(time.Hour) }
+		case "b3":
+			bc.ScoresWall = func() time.Time { return time.Now().Add(-time.Hour) }
 		}
 	}})
 	writeScore(t, c, "b1", set("ana", 100))
@@ -129,10 +132,13 @@ func TestScoresLaterWriteBeatsFastClock(t *testing.T) {
 	})
 	writeScore(t, c, "b2", set("ana", 7))
 	everywhere(t, c, "ana", 7)
+	// A node an hour behind, having seen 7, sets 3: it wins too.
+	writeScore(t, c, "b3", set("ana", 3))
+	everywhere(t, c, "ana", 3)
 }
 
 // A restarted node comes back with its replica and catches up on what it
-// missed.
+// missed; a whole cluster restarted finds its scores in the data dirs.
 func TestScoresRestartedNodeCatchesUp(t *testing.T) {
 	c := localtest.Start(t, localcluster.Config{Backends: 5})
 	writeScore(t, c, "b1", add("ana", 5))
@@ -141,6 +147,17 @@ func TestScoresRestartedNodeCatchesUp(t *testing.T) {
 	writeScore(t, c, "b2", add("ana", 7))
 	writeScore(t, c, "b3", set("bo", 9))
 	c.Restart("b5")
+	everywhere(t, c, "ana", 12)
+	everywhere(t, c, "bo", 9)
+
+	// Every node down at once, then back: each has its replica from its
+	// data dir (no other node could have told it).
+	for _, n := range c.Running() {
+		c.Kill(n.ID())
+	}
+	for _, id := range c.IDs() {
+		c.Restart(id)
+	}
 	everywhere(t, c, "ana", 12)
 	everywhere(t, c, "bo", 9)
 }
