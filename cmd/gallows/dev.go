@@ -64,7 +64,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	url := c.URLs()[0]
 	fmt.Fprintf(stdout, "gallows dev: %d backends up, leader %s, data in %s\n", nodes, leader.ID(), dir)
 	for _, n := range c.Running() {
-		fmt.Fprintf(stdout, "  backend %s  grpc %s  admin http://%s/readyz\n", n.ID(), n.GRPCAddr(), n.HTTPAddr())
+		fmt.Fprintf(stdout, "  backend %s  grpc %s  admin https://%s/readyz\n", n.ID(), n.GRPCAddr(), n.HTTPAddr())
 	}
 	fmt.Fprintf(stdout, "  certificates and keys in %s (gallows status --certs-dir %s --backends %s)\n",
 		filepath.Dir(c.Certs().CA), filepath.Dir(c.Certs().CA), c.Running()[0].GRPCAddr())
