@@ -388,7 +388,13 @@ func TestLeaderboard(t *testing.T) {
 		Page:    Page{Player: "bo"},
 		Entries: []LeaderEntry{{Rank: 1, Name: "ana", Points: 40, Rooms: 3}, {Rank: 2, Name: "bo", Points: 12, Rooms: 1}},
 	}))
-	mustContain(t, html, ">ana", ">40</td>", `<tr class="is-you">`, `href="/leaderboard" aria-current="page"`)
+	mustContain(t, html, ">ana", ">40</td>", `<tr data-name="bo" class="is-you">`, `href="/leaderboard" aria-current="page"`, `id="leaderboard" data-player="bo"`)
+	// The fragment every tab gets marks no row; each row's tag waits hidden.
+	shared := render(t, LeaderboardBody([]LeaderEntry{{Rank: 1, Name: "ana", Points: 40, Rooms: 3}}))
+	mustContain(t, shared, `<tr data-name="ana">`, `<span class="tag" data-you hidden>you</span>`)
+	if strings.Contains(shared, "is-you") {
+		t.Error("the shared leaderboard fragment marks a row as the viewer's")
+	}
 }
 
 func TestErrorPage(t *testing.T) {

@@ -73,27 +73,15 @@
     return api;
   }
 
-  if (cluster) {
-    live(function () { return '/ws/cluster'; }, function (msg) {
-      if (msg.type === 'cluster' && typeof msg.html === 'string') cluster.innerHTML = msg.html;
+  [[cluster, '/ws/cluster', 'cluster'], [board, '/ws/leaderboard', 'leaderboard']].forEach(function (p) {
+    if (p[0]) live(function () { return p[1]; }, function (msg) { // a fragment shared by every tab
+      if (msg.type !== p[2] || typeof msg.html !== 'string') return;
+      p[0].innerHTML = msg.html;
+      var me = p[0].getAttribute('data-player'); // the leaderboard marks its player's row
+      var row = me && p[0].querySelector('tr[data-name="' + CSS.escape(me) + '"]');
+      if (row) { row.classList.add('is-you'); row.querySelectorAll('[data-you]').forEach(function (t) { t.hidden = false; }); }
     });
-  }
-
-  if (board) {
-    live(function () { return '/ws/leaderboard'; }, function (msg) {
-      if (msg.type !== 'leaderboard' || typeof msg.html !== 'string') return;
-      board.innerHTML = msg.html;
-      var me = board.getAttribute('data-player');
-      if (!me) return;
-      var rows = board.querySelectorAll('tr[data-name]');
-      for (var i = 0; i < rows.length; i++) {
-        if (rows[i].getAttribute('data-name') !== me) continue;
-        rows[i].classList.add('is-you');
-        var tag = rows[i].querySelector('[data-you]');
-        if (tag) tag.hidden = false;
-      }
-    });
-  }
+  });
 
   if (!room) return;
 
