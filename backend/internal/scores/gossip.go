@@ -58,8 +58,9 @@ type Gossip struct {
 	deltas     atomic.Int64 // deltas broadcast
 	syncBytes  atomic.Int64 // bytes of anti-entropy requests and replies sent
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // Start loads the replica from its file and starts the loops.
@@ -88,16 +89,15 @@ func Start(cfg Config) (*Gossip, error) {
 	return g, nil
 }
 
-// Stop ends the loops and saves the replica.
+// Stop ends the loops and saves the replica; later calls do nothing.
 func (g *Gossip) Stop() error {
-	select {
-	case <-g.stop:
-		return nil
-	default:
-	}
-	close(g.stop)
-	g.wg.Wait()
-	return g.save()
+	var err error
+	g.stopOnce.Do(func() {
+		close(g.stop)
+		g.wg.Wait()
+		err = g.save()
+	})
+	return err
 }
 
 // Traffic is what this node has sent for scores: the bytes of the deltas
@@ -106,8 +106,6 @@ func (g *Gossip) Stop() error {
 func (g *Gossip) Traffic() (deltaBytes, syncBytes, deltas int64) {
 	return g.deltaBytes.Load(), g.syncBytes.Load(), g.deltas.Load()
 }
-
-// Set, Add: local writes, spread at once.
 
 // Set sets a player's score.
 func (g *Gossip) Set(id string, value int64) (int64, error) {
@@ -171,9 +169,6 @@ func (g *Gossip) ReportPresence(frontend string, r FrontendPresence) {
 
 // Online lists who is online in room ("": everywhere).
 func (g *Gossip) Online(room string) []Seen { return g.presence.Online(room) }
-
-// OnPresenceChange calls f whenever a frontend's entries change here.
-func (g *Gossip) OnPresenceChange(f func()) { g.presence.OnChange(f) }
 
 // Deliver merges a delta received by gossip.
 func (g *Gossip) Deliver(payload []byte) {

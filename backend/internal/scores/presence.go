@@ -50,7 +50,6 @@ type Presence struct {
 	mu        sync.Mutex
 	frontends map[string]*FrontendPresence
 	lastBeat  map[string]time.Time
-	changed   func()
 }
 
 // NewPresence returns an empty presence table; now is the local clock
@@ -62,32 +61,25 @@ func NewPresence(now func() time.Time) *Presence {
 	return &Presence{now: now, frontends: map[string]*FrontendPresence{}, lastBeat: map[string]time.Time{}}
 }
 
-// OnChange calls f (outside the lock) when the entries of a frontend change.
-func (p *Presence) OnChange(f func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.changed = f
-}
-
 // Merge takes frontend's report; it reports whether the report was news
 // (a later beat or later entries), which is what gossip spreads on.
 func (p *Presence) Merge(frontend string, r FrontendPresence) bool {
 	p.mu.Lock()
 	cur := p.frontends[frontend]
-	news, entries := false, false
+	news := false
 	switch {
 	case cur == nil:
 		cp := r
 		cp.Entries = slices.Clone(r.Entries)
 		p.frontends[frontend] = &cp
-		news, entries = true, true
+		news = true
 	case r.Epoch > cur.Epoch:
 		*cur = FrontendPresence{Epoch: r.Epoch, Seq: r.Seq, Beat: r.Beat, Entries: slices.Clone(r.Entries)}
-		news, entries = true, true
+		news = true
 	case r.Epoch == cur.Epoch:
 		if r.Seq > cur.Seq {
 			cur.Seq, cur.Entries = r.Seq, slices.Clone(r.Entries)
-			news, entries = true, true
+			news = true
 		}
 		if r.Beat > cur.Beat {
 			cur.Beat = r.Beat
@@ -97,11 +89,7 @@ func (p *Presence) Merge(frontend string, r FrontendPresence) bool {
 	if news {
 		p.lastBeat[frontend] = p.now()
 	}
-	f := p.changed
 	p.mu.Unlock()
-	if entries && f != nil {
-		f()
-	}
 	return news
 }
 

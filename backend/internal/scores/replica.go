@@ -117,12 +117,15 @@ func (r *Replica) Earn(id, name, room string, version uint64, points int64) (Del
 	}
 	r.mu.Lock()
 	p := r.player(id)
-	if !at.IsZero() && at.Compare(p.NameAt) > 0 && p.Name != name {
+	renamed := !at.IsZero() && at.Compare(p.NameAt) > 0 && p.Name != name
+	if renamed {
 		p.Name, p.NameAt = name, at
 	}
 	e := Earned{Version: version, Points: points}
 	if mine, ok := p.Games[room]; ok && !earnedLess(mine, e) {
-		r.hashes[id] = hashPlayer(p)
+		if renamed {
+			r.hashes[id] = hashPlayer(p)
+		}
 		r.mu.Unlock()
 		return nil, false
 	}
