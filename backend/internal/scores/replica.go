@@ -163,6 +163,7 @@ func (r *Replica) Merge(d Delta) Delta {
 	for _, p := range d {
 		if p != nil {
 			r.clock.Observe(p.Set.At)
+			r.clock.Observe(p.NameAt)
 		}
 	}
 	r.mu.Lock()
