@@ -4,6 +4,8 @@ GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 PROTO_DIR := proto/gallows/v1
 BIN := bin/gallows
+# VERSION is what gallows --version prints.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .DEFAULT_GOAL := help
 
@@ -23,7 +25,7 @@ generate: ## Regenerate the protobuf and templ Go code.
 
 .PHONY: build
 build: ## Build the static gallows binary into bin/.
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/gallows
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/gallows
 
 .PHONY: test
 test: ## Run every test with the race detector (20 fault runs included), each fuzz target briefly, then the process failover and container chaos tests.

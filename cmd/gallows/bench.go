@@ -35,6 +35,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *runs < 1 {
 		return fmt.Errorf("--runs %d: want at least 1", *runs)
 	}
+	// In a Config 0 means the default; on the command line it is a mistake.
+	if *clients < 1 {
+		return fmt.Errorf("--clients %d: want 1 to 1024", *clients)
+	}
+	if *duration <= 0 {
+		return fmt.Errorf("--duration %v: must be positive", *duration)
+	}
 	if *gossip {
 		fmt.Fprintf(stdout, "gallows bench --gossip: scores convergence and traffic; %d CPUs, %s\n", runtime.NumCPU(), runtime.Version())
 		_, err := bench.Gossip(ctx, bench.GossipConfig{Dir: *dataDir, Logger: newLogger(stderr, &level)}, stdout)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/gallows-game/gallows/internal/localcluster"
@@ -26,6 +28,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *basePort < 1024 || *basePort+32 > 65535 {
 		return fmt.Errorf("dev: --base-port %d: want 1024 to %d (the backends use the 33 ports from it)", *basePort, 65535-32)
+	}
+	if err := portsFree(*httpAddr, *basePort); err != nil {
+		return fmt.Errorf("dev: %w", err)
 	}
 	log := newLogger(stderr, &level)
 	dir := *dataDir
@@ -71,4 +76,28 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "\nPlay at %s  (cluster panel: %s/cluster)\nPress Ctrl-C to stop.\n", url, url)
 	// nil once ctx is done (Ctrl-C), or a server's error.
 	return c.Wait(ctx)
+}
+
+// portsFree reports the first port dev needs that another program holds:
+// the frontend's address, then each backend's Raft, serf, gRPC and admin
+// ports from base, before anything starts.
+func portsFree(httpAddr string, base int) error {
+	check := func(addr, flagName string) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s is in use (another gallows dev?): choose another with %s", addr, flagName)
+		}
+		return ln.Close()
+	}
+	if err := check(httpAddr, "--http-addr"); err != nil {
+		return err
+	}
+	for _, offset := range []int{0, 10, 20, 30} {
+		for i := range 3 {
+			if err := check(net.JoinHostPort("127.0.0.1", strconv.Itoa(base+offset+i)), "--base-port"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,20 +18,25 @@ func envName(flagName string) string {
 // parse reads flags from args, then each flag args did not set from the
 // environment, so the command line wins, also over a list flag's
 // variable. The usage text names each flag's variable.
+//
+// A bad flag is one error, in --flag spelling, with the command to get
+// help; the caller prints it once. Only --help prints the usage.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) error {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\n\nFlags (each also from its environment variable):\n", summary)
-		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
-			if f.DefValue != "" {
-				def = fmt.Sprintf(" (default %q)", f.DefValue)
-			}
-			fmt.Fprintf(stderr, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
-		})
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "%s\n\nFlags (each also from its environment variable):\n", summary)
+			fs.VisitAll(func(f *flag.Flag) {
+				def := ""
+				if f.DefValue != "" {
+					def = fmt.Sprintf(" (default %q)", f.DefValue)
+				}
+				fmt.Fprintf(stderr, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+			})
+			return err
+		}
+		return fmt.Errorf("%s (see: gallows %s --help)", doubleDash(err.Error()), fs.Name())
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -46,6 +52,14 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) er
 		}
 	})
 	return err
+}
+
+// doubleDash rewrites the flag package's -name spelling in msg as --name.
+func doubleDash(msg string) string {
+	for _, prefix := range []string{"not defined: -", "argument: -", "for flag -"} {
+		msg = strings.Replace(msg, prefix, prefix+"-", 1)
+	}
+	return msg
 }
 
 // listFlag is a comma-separated list that may also be repeated.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -48,6 +49,9 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--runs", "0"}, "--runs 0: want at least 1"},
+		{[]string{"--clients", "0"}, "--clients 0: want 1 to 1024"},
+		{[]string{"--duration", "0s"}, "--duration 0s: must be positive"},
+		{[]string{"--clientz", "3"}, "flag provided but not defined: --clientz (see: gallows bench --help)"},
 		{[]string{"--runs", "-3"}, "--runs -3: want at least 1"},
 		{[]string{"--duration", "-1s"}, "duration -1s: must be positive"},
 		{[]string{"--clients", "2000"}, "2000 clients: want 1 to 1024"},
@@ -68,6 +72,12 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 // The backend and dev commands refuse bad values before starting anything.
 func TestServersRejectBadFlags(t *testing.T) {
 	dir := t.TempDir()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	busy := held.Addr().String()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -82,6 +92,7 @@ func TestServersRejectBadFlags(t *testing.T) {
 		{[]string{"backend", "--id", "b1", "--data-dir", dir, "--insecure", "--gossip-key-file", "/nonexistent"}, "--gossip-key-file"},
 		{[]string{"frontend", "--backends", "127.0.0.1:9000"}, "or give --insecure"},
 		{[]string{"dev", "--base-port", "80"}, "--base-port 80"},
+		{[]string{"dev", "--http-addr", busy}, busy + " is in use"},
 		{[]string{"dev", "--base-port", "65530"}, "--base-port 65530"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -94,5 +105,22 @@ func TestServersRejectBadFlags(t *testing.T) {
 				t.Errorf("%v created %d entries in the data dir before refusing", tc.args, len(entries))
 			}
 		})
+	}
+}
+
+// A bad flag is reported once, in --flag spelling, without the usage; the
+// version is one line.
+func TestFlagErrorsAndVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"backend", "--nope"}, &stdout, &stderr)
+	if err == nil || err.Error() != "flag provided but not defined: --nope (see: gallows backend --help)" {
+		t.Errorf("backend --nope: err = %v", err)
+	}
+	if stderr.Len() > 0 || stdout.Len() > 0 {
+		t.Errorf("backend --nope printed besides its error:\n%s%s", stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"--version"}, &stdout, &stderr); err != nil || !strings.HasPrefix(stdout.String(), "gallows ") || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("--version = %q, %v", stdout.String(), err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
 
@@ -28,9 +29,13 @@ Usage:
   gallows gossip-key   print a new gossip encryption key
   gallows keyring      list, install, use or remove gossip keys on every backend
 
-Run "gallows <command> --help" for the flags of a command. Every flag can
+Run "gallows <command> --help" for the flags of a command, and
+"gallows --version" for the version. Every flag can
 also be set by an environment variable GALLOWS_<FLAG>, e.g. GALLOWS_DATA_DIR.
 `
+
+// version is the build's version: make build sets it from git describe.
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,6 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runGossipKey(args[1:], stdout, stderr)
 	case "keyring":
 		return runKeyring(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		_, err := fmt.Fprintf(stdout, "gallows %s (%s)\n", version, runtime.Version())
+		return err
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
