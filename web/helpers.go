@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -155,4 +156,13 @@ func partClass(s, n int) string {
 // isLeader reports whether n is the cluster's leader.
 func isLeader(v ClusterView, n NodeView) bool {
 	return n.Leader || (v.Leader != "" && n.ID == v.Leader)
+}
+
+// nodeNumber is a node's term or index as the cluster panel shows it: "—"
+// for a node that is down, whose figures nobody knows.
+func nodeNumber(n NodeView, v uint64) string {
+	if n.Role == "down" {
+		return "—"
+	}
+	return strconv.FormatUint(v, 10)
 }

@@ -329,7 +329,9 @@ func TestClusterBodyMarksLeader(t *testing.T) {
 		}
 	}
 	mustContain(t, rows[0], ">119</td>", ">7</td>", ">alive</span>")
-	mustContain(t, rows[2], ">failed</span>")
+	mustContain(t, rows[2], ">failed</span>", ">—</td>")
+	// A node that is down has no term or indexes anyone knows.
+	mustNotContain(t, rows[2], ">6</td>", ">80</td>")
 
 	// With no leader known, it says so.
 	v := sampleCluster()
