@@ -130,7 +130,7 @@ func roleClass(role string) string {
 
 // pageTitle is the document title of a page.
 func pageTitle(title string) string {
-	if title == "" {
+	if title == "" || title == "Gallows" {
 		return "Gallows"
 	}
 	return title + " · Gallows"

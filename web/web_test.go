@@ -490,3 +490,12 @@ func TestStylesheetRespectsPreferences(t *testing.T) {
 		}
 	}
 }
+
+// A page's title names the page and then the game, once.
+func TestPageTitle(t *testing.T) {
+	for in, want := range map[string]string{"": "Gallows", "Gallows": "Gallows", "Room ABCDE": "Room ABCDE · Gallows"} {
+		if got := pageTitle(in); got != want {
+			t.Errorf("pageTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
