@@ -521,12 +521,13 @@ func (c *conn) Close() error {
 	if !c.holdOpen() {
 		return c.reset()
 	}
-	// Wake this side's blocked Reads and Writes; they see ErrClosed.
-	_ = c.Conn.SetDeadline(time.Unix(1, 0))
+	// Mark the connection closed, then wake this side's blocked Reads and
+	// Writes: in that order, so that each sees ErrClosed, not the timeout.
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.forget()
 	})
+	_ = c.Conn.SetDeadline(time.Unix(1, 0))
 	return nil
 }
 
