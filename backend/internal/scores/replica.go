@@ -103,32 +103,30 @@ func (r *Replica) Add(id string, n int64) (Delta, error) {
 
 // Earn records the game points a player, called name, has earned in a
 // room as of the room's version. Every node applying the room's log
-// reports the same figures, and a report repeated or behind what is known
-// changes nothing.
+// reports the same figures. Only a change of points is news: each command
+// of a room reports every player of it, and rewriting the unchanged ones
+// would cost a rehash per player per command on the apply path. A report
+// repeated, or of an earlier version, changes nothing.
 func (r *Replica) Earn(id, name, room string, version uint64, points int64) (Delta, bool) {
-	var at Timestamp
-	if name != "" {
-		r.mu.Lock()
-		known := r.players[id] != nil && r.players[id].Name == name
-		r.mu.Unlock()
-		if !known {
-			at = r.clock.Now()
-		}
-	}
 	r.mu.Lock()
 	p := r.player(id)
-	renamed := !at.IsZero() && at.Compare(p.NameAt) > 0 && p.Name != name
+	renamed := name != "" && p.Name != name
 	if renamed {
-		p.Name, p.NameAt = name, at
+		// The clock has observed every NameAt merged here: this one is later.
+		p.Name, p.NameAt = name, r.clock.Now()
+	}
+	mine, ok := p.Games[room]
+	if ok && (mine.Points == points || mine.Version >= version) {
+		var d Delta
+		if renamed {
+			d = r.doneLocked(id, &Player{Name: p.Name, NameAt: p.NameAt})
+		}
+		f := r.changed
+		r.mu.Unlock()
+		notify(f, d)
+		return d, renamed
 	}
 	e := Earned{Version: version, Points: points}
-	if mine, ok := p.Games[room]; ok && !earnedLess(mine, e) {
-		if renamed {
-			r.hashes[id] = hashPlayer(p)
-		}
-		r.mu.Unlock()
-		return nil, false
-	}
 	if p.Games == nil {
 		p.Games = map[string]Earned{}
 	}

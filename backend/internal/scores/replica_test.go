@@ -152,6 +152,30 @@ func TestGamePointsCountOnce(t *testing.T) {
 	}
 }
 
+// A room's later versions that leave a player's points as they were are
+// no news: nothing is rewritten or rehashed.
+func TestEarnOnlyChangedPoints(t *testing.T) {
+	r := replicas(1, nil)[0]
+	if _, news := r.Earn("ana", "ana", "ROOMA", 3, 10); !news {
+		t.Fatal("first points are news")
+	}
+	root := r.Root()
+	for v := uint64(4); v < 10; v++ {
+		if _, news := r.Earn("ana", "ana", "ROOMA", v, 10); news {
+			t.Fatalf("version %d with the same points was news", v)
+		}
+	}
+	if r.Root() != root {
+		t.Error("unchanged points changed the replica")
+	}
+	if _, news := r.Earn("ana", "ana", "ROOMA", 12, 20); !news || r.Score("ana") != 20 {
+		t.Errorf("new points: news %v, score %d, want 20", news, r.Score("ana"))
+	}
+	if _, news := r.Earn("ana", "ana", "ROOMA", 11, 15); news || r.Score("ana") != 20 {
+		t.Errorf("an earlier version was taken: score %d", r.Score("ana"))
+	}
+}
+
 func TestSaveLoad(t *testing.T) {
 	rs := replicas(1, nil)
 	if _, err := rs[0].Add("ana", 4); err != nil {
