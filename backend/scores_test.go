@@ -311,3 +311,28 @@ func TestScoresAdminAPI(t *testing.T) {
 		}
 	}
 }
+
+// A frontend's report too large for one gossip packet (many sessions)
+// still reaches every node: its beat by gossip, its entries by
+// anti-entropy.
+func TestLargePresenceReportReachesEveryNode(t *testing.T) {
+	c := localtest.Start(t, localcluster.Config{Backends: 3})
+	const sessions = 40
+	report := &pb.PresenceReport{FrontendId: "f9", Epoch: 1, Seq: 1, Beat: 1}
+	for i := range sessions {
+		report.Entries = append(report.Entries, &pb.PresenceEntry{
+			PlayerId: fmt.Sprintf("id-%02d", i), Name: fmt.Sprintf("player-%02d", i), RoomId: "ROOMA", SinceMs: time.Now().UnixMilli()})
+	}
+	if _, err := c.ScoresClient("b1").ReportPresence(localtest.Context(t, 5*time.Second), report); err != nil {
+		t.Fatal(err)
+	}
+	localtest.Poll(t, 15*time.Second, fmt.Sprintf("%d sessions online on every node", sessions), func() bool {
+		for _, id := range []string{"b1", "b2", "b3"} {
+			reply, err := c.ScoresClient(id).Online(localtest.Context(t, 5*time.Second), &pb.OnlineRequest{RoomId: "ROOMA"})
+			if err != nil || len(reply.GetOnline()) != sessions {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -381,8 +381,9 @@ func (m *Membership) serfConfig() *serf.Config {
 	// A healed partition should show in the cluster panel within seconds.
 	sc.ReconnectInterval = time.Second
 	// Scores travel as user events (see UserEvent); the default limit is
-	// 512 bytes.
-	sc.UserEventSizeLimit = 4096
+	// 512 bytes, and one must fit in a gossip packet with serf's and
+	// memberlist's framing (scores.MaxEventSize).
+	sc.UserEventSizeLimit = 1024
 
 	ml := sc.MemberlistConfig
 	ml.LogOutput = nil
@@ -447,7 +448,7 @@ func (m *Membership) LocalMember() Member {
 }
 
 // UserEvent sends payload to every member as the serf user event name,
-// by gossip, under the gossip key. Payloads are at most 4 KiB.
+// by gossip, under the gossip key. Name and payload are at most 1 KiB.
 func (m *Membership) UserEvent(name string, payload []byte) error {
 	if err := m.serf.UserEvent(name, payload, false); err != nil {
 		return fmt.Errorf("membership: user event %s: %w", name, err)

@@ -20,9 +20,12 @@ import (
 // EventName is the serf user event that carries score deltas.
 const EventName = "gallows-scores"
 
-// MaxEventSize bounds a delta sent as a user event: larger ones (a set
-// that carries many rooms' bases) are left to anti-entropy.
-const MaxEventSize = 4096
+// MaxEventSize bounds a delta sent as a user event. Memberlist carries
+// broadcasts inside its UDP gossip packets (1,400 bytes, less its framing
+// and AES-GCM), and never sends one that does not fit: larger deltas (a
+// set that carries many rooms' bases, a frontend's report of many
+// sessions) are left to anti-entropy.
+const MaxEventSize = 1000
 
 // Config configures a Gossip.
 type Config struct {
