@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gallows-game/gallows/frontend"
 	"github.com/gallows-game/gallows/internal/localcluster"
 	"github.com/gallows-game/gallows/internal/localcluster/localtest"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -148,4 +149,19 @@ func TestPresenceAcrossFrontends(t *testing.T) {
 	}
 	dialWS(t, f2, r.ID, ana.Token)
 	waitFor("ana online again", func(html string) bool { return onlineIn(html, "ana") })
+}
+
+// Two frontends started with the same --id each report their own players:
+// neither hides the other's.
+func TestPresenceWithTwoFrontendsOfOneID(t *testing.T) {
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2, Frontend: func(fc *frontend.Config) { fc.ID = "f1" }})
+	f1, f2 := s.URLs()[0], s.URLs()[1]
+	ana, bo := newPlayer(t, f1, "ana"), newPlayer(t, f2, "bo")
+	var r room
+	mustDoAs(t, ana, "POST", f1+"/api/rooms", map[string]any{"word": "presence"}, http.StatusCreated, &r)
+	dialWS(t, f1, r.ID, ana.Token)
+	dialWS(t, f2, r.ID, bo.Token)
+	localtest.Poll(t, 10*time.Second, "ana and bo online through frontends of one id", func() bool {
+		return slices.Equal(presenceOf(f1, r.ID), []string{"ana", "bo"}) && slices.Equal(presenceOf(f2, r.ID), []string{"ana", "bo"})
+	})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,7 +91,11 @@ func (p *presence) report(frontend string) *pb.PresenceReport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.beat++
-	r := &pb.PresenceReport{FrontendId: frontend, Epoch: p.epoch, Seq: p.seq, Beat: p.beat}
+	// The backends keep one report per reporter: this process, named by
+	// its id and its start, so that two frontends started with the same
+	// --id do not replace each other's reports, and a restarted one's old
+	// report expires on its own.
+	r := &pb.PresenceReport{FrontendId: frontend + "@" + strconv.FormatInt(p.epoch, 10), Epoch: p.epoch, Seq: p.seq, Beat: p.beat}
 	for k, e := range p.held {
 		r.Entries = append(r.Entries, &pb.PresenceEntry{PlayerId: k.player, Name: e.name, RoomId: k.room, SinceMs: e.since.UnixMilli()})
 	}
