@@ -81,8 +81,10 @@ type Handlers struct {
 	leaderboardVersion atomic.Uint64
 	// board is the leaderboard, computed at most every leaderboardTTL.
 	board leaderboardCache
-	// presence is the sessions this frontend holds, as it reports them.
-	presence *presence
+	// presence is the sessions this frontend holds, as it reports them;
+	// onlineCache who is online everywhere, as the backends say.
+	presence    *presence
+	onlineCache onlineCache
 }
 
 // New builds the routes.

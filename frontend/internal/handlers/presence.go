@@ -122,20 +122,44 @@ func (h *Handlers) ReportPresence(ctx context.Context) {
 	}
 }
 
+// onlineCache is who is online in every room, as the backends last said:
+// asked once for all rooms, at most every presencePoll/2, however many
+// rooms this frontend watches.
+type onlineCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	ok    bool                       // the last ask was answered
+	rooms map[string]map[string]bool // room -> names online
+}
+
 // online returns the names online in room, as the backends know it (nil
 // if they cannot say now).
 func (h *Handlers) online(ctx context.Context, room string) map[string]bool {
-	ctx, cancel := context.WithTimeout(ctx, presenceTimeout)
-	defer cancel()
-	entries, err := h.cfg.Game.Online(ctx, room)
-	if err != nil {
+	c := &h.onlineCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) >= presencePoll/2 {
+		actx, cancel := context.WithTimeout(ctx, presenceTimeout)
+		entries, err := h.cfg.Game.Online(actx, "")
+		cancel()
+		c.at, c.ok = time.Now(), err == nil
+		if c.ok {
+			c.rooms = map[string]map[string]bool{}
+			for _, e := range entries {
+				if c.rooms[e.GetRoomId()] == nil {
+					c.rooms[e.GetRoomId()] = map[string]bool{}
+				}
+				c.rooms[e.GetRoomId()][e.GetName()] = true
+			}
+		}
+	}
+	if !c.ok {
 		return nil
 	}
-	out := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		out[e.GetName()] = true
+	if names := c.rooms[room]; names != nil {
+		return names
 	}
-	return out
+	return map[string]bool{}
 }
 
 // sameOnline reports whether two online sets are equal.
