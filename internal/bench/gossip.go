@@ -142,21 +142,23 @@ func gossipRun(ctx context.Context, cfg GossipConfig, dir string, n int) (Gossip
 	// Traffic at rest, then under load.
 	res.RestBytes = traffic(nodes, n, cfg.Window, nil)
 	loadEvery := time.Duration(float64(time.Second) / cfg.Load)
-	i := 0
+	var loadErr error
 	res.LoadBytes = traffic(nodes, n, cfg.Window, func(stop <-chan struct{}) {
 		t := time.NewTicker(loadEvery)
 		defer t.Stop()
-		for {
+		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				_ = nodes[i%len(nodes)].AddScore("load-"+strconv.Itoa(i%100), 1)
-				i++
+				if err := nodes[i%len(nodes)].AddScore("load-"+strconv.Itoa(i%100), 1); err != nil {
+					loadErr = fmt.Errorf("bench: write under load: %w", err)
+					return
+				}
 			}
 		}
 	})
-	return res, nil
+	return res, loadErr
 }
 
 func allHave(nodes []*backend.Node, player string) bool {
