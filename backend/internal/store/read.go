@@ -34,6 +34,13 @@ var ErrBehind = errors.New("this node has not caught up with the read yet")
 // enough: a follower may apply an entry before the leader's own state
 // machine does, and a read there must not be followed by an older one
 // here.
+//
+// A leader stopped (SIGSTOP, docker pause) past an election and then
+// resumed could pass the confirmation with answers its followers sent
+// before the stop (see pauseWatch). While such a stop may be recent, the
+// confirmation is repeated until those answers are spent: each follower
+// has at most two in flight (its heartbeat and its replication), each
+// counts for the checks waiting when it arrives, then no more.
 func (s *Store) ReadIndex() (uint64, error) {
 	term := s.raft.CurrentTerm()
 	if s.raft.State() != raft.Leader || s.readyTerm.Load() != term {
@@ -42,6 +49,17 @@ func (s *Store) ReadIndex() (uint64, error) {
 	index := s.raft.CommitIndex()
 	if err := s.VerifyLeader(); err != nil {
 		return 0, err
+	}
+	if s.pauses.recent() {
+		voters, err := s.Voters()
+		if err != nil {
+			return 0, err
+		}
+		for range 2 * len(voters) {
+			if err := s.VerifyLeader(); err != nil {
+				return 0, err
+			}
+		}
 	}
 	if s.raft.CurrentTerm() != term {
 		return 0, fmt.Errorf("%w: the term changed during the read", ErrLeadershipLost)

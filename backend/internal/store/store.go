@@ -189,6 +189,7 @@ type Store struct {
 	closeErr     error
 
 	readyTerm     atomic.Uint64 // the term in which this node, as leader, applied its barrier
+	pauses        *pauseWatch   // notices this process stopped (see ReadIndex)
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{} // closed and replaced on every leader change
 	observer      *raft.Observer
@@ -279,6 +280,10 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 		closing:       make(chan struct{}),
 		leaderChanged: make(chan struct{}),
 		observations:  make(chan raft.Observation, 64),
+		// A stop shorter than half a heartbeat timeout lets no follower
+		// start an election; after a longer one, leadership checks wait
+		// until fresh answers have replaced any sent before it.
+		pauses: newPauseWatch(rc.HeartbeatTimeout/2, 2*rc.ElectionTimeout),
 	}
 	s.observer = raft.NewObserver(s.observations, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
@@ -288,9 +293,13 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 		return false
 	})
 	r.RegisterObserver(s.observer)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.watchLeader()
 	go s.proposeEntries()
+	go func() {
+		defer s.wg.Done()
+		s.pauses.run(s.closing)
+	}()
 	return s, r, nil
 }
 
