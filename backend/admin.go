@@ -2,10 +2,12 @@ package backend
 
 import (
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,7 +38,26 @@ func (n *Node) adminHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/scores", n.getScores)
 	mux.HandleFunc("POST /v1/scores", n.postScores)
+	if n.cfg.DevCut != nil {
+		mux.HandleFunc("POST /v1/dev/cut", n.postDevCut)
+	}
 	return mux
+}
+
+// maxDevCut bounds the ?for of POST /v1/dev/cut.
+const maxDevCut = 10 * time.Minute
+
+// postDevCut answers POST /v1/dev/cut?for=10s (Config.DevCut set): this
+// node cuts itself off from the network for that long, then heals.
+func (n *Node) postDevCut(w http.ResponseWriter, r *http.Request) {
+	d, err := time.ParseDuration(r.URL.Query().Get("for"))
+	if err != nil || d <= 0 || d > maxDevCut {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("for=%q: want a duration from 1ms to %v, e.g. for=10s", r.URL.Query().Get("for"), maxDevCut))
+		return
+	}
+	n.log.Info("dev: cut off from the network", "for", d)
+	n.cfg.DevCut(d)
+	writeJSON(w, http.StatusAccepted, map[string]string{"node": n.cfg.ID, "cut_for": d.String()})
 }
 
 // maxScoresBody bounds a POST /v1/scores body.

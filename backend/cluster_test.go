@@ -598,7 +598,7 @@ func TestGuessBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create room: %v", err)
 	}
-	if r, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "e", RequestId: "ana-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
+	if r, err := localtest.Guess(ctx, cl, &pb.GuessRequest{RoomId: over.GetRoom().GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"}); err != nil || r.GetRoom().GetStatus() != pb.RoundStatus_ROUND_STATUS_LOST {
 		t.Fatalf("losing guess: %v, %v", r, err)
 	}
 	full := createRoom(t, cl)
@@ -657,7 +657,9 @@ func TestGuessBatch(t *testing.T) {
 		{name: "room full", guess: &pb.GuessRequest{RoomId: full.GetId(), Player: "gus", PlayerId: gameclient.BotPlayerID("gus"), Letter: "o", RequestId: "gus-2"},
 			code: codes.FailedPrecondition, reason: pb.ErrorReason_ERROR_REASON_ROOM_FULL},
 		{name: "no player name", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: " ", PlayerId: gameclient.BotPlayerID(" "), Letter: "i", RequestId: "x-1"},
-			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_BAD_REQUEST},
+			code: codes.InvalidArgument, reason: pb.ErrorReason_ERROR_REASON_INVALID_NAME},
+		{name: "the host, who chose the word", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "i", RequestId: "ana-i"},
+			code: codes.PermissionDenied, reason: pb.ErrorReason_ERROR_REASON_HOST_WATCHES},
 		{name: "resend of an applied guess", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"},
 			letter: "q", hit: true, resend: true},
 		{name: "hit in room a after refusals", guess: &pb.GuessRequest{RoomId: a.GetId(), Player: "hal", PlayerId: gameclient.BotPlayerID("hal"), Letter: "i", RequestId: "hal-1"},
@@ -962,7 +964,7 @@ func TestGracefulStopEndsStreamsAndAnswersWhatItTook(t *testing.T) {
 	if err != nil {
 		t.Fatalf("guess stream: %v", err)
 	}
-	req := &pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "q", RequestId: "ana-1"}}}
+	req := &pb.GuessBatchRequest{Id: 1, Guesses: []*pb.GuessRequest{{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"}}}
 	if err := guesses.Send(req); err != nil {
 		t.Fatalf("send a batch: %v", err)
 	}

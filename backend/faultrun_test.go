@@ -237,6 +237,10 @@ func (w *faultWorld) play(ctx context.Context, cl *faultClient) {
 			// other is refused as forbidden). One client is one player,
 			// as the history's model of first answers assumes.
 			w.nextRound(ctx, cl, room, seen.Round, false)
+		case cl.name == w.hosts[room]:
+			// The host chose the room's word, so it watches: the others
+			// guess.
+			w.get(ctx, cl, room)
 		default:
 			letter := string(rune('a' + cl.rng.IntN(26)))
 			for range 3 { // mostly letters not guessed yet
@@ -295,7 +299,8 @@ func (w *faultWorld) nextRound(ctx context.Context, cl *faultClient, room string
 	}
 	return w.call(cl, history.Op{Room: room, Kind: history.NextRound, Player: player, Round: round, Host: player == w.hosts[room]},
 		func() (*pb.Room, bool, error) {
-			r, err := cl.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, PlayerId: gameclient.BotPlayerID(player), Round: round})
+			r, err := cl.gc.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: player, PlayerId: gameclient.BotPlayerID(player), Round: round,
+				Word: faultWords[int(round)%len(faultWords)]})
 			return r, false, err
 		})
 }

@@ -81,6 +81,11 @@ type Config struct {
 	// who reaches the node's ports can join as a voter, read the log and
 	// play as anyone. For a quick trial on loopback only.
 	Insecure bool
+	// DevCut, when set, is called by the admin endpoint POST
+	// /v1/dev/cut?for=10s to cut this node off from the network for that
+	// long (gallows backend --dev-faults, which gallows dev's fault
+	// buttons use; see internal/netcut). Nil: no such endpoint.
+	DevCut func(d time.Duration)
 }
 
 // Validate reports the first invalid setting in words a person can act on.
@@ -138,6 +143,9 @@ type Node struct {
 	serveErr           chan error
 	stopOnce           sync.Once
 	stopErr            error
+	// stopping is set when Shutdown or Kill begins: from then on Raft's
+	// failures to reach peers are expected (see quietRaft).
+	stopping atomic.Bool
 }
 
 // Start starts a node: store, gRPC, membership, admin HTTP, in that order.
@@ -203,6 +211,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	// this node becomes ready to lead; membership starts after the store.
 	var members atomic.Pointer[membership.Membership]
 	var scoresGossip atomic.Pointer[scores.Gossip]
+	quiet := quietRaft{id: cfg.ID, members: &members, stopping: &n.stopping}
 	// Membership alone gets the Raft node itself: it bootstraps the cluster
 	// and adds and removes voters.
 	var raftNode *raft.Raft
@@ -220,6 +229,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		Network: raftNetwork, TimeoutScale: cfg.TimeoutScale,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs: cfg.TrailingLogs, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger,
+		RaftLogLevel: quiet.level,
 		OnLeading: func() {
 			if m := members.Load(); m != nil {
 				m.Reconcile()
@@ -393,8 +403,13 @@ func (n *Node) Wait(ctx context.Context) error {
 // serf, drains gRPC and HTTP, then closes the store. ctx bounds the drain.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		n.stopping.Store(true)
 		var errs []error
-		if err := n.store.TransferLeadership(); err != nil {
+		if !n.othersAlive() {
+			// The others have left (the whole cluster is stopping) or
+			// failed: nobody to hand leadership to.
+			n.log.Info("no other backend alive: leadership not handed over")
+		} else if err := n.store.TransferLeadership(); err != nil {
 			n.log.Warn("leadership transfer failed", "err", err)
 		}
 		if err := n.members.Leave(); err != nil {
@@ -419,6 +434,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // no serf leave. The data dir is kept so the node can be restarted.
 func (n *Node) Kill() error {
 	n.stopOnce.Do(func() {
+		n.stopping.Store(true)
 		n.grpc.Stop()
 		_ = n.http.Close()
 		n.stopErr = errors.Join(n.close()...)
@@ -428,6 +444,16 @@ func (n *Node) Kill() error {
 
 func (n *Node) close() []error {
 	return []error{n.scores.Stop(), n.members.Shutdown(), n.conns.Close(), n.store.Close()}
+}
+
+// othersAlive reports whether serf counts another backend alive.
+func (n *Node) othersAlive() bool {
+	for _, m := range n.members.Members() {
+		if m.ID != n.cfg.ID && m.Status == "alive" {
+			return true
+		}
+	}
+	return false
 }
 
 // peerAddrs are the gRPC addresses of the other alive backends.

@@ -182,7 +182,9 @@ func playThroughFault(t *testing.T, fault func(n *faultnet.Network, leader strin
 	)
 	for i := range 4 {
 		g := &player{gc: gc, player: fmt.Sprintf("p%d", i)}
-		room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: g.player, PlayerId: gameclient.BotPlayerID(g.player), Word: "quick brown fox jumps lazy dog", MaxLives: 26})
+		// A word from a category: the player hosts the room and guesses
+		// in it (the host of a custom-word room watches).
+		room, err := gc.CreateRoom(ctx, &pb.CreateRoomRequest{Host: g.player, PlayerId: gameclient.BotPlayerID(g.player), Category: "animals", MaxLives: 26})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
@@ -429,7 +431,7 @@ func TestRoomWatchLeavesASilentlyCutBackend(t *testing.T) {
 
 	// The guess reaches the leader some way (the client hedges and other
 	// nodes forward); its change must come from a backend still reachable.
-	reply, err := gc.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "q", RequestId: "ana-1"})
+	reply, err := gc.Guess(ctx, &pb.GuessRequest{RoomId: room.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "q", RequestId: "bo-1"})
 	if err != nil {
 		t.Fatalf("guess with %s cut off: %v", silent, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -431,4 +432,23 @@ func (tab *brTab) debugState() string {
 	}
 	nav, opened, closed, ex := tab.stats()
 	return fmt.Sprintf("\npage state: %s\n(navigations %d, websockets opened %d closed %d, exceptions %q)", s, nav, opened, closed, ex)
+}
+
+// brKeepScreenshot saves a full-page screenshot of tab as name.png in the
+// directory GALLOWS_SCREENSHOTS names (docs/screenshots for the README),
+// and does nothing when it is not set.
+func brKeepScreenshot(t *testing.T, tab *brTab, name string) {
+	t.Helper()
+	dir := os.Getenv("GALLOWS_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	tab.await("wait for a paint", `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))`)
+	png, err := brRun(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -165,17 +165,22 @@ func TestBrowserFocusAfterNextRound(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
 	ps := brPlayers(t, base, "mo", "ana")
-	room := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated)
+	// A room of random words, where the host plays too.
+	room := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"category": "animals"}, http.StatusCreated)
 	b := brStartBrowser(t, 1280, 900)
 	host, other := b.newTab("host", tabOption{}), b.newTab("other", tabOption{})
 	brOpenRoom(t, host, base, room.ID, ps["mo"])
 	brOpenRoom(t, other, base, room.ID, ps["ana"])
-	brGuessAPI(t, base, room.ID, ps["ana"], "o")
-	brGuessAPI(t, base, room.ID, ps["ana"], "x") // the round is won
+	// ana plays the round to its end, won or lost.
+	for _, l := range strings.Split("etaoinshrdlucmfwypvbgkqjxz", "") {
+		if r := brGuessAPI(t, base, room.ID, ps["ana"], l); r.Status != "playing" {
+			break
+		}
+	}
 	const nextButton = `[...document.querySelectorAll('#room form[data-ws="next_round"]:not([hidden]) button')][0]`
 	const waitNote = `[...document.querySelectorAll('#room .next-round-wait:not([hidden])')].map(e => e.textContent.trim()).join()`
 	host.waitJS(brStepTimeout, "the next-round button", `!!`+nextButton)
-	other.waitJS(brStepTimeout, "the round won", `document.querySelector('#room .room-body').getAttribute('data-status') === 'won'`)
+	other.waitJS(brStepTimeout, "the round over", `document.querySelector('#room .room-body').getAttribute('data-status') !== 'playing'`)
 	if brEval[bool](other, "look for a next-round button", `!!`+nextButton) {
 		t.Error("the other player's tab shows a next-round button: only the host starts the next round")
 	}
@@ -395,12 +400,12 @@ func TestBrowserNoJavaScript(t *testing.T) {
 	base := s.URLs()[0]
 
 	b := brStartBrowser(t, 1280, 900)
-	tab := b.newTab("noscript", tabOption{noScript: true})
-	tab.navigate(base + "/")
-	tab.do("fill the create form",
-		chromedp.SendKeys(chromedp.ID("create-player"), "ana"),
+	host := b.newTab("noscript-host", tabOption{noScript: true})
+	host.navigate(base + "/")
+	host.do("fill the create form",
+		chromedp.SendKeys(chromedp.ID("create-player"), "mo"),
 		chromedp.SendKeys(chromedp.ID("create-word"), "ox"))
-	u := tab.submit("create the room", chromedp.Click(chromedp.CSS(`form[action="/rooms"] button[type="submit"]`)))
+	u := host.submit("create the room", chromedp.Click(chromedp.CSS(`form[action="/rooms"] button[type="submit"]`)))
 	code, ok := strings.CutPrefix(u, base+"/rooms/")
 	if !ok || len(code) == 0 || strings.ContainsAny(code, "?/") {
 		t.Fatalf("creating a room led to %s, want a room page", u)
@@ -421,8 +426,9 @@ func TestBrowserNoJavaScript(t *testing.T) {
 		Banner  string   `json:"banner"`
 		Next    string   `json:"next"`
 		Meta    string   `json:"meta"`
+		Watch   bool     `json:"watch"`
 	}
-	read := func() state {
+	read := func(tab *brTab) state {
 		t.Helper()
 		return brEval[state](tab, "read the room", `(() => {
 			const body = document.querySelector('#room .room-body');
@@ -440,31 +446,42 @@ func TestBrowserNoJavaScript(t *testing.T) {
 				hit: keys('hit'),
 				miss: keys('miss'),
 				enabled: document.querySelectorAll('#room button[name="letter"]:not(:disabled)').length,
+				watch: !!document.querySelector('#room .watch-note'),
 				banner: banner ? banner.textContent.replace(/\s+/g, ' ').trim() : '',
 				next: next ? next.textContent.trim() : '',
 				meta: document.querySelector('#room .room-info__meta').textContent.replace(/\s+/g, ' ').trim(),
 			};
 		})()`)
 	}
-	st := read()
-	if st.Round != "1" || st.Status != "playing" || st.Word != "__" || st.Lives != "6" || st.Enabled != 26 || st.Meta != "Custom word by ana" {
-		t.Fatalf("new room shows %+v", st)
+	// The host chose the word: no keyboard, a note saying why, and the
+	// host may skip the round (without JavaScript the form is there).
+	st := read(host)
+	if st.Round != "1" || st.Status != "playing" || st.Word != "__" || st.Lives != "6" || st.Enabled != 0 || !st.Watch || st.Meta != "Custom word by mo" {
+		t.Fatalf("new room shows its host %+v", st)
 	}
-	// The host may skip the round: without JavaScript the form is there.
 	if st.Next != "Skip to next round" {
 		t.Errorf("host's skip button = %q", st.Next)
+	}
+
+	// Another player comes by the code and picks a nickname: joined.
+	tab := b.newTab("noscript", tabOption{noScript: true})
+	tab.navigate(base + "/rooms/" + code)
+	tab.do("pick a nickname", chromedp.SendKeys(chromedp.ID("room-join-player"), "ana"))
+	tab.submit("join", chromedp.Click(chromedp.CSS(`form.join-inline button[type="submit"]`)))
+	if st := read(tab); st.Version != "2" || st.Enabled != 26 || st.Watch || st.Next != "" {
+		t.Fatalf("the player who joined sees %+v", st)
 	}
 
 	// post submits a form and reads the page it leads to: the room, at
 	// version want. Room reads go to the leader, so the page after the
 	// redirect already shows the player's own write.
-	post := func(what string, action chromedp.Action[chromedp.Void], want int) state {
+	post := func(tab *brTab, what string, action chromedp.Action[chromedp.Void], want int) state {
 		t.Helper()
 		room := base + "/rooms/" + code
 		if u := tab.submit(what, action); u != room {
 			t.Fatalf("%s led to %s, want %s", what, u, room)
 		}
-		st := read()
+		st := read(tab)
 		if v, _ := strconv.Atoi(st.Version); v != want {
 			t.Fatalf("%s: the page after the redirect shows version %s, want %d (a stale read)", what, st.Version, want)
 		}
@@ -472,29 +489,37 @@ func TestBrowserNoJavaScript(t *testing.T) {
 	}
 	click := func(letter string, want int) state {
 		t.Helper()
-		return post("guess "+letter, chromedp.Click(brKey(letter)), want)
+		return post(tab, "guess "+letter, chromedp.Click(brKey(letter)), want)
 	}
-	st = click("a", 2)
+	st = click("a", 3)
 	if st.Lives != "5" || !slices.Equal(st.Miss, []string{"a"}) || !slices.Equal(st.Wrong, []string{"a"}) || st.Word != "__" || st.Enabled != 25 {
 		t.Errorf("after the miss A the page shows %+v", st)
 	}
-	st = click("o", 3)
+	st = click("o", 4)
 	if st.Word != "o_" || !slices.Equal(st.Hit, []string{"o"}) || st.Status != "playing" {
 		t.Errorf("after the hit O the page shows %+v", st)
 	}
-	st = click("x", 4)
+	st = click("x", 5)
 	if st.Status != "won" || st.Word != "ox" || st.Enabled != 0 || !strings.Contains(st.Banner, "Solved!") ||
-		!strings.Contains(st.Banner, "The word was ox.") || st.Next != "Next round" || st.Version != "4" {
+		!strings.Contains(st.Banner, "The word was ox.") || st.Next != "" || st.Version != "5" {
 		t.Fatalf("after the last letter the page shows %+v", st)
 	}
 
-	st = post("next round", chromedp.Click(chromedp.CSS(`#room form.next-round button`)), 5)
+	host.navigate(base + "/rooms/" + code)
+	if st := read(host); st.Next != "Next round" {
+		t.Fatalf("the host's page after the win shows %+v", st)
+	}
+	// The host of a custom-word room types each round's word.
+	host.do("type the next word", chromedp.SendKeys(chromedp.ID("next-word"), "raft"))
+	post(host, "next round", chromedp.Click(chromedp.CSS(`#room form.next-round button`)), 6)
+	tab.navigate(base + "/rooms/" + code)
+	st = read(tab)
 	if st.Round != "2" || st.Status != "playing" || st.Banner != "" || len(st.Hit)+len(st.Miss) != 0 || st.Enabled != 26 ||
 		st.Lives != "6" || strings.Trim(st.Word, "_ -'") != "" {
 		t.Errorf("the next round shows %+v", st)
 	}
-	if got := brEval[string](tab, "read the round", `document.querySelector('#room .room-info__round').textContent.trim()`); got != "Round 2" {
-		t.Errorf("round line = %q, want Round 2", got)
+	if got := brEval[string](tab, "read the round", `document.querySelector('#room .room-info__round').textContent.replace(/\s+/g, " ").trim()`); got != "Round 2 of 5" {
+		t.Errorf("round line = %q, want Round 2 of 5 (the form makes matches of 5 rounds)", got)
 	}
 	if r := brAPI(t, "GET", base+"/api/rooms/"+code, nil, http.StatusOK); r.Round != 2 || r.Status != "playing" {
 		t.Errorf("API room after next round: %+v", r)
@@ -507,7 +532,7 @@ func TestBrowserNoJavaScript(t *testing.T) {
 		t.Errorf("%d websockets opened with JavaScript disabled", opened)
 	}
 	if nav < 6 {
-		t.Errorf("%d page loads, want at least 6 (home, create, 3 guesses, next round)", nav)
+		t.Errorf("%d page loads, want at least 6 (room, join, 3 guesses, round 2)", nav)
 	}
 }
 
@@ -529,11 +554,11 @@ func TestBrowserScreenshots(t *testing.T) {
 	ps := brPlayers(t, base, "ana", "bo", "cy", "mo")
 	open := brAPIAs(t, ps["cy"], "POST", base+"/api/rooms", map[string]any{"category": "animals", "difficulty": "easy"}, http.StatusCreated)
 	mid := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "raft consensus"}, http.StatusCreated)
-	for _, g := range [][2]string{{"bo", "s"}, {"ana", "z"}, {"bo", "n"}, {"mo", "k"}, {"bo", "r"}} {
+	for _, g := range [][2]string{{"bo", "s"}, {"ana", "z"}, {"bo", "n"}, {"cy", "k"}, {"bo", "r"}} {
 		brGuessAPI(t, base, mid.ID, ps[g[0]], g[1])
 	}
 	lost := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "gallows"}, http.StatusCreated)
-	for _, g := range [][2]string{{"bo", "g"}, {"ana", "a"}, {"bo", "e"}, {"mo", "i"}, {"bo", "u"}, {"ana", "t"}, {"bo", "y"}} {
+	for _, g := range [][2]string{{"bo", "g"}, {"ana", "a"}, {"bo", "e"}, {"cy", "i"}, {"bo", "u"}, {"ana", "t"}, {"bo", "y"}} {
 		brGuessAPI(t, base, lost.ID, ps[g[0]], g[1])
 	}
 
@@ -621,7 +646,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	// The page shows the live state: ana's row marked as hers, no skip
 	// button (mo hosts), the answer broken between its words only.
-	if !slices.Equal(f.Players, []string{"mo", "bo", "ana*+"}) || !strings.HasPrefix(f.Served, "b") || f.Skip || f.Broken != 0 {
+	if !slices.Equal(f.Players, []string{"mo", "bo", "ana*+", "cy"}) || !strings.HasPrefix(f.Served, "b") || f.Skip || f.Broken != 0 {
 		t.Errorf("mid-game room: players %v (* bold, + tagged you), served by %q, skip button shown %v, words broken %d",
 			f.Players, f.Served, f.Skip, f.Broken)
 	}
@@ -633,7 +658,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	// brings it up to date.
 	phone.waitJS(brStepTimeout, "the phone to show version 7", `document.getElementById('room').getAttribute('data-version') === '7'`)
 	if f := facts(phone); f.Word != "ra__ __ns_ns_s" || len(f.Hit) != 4 || len(f.Miss) != 2 ||
-		!slices.Equal(f.Players, []string{"mo", "bo", "ana*+"}) || f.Skip || f.Broken != 0 {
+		!slices.Equal(f.Players, []string{"mo", "bo", "ana*+", "cy"}) || f.Skip || f.Broken != 0 {
 		t.Errorf("phone room shows %+v", f)
 	}
 	// The keys must all fit: each one inside the viewport and at least 44px.
@@ -665,6 +690,21 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Errorf("lost room's note = %q, want who starts the next round", got)
 	}
 	shoot(desk, "room-lost")
+
+	// The end of a one-round match: the podium, and the host's rematch.
+	match := brAPIAs(t, ps["ana"], "POST", base+"/api/rooms", map[string]any{"word": "podium", "rounds": 1}, http.StatusCreated)
+	for _, g := range [][2]string{{"bo", "o"}, {"cy", "p"}, {"bo", "d"}, {"mo", "x"}, {"cy", "i"}, {"mo", "u"}, {"bo", "m"}} {
+		brGuessAPI(t, base, match.ID, ps[g[0]], g[1])
+	}
+	brOpenRoom(t, desk, base, match.ID, ps["ana"])
+	desk.waitJS(brStepTimeout, "the podium", `!!document.querySelector('#room .podium')`)
+	if got := brEval[string](desk, "read the podium", `[...document.querySelectorAll('#room .podium__name')].map(e => e.textContent).join()`); got != "bo,cy,mo" {
+		t.Errorf("podium %q, want bo,cy,mo", got)
+	}
+	shoot(desk, "room-podium")
+	brOpenRoom(t, phone, base, match.ID, ps["ana"])
+	phone.waitJS(brStepTimeout, "the podium", `!!document.querySelector('#room .podium')`)
+	shoot(phone, "room-podium-phone")
 
 	// Home: the rooms still played are listed, the lost one is not.
 	want := []string{mid.ID, open.ID}

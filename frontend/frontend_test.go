@@ -360,12 +360,16 @@ func TestSecretWordNeverLeaksBeforeRoundEnds(t *testing.T) {
 func TestWebsocketGuessAckAndState(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	ana, bo := newPlayer(t, s.URLs()[0], "ana"), newPlayer(t, s.URLs()[1], "bo")
+	// The host chose the word, so watches: ana and bo guess.
+	host := newPlayer(t, s.URLs()[0], "host")
 	var r room
-	mustDoAs(t, ana, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	mustDoAs(t, host, "POST", s.URLs()[0]+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	a := dialWS(t, s.URLs()[0], r.ID, ana.Token)
+	waitState(t, a, r.Version+1)
 	b := dialWS(t, s.URLs()[1], r.ID, bo.Token)
-	// bo's socket made bo a player of record as it opened: version 2.
-	r.Version++
+	// Each socket made its player a player of record as it opened:
+	// version 3.
+	r.Version += 2
 	for _, c := range []*websocket.Conn{a, b} {
 		waitState(t, c, r.Version)
 	}
@@ -433,9 +437,9 @@ func answerTo(t *testing.T, c *websocket.Conn, id string) wsMsg {
 func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
-	ana := newPlayer(t, base, "ana")
+	ana, host := newPlayer(t, base, "ana"), newPlayer(t, base, "host")
 	var r room
-	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
+	mustDoAs(t, host, "POST", base+"/api/rooms", map[string]any{"word": "ox"}, http.StatusCreated, &r)
 	tab1, tab2 := dialWS(t, base, r.ID, ana.Token), dialWS(t, base, r.ID, ana.Token)
 	for _, c := range []*websocket.Conn{tab1, tab2} {
 		if m, _ := readMsg(t, c); m.Type != "state" {
@@ -456,7 +460,7 @@ func TestWebsocketGuessSentAgainAfterTheRoundIsNotApplied(t *testing.T) {
 		t.Fatalf("second guess: %+v", m)
 	}
 	var next room
-	mustDoAs(t, ana, "POST", base+"/api/rooms/"+r.ID+"/rounds", map[string]any{"round": 1, "word": "oak"}, http.StatusOK, &next)
+	mustDoAs(t, host, "POST", base+"/api/rooms/"+r.ID+"/rounds", map[string]any{"round": 1, "word": "oak"}, http.StatusOK, &next)
 	if next.Round != 2 {
 		t.Fatalf("round %d after next round, want 2", next.Round)
 	}

@@ -392,8 +392,10 @@ func TestStrictInputs(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 1, Frontends: 1})
 	base := s.URLs()[0]
 	ana := newRateClient(t, httpClient, base, "ana")
+	// The host chose the word, so watches: ana guesses.
+	host := newRateClient(t, httpClient, base, "host")
 	var r room
-	ana.must(t, "POST", "/api/rooms", map[string]any{"word": "kiwi"}, http.StatusCreated, &r)
+	host.must(t, "POST", "/api/rooms", map[string]any{"word": "kiwi"}, http.StatusCreated, &r)
 
 	post := func(path, contentType, body string) response {
 		t.Helper()
@@ -477,9 +479,11 @@ func TestPaging(t *testing.T) {
 		ids = append(ids, r.ID)
 	}
 	slices.Sort(ids)
-	// Win one room, so that the home page lists rooms-1 open rooms.
+	// Win one room (bo does: ana, the host, chose the word and watches),
+	// so that the home page lists rooms-1 open rooms.
+	bo := newRateClient(t, httpClient, base, "bo")
 	for _, l := range []string{"p", "a", "g", "e"} {
-		ana.must(t, "POST", "/api/rooms/"+ids[0]+"/guesses", map[string]string{"letter": l}, http.StatusOK, nil)
+		bo.must(t, "POST", "/api/rooms/"+ids[0]+"/guesses", map[string]string{"letter": l}, http.StatusOK, nil)
 	}
 
 	type page struct {

@@ -47,13 +47,13 @@ func pointsOf(base, name string) int {
 func TestLeaderboardWorksWithoutQuorum(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
 	base := s.URLs()[0]
-	ana := newPlayer(t, base, "ana")
+	ana, host := newPlayer(t, base, "ana"), newPlayer(t, base, "host")
 	var r room
-	mustDoAs(t, ana, "POST", base+"/api/rooms", map[string]any{"word": "abc"}, http.StatusCreated, &r)
+	mustDoAs(t, host, "POST", base+"/api/rooms", map[string]any{"word": "abc"}, http.StatusCreated, &r)
 	mustDoAs(t, ana, "POST", base+"/api/rooms/"+r.ID+"/guesses", map[string]string{"letter": "a", "request_id": "g-1"}, http.StatusOK, nil)
 	var played room
 	mustDo(t, "GET", base+"/api/rooms/"+r.ID, nil, http.StatusOK, &played)
-	want := played.Players[0].Points
+	want := played.Players[1].Points
 	if want == 0 {
 		t.Fatalf("ana has no points after a hit: %+v", played.Players)
 	}

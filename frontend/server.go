@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +21,7 @@ import (
 	"github.com/gallows-game/gallows/frontend/internal/handlers"
 	"github.com/gallows-game/gallows/frontend/internal/limits"
 	"github.com/gallows-game/gallows/frontend/internal/session"
+	"github.com/gallows-game/gallows/frontend/internal/timeline"
 	"github.com/gallows-game/gallows/gameclient"
 	"github.com/gallows-game/gallows/internal/pki"
 )
@@ -56,7 +58,42 @@ type Config struct {
 	TLS *pki.Material
 	// Insecure talks to backends run with --insecure, in plaintext.
 	Insecure bool
+	// Faults, when set, puts fault buttons (kill -9, restart, freeze 5 s,
+	// cut off 10 s) on the cluster panel and serves them at POST
+	// /cluster/nodes/{id}/{action} and /api/cluster/nodes/{id}/{action}.
+	// Nil, as in production (gallows frontend has no such flag): no
+	// buttons, and those answer 404. gallows dev --fault-buttons sets it.
+	Faults Faults
 }
+
+// Faults injects faults into the backends for the cluster panel's
+// buttons. Each method acts on backend id and returns once the fault is
+// in place (a freeze or cut then ends by itself after d). An error
+// wrapping ErrUnknownNode is answered 404, one wrapping ErrNodeState 409.
+type Faults interface {
+	// Kill stops backend id at once, as kill -9 does.
+	Kill(ctx context.Context, id string) error
+	// Restart starts a killed backend id again on its data.
+	Restart(ctx context.Context, id string) error
+	// Freeze stops backend id for d, as SIGSTOP and SIGCONT do.
+	Freeze(ctx context.Context, id string, d time.Duration) error
+	// Cut cuts backend id off from the network for d.
+	Cut(ctx context.Context, id string, d time.Duration) error
+}
+
+// Errors a Faults implementation wraps.
+var (
+	// ErrUnknownNode: no backend has that id.
+	ErrUnknownNode = handlers.ErrUnknownNode
+	// ErrNodeState: the backend is not in a state for the action, such
+	// as a restart of a running backend or a kill of a stopped one.
+	ErrNodeState = handlers.ErrNodeState
+)
+
+// NodeError is a refusal of a fault action in words for the panel, e.g.
+// "b2 is not running: restart it first", that wraps kind (ErrUnknownNode
+// or ErrNodeState) without repeating its text.
+func NodeError(kind error, msg string) error { return handlers.NodeError(kind, msg) }
 
 // Limits are a frontend's rate limits and HTTP timeouts: see the fields
 // of limits.Config for what each limits and its default.
@@ -119,8 +156,8 @@ type Server struct {
 	http     *http.Server
 	addr     string
 	serveErr chan error
-	// stopBG ends the background reports of presence; bgDone is closed
-	// when they have.
+	// stopBG ends the background reports of presence and the timeline's
+	// watch of the cluster; bgDone is closed when they have.
 	stopBG context.CancelFunc
 	bgDone chan struct{}
 	// stopOnce makes Shutdown and Close idempotent: the first one stops.
@@ -158,9 +195,10 @@ func Start(cfg Config) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	lim := limits.New(cfg.Limits, reg, log)
 	limCfg := lim.Config()
+	tl := timeline.New()
 	h := handlers.New(handlers.Config{
-		ID: cfg.ID, Game: client, AllowedOrigins: cfg.AllowedOrigins, Registry: reg, Logger: log,
-		Limits: lim, SocketRate: limCfg.SocketMessages, Sessions: sessions,
+		ID: cfg.ID, Game: handlers.LivePanel(client, tl), AllowedOrigins: cfg.AllowedOrigins, Registry: reg, Logger: log,
+		Limits: lim, SocketRate: limCfg.SocketMessages, Sessions: sessions, Timeline: tl, Faults: cfg.Faults,
 	})
 
 	s := &Server{cfg: cfg, log: log, client: client, handlers: h, serveErr: make(chan error, 1)}
@@ -202,7 +240,10 @@ func Start(cfg Config) (*Server, error) {
 	s.bgDone = make(chan struct{})
 	go func() {
 		defer close(s.bgDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { h.RecordTimeline(bg) })
 		h.ReportPresence(bg)
+		wg.Wait()
 	}()
 	go func() {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -220,7 +220,8 @@ func TestNobodyPlaysUnderAnothersName(t *testing.T) {
 	mustDoAs(t, ana, "DELETE", path+"/players", nil, http.StatusOK, &left)
 	wantAPIError(t, mustDoAs(t, ana, "POST", path+"/rounds", map[string]any{"round": 1}, http.StatusForbidden, nil), "forbidden")
 	var next room
-	mustDoAs(t, cy, "POST", path+"/rounds", map[string]any{"round": 1}, http.StatusOK, &next)
+	// The new host of a custom-word room types the next word.
+	mustDoAs(t, cy, "POST", path+"/rounds", map[string]any{"round": 1, "word": "raft"}, http.StatusOK, &next)
 	if next.Round != 2 {
 		t.Errorf("cy's next round: round %d, want 2", next.Round)
 	}
@@ -311,9 +312,9 @@ func TestWebsocketSessions(t *testing.T) {
 func TestSessionsWorkOnEveryFrontend(t *testing.T) {
 	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 2})
 	one, two := s.URLs()[0], s.URLs()[1]
-	ana, bo := newPlayer(t, one, "ana"), newPlayer(t, two, "bo")
+	ana, bo, host := newPlayer(t, one, "ana"), newPlayer(t, two, "bo"), newPlayer(t, two, "host")
 	var r room
-	mustDoAs(t, ana, "POST", two+"/api/rooms", map[string]any{"word": "ox", "max_lives": 9}, http.StatusCreated, &r)
+	mustDoAs(t, host, "POST", two+"/api/rooms", map[string]any{"word": "ox", "max_lives": 9}, http.StatusCreated, &r)
 	mustDoAs(t, bo, "POST", one+"/api/rooms/"+r.ID+"/guesses", map[string]any{"letter": "q"}, http.StatusOK, nil)
 	mustDoAs(t, ana, "POST", one+"/api/rooms/"+r.ID+"/guesses", map[string]any{"letter": "z"}, http.StatusOK, nil)
 	c := dialWS(t, two, r.ID, bo.Token)
@@ -322,8 +323,8 @@ func TestSessionsWorkOnEveryFrontend(t *testing.T) {
 		t.Fatalf("bo's guess on the other frontend's socket: %+v", m)
 	}
 	now := getRoom(t, one, r.ID)
-	if !slices.Equal(playerNames(now), []string{"ana", "bo"}) {
-		t.Errorf("players %v, want [ana bo]: each session one player on both frontends", playerNames(now))
+	if !slices.Equal(playerNames(now), []string{"host", "bo", "ana"}) {
+		t.Errorf("players %v, want [host bo ana]: each session one player on both frontends", playerNames(now))
 	}
 	var who []string
 	for _, e := range now.Log {

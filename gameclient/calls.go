@@ -80,6 +80,41 @@ func (c *Client) Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 	return rep, nil
 }
 
+// Rematch starts the next match of a room whose match is over, as
+// req.PlayerId, who must be the room's host, and returns the room. The
+// request ends one match: req.Match, or, when that is 0, the match the
+// room plays when the call begins (read first, as GetRoom does). So a
+// retry after a lost reply starts no second match: it is answered with
+// the first answer, the room as the match it started began.
+func (c *Client) Rematch(ctx context.Context, req *pb.RematchRequest) (*pb.Room, error) {
+	if req.GetMatch() == 0 {
+		room, err := c.GetRoom(ctx, req.GetRoomId())
+		if err != nil {
+			return nil, err
+		}
+		req = proto.CloneOf(req)
+		req.Match = room.GetMatch()
+	}
+	rep, _, err := retry(ctx, c, pb.Game_Rematch_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.Rematch))
+	if err != nil {
+		return nil, err
+	}
+	return c.versions.saw(rep.GetRoom()), nil
+}
+
+// ExpireTurn ends the current turn of a room whose countdown ran out, if
+// the room is still at req.Version, and returns the room: the turn cost a
+// life. Sent by every tab of the room at the deadline, it applies once;
+// the others, and one sent early (the leader's clock decides), are
+// refused with TURN_NOT_OVER, as is a retry whose first attempt applied.
+func (c *Client) ExpireTurn(ctx context.Context, req *pb.ExpireTurnRequest) (*pb.Room, error) {
+	rep, _, err := retry(ctx, c, pb.Game_ExpireTurn_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.ExpireTurn))
+	if err != nil {
+		return nil, err
+	}
+	return c.versions.saw(rep.GetRoom()), nil
+}
+
 // NextRound starts the next round, as req.PlayerId, who must be the
 // room's host, and returns the room. The request ends
 // one round: req.Round, or, when that is 0, the round the room is in when
@@ -228,7 +263,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 			return zero, addr, fmt.Errorf("gameclient: %s on %s: %w", name, addr, err)
 		}
 		if ctx.Err() != nil {
-			return zero, addr, gaveUp(name, attempt, err)
+			return zero, addr, c.gaveUp(name, attempt, err)
 		}
 		if transportFailure(err) {
 			c.markFailed(addr)
@@ -240,7 +275,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		last = err
 		c.log.Debug("retrying on another backend", "method", name, "backend", addr, "attempt", attempt, "err", err)
 		if !sleep(ctx, bo.next()) {
-			return zero, addr, gaveUp(name, attempt, last)
+			return zero, addr, c.gaveUp(name, attempt, last)
 		}
 	}
 }
@@ -391,10 +426,17 @@ func NewRequestID() string {
 }
 
 // gaveUp is the error of a call retried until its deadline: always
-// Unavailable with the NO_QUORUM reason (whatever the last attempt's error,
-// e.g. its own deadline), since what the caller can do is the same: retry
-// later with the same request.
-func gaveUp(name string, attempts int, last error) error {
+// Unavailable (whatever the last attempt's error, e.g. its own deadline),
+// since what the caller can do is the same: retry later with the same
+// request. Its reason is NO_MAJORITY, with the counts (see NoMajority),
+// when the cluster status shows fewer than a majority of the voters up,
+// so that no leader can be elected until more come back; NO_QUORUM
+// otherwise (an election, or a leader cut off, that will pass).
+func (c *Client) gaveUp(name string, attempts int, last error) error {
+	if up, voters, ok := c.VotersUp(); ok && up < voters/2+1 {
+		msg := fmt.Sprintf("gameclient: %s: gave up after %d attempts, with %d of %d voters up: %v", name, attempts, up, voters, last)
+		return noMajorityStatus(msg, up, voters)
+	}
 	msg := fmt.Sprintf("gameclient: %s: gave up after %d attempts: %v", name, attempts, last)
 	return reasonStatus(codes.Unavailable, msg, pb.ErrorReason_ERROR_REASON_NO_QUORUM)
 }

@@ -6,13 +6,16 @@
 // stream, which it reopens on another backend whenever it breaks. On top of
 // that it offers:
 //
-//   - Writes (CreateRoom, Guess, NextRound, Join, Leave) and reads sent to
-//     the leader when it is known, hedged on another backend when the
-//     leader is slow to answer, and retried on the next backend when a
-//     backend is unreachable or has no quorum, until Config.Timeout. Every
-//     other error is an answer and is returned at once; Reason tells which
-//     one. Guesses made at the same time through one backend share a
-//     message of its GuessStream, and so a log entry.
+//   - Writes (CreateRoom, Guess, NextRound, Rematch, ExpireTurn, Join,
+//     Leave) and reads sent to the leader when it is known, hedged on
+//     another backend when the leader is slow to answer, and retried on
+//     the next backend when a backend is unreachable or has no quorum,
+//     until Config.Timeout; a call given up on then says NO_QUORUM, or
+//     NO_MAJORITY (see NoMajority) when the cluster status shows fewer
+//     than a majority of the voters up. Every other error is an answer
+//     and is returned at once; Reason tells which one. Guesses made at
+//     the same time through one backend share a message of its
+//     GuessStream, and so a log entry.
 //   - Linearizable reads of rooms (GetRoom, ListRooms): they see every
 //     write acknowledged before they began, and never a room older than
 //     one this client returned; GetRoomStale is quicker and may lag.
@@ -151,6 +154,11 @@ type Client struct {
 	addrs      []string // candidates: seeds and every grpc_addr of the status, sorted
 	status     *pb.ClusterStatus
 	haveStatus bool
+	// statusLive reports that a status stream is open and has delivered
+	// status (it sends every change); statusLost is when the last live
+	// stream ended.
+	statusLive bool
+	statusLost time.Time
 	leaderAddr string
 	down       map[string]bool      // reported down by the cluster status
 	suspect    map[string]time.Time // failed at the transport level at

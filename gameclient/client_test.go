@@ -139,21 +139,43 @@ func TestGameOnCluster(t *testing.T) {
 		if slices.ContainsFunc(r.GetPlayers(), func(p *pb.Player) bool { return p.GetName() == "cy" }) {
 			t.Fatalf("players after leave = %v, want cy gone", r.GetPlayers())
 		}
-		other, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ab", MaxLives: 3})
+		// A match of two rounds on ana's words: bo guesses (ana, the
+		// host, chose the words and watches).
+		other, err := c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ab", MaxLives: 3, Rounds: 2})
 		if err != nil {
 			t.Fatalf("create room: %v", err)
 		}
-		for _, l := range []string{"a", "b"} {
-			if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: l, RequestId: "ana-" + l}); err != nil {
-				t.Fatalf("guess %s: %v", l, err)
+		_, err = c.Guess(ctx, &pb.GuessRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Letter: "a", RequestId: "ana-a"})
+		if status.Code(err) != codes.PermissionDenied || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_HOST_WATCHES {
+			t.Fatalf("the host's guess: err = %v, want PermissionDenied HOST_WATCHES", err)
+		}
+		guessAll := func(letters ...string) {
+			t.Helper()
+			for _, l := range letters {
+				if _, err := c.Guess(ctx, &pb.GuessRequest{RoomId: other.GetId(), Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: l, RequestId: "bo-m-" + l}); err != nil {
+					t.Fatalf("guess %s: %v", l, err)
+				}
 			}
 		}
+		guessAll("a", "b")
 		next, err := c.NextRound(ctx, &pb.NextRoundRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "cd"})
 		if err != nil {
 			t.Fatalf("next round: %v", err)
 		}
-		if next.GetRound() != 2 || next.GetStatus() != pb.RoundStatus_ROUND_STATUS_PLAYING {
-			t.Fatalf("after next round: round %d status %v, want round 2 playing", next.GetRound(), next.GetStatus())
+		if next.GetRound() != 2 || next.GetStatus() != pb.RoundStatus_ROUND_STATUS_PLAYING || next.GetMatchOver() {
+			t.Fatalf("after next round: round %d status %v match over %v, want round 2 playing", next.GetRound(), next.GetStatus(), next.GetMatchOver())
+		}
+		guessAll("c", "d")
+		_, err = c.NextRound(ctx, &pb.NextRoundRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ef"})
+		if status.Code(err) != codes.FailedPrecondition || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_MATCH_OVER {
+			t.Fatalf("next round after the match: err = %v, want FailedPrecondition MATCH_OVER", err)
+		}
+		rematch, err := c.Rematch(ctx, &pb.RematchRequest{RoomId: other.GetId(), Player: "ana", PlayerId: gameclient.BotPlayerID("ana"), Word: "ef"})
+		if err != nil {
+			t.Fatalf("rematch: %v", err)
+		}
+		if rematch.GetMatch() != 2 || rematch.GetRound() != 1 || rematch.GetPlayers()[1].GetPoints() != 0 {
+			t.Fatalf("after the rematch: match %d round %d players %v, want match 2 round 1, no points", rematch.GetMatch(), rematch.GetRound(), rematch.GetPlayers())
 		}
 	})
 
@@ -181,8 +203,8 @@ func TestGameOnCluster(t *testing.T) {
 			t.Fatalf("unknown room: err = %v, want NotFound NOT_FOUND", err)
 		}
 		_, err = c.CreateRoom(ctx, &pb.CreateRoomRequest{Host: "ana", PlayerId: gameclient.BotPlayerID("ana"), Category: "no-such-category", Difficulty: "easy"})
-		if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_BAD_REQUEST {
-			t.Fatalf("unknown category: err = %v, want InvalidArgument BAD_REQUEST", err)
+		if status.Code(err) != codes.InvalidArgument || gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_UNKNOWN_CATEGORY {
+			t.Fatalf("unknown category: err = %v, want InvalidArgument UNKNOWN_CATEGORY", err)
 		}
 	})
 

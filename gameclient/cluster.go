@@ -115,6 +115,11 @@ func (c *Client) watchStatusOn(addr string) (got bool, err error) {
 			c.setStatus(st)
 		}
 	}
+	if got {
+		c.mu.Lock()
+		c.statusLive, c.statusLost = false, time.Now()
+		c.mu.Unlock()
+	}
 	if c.ctx.Err() == nil {
 		c.record(Op{Method: pb.Cluster_WatchStatus_FullMethodName, Request: req, Err: err, Start: start, End: time.Now(), Node: addr})
 	}
@@ -130,7 +135,7 @@ func (c *Client) setStatus(st *pb.ClusterStatus) {
 	if c.closed {
 		return
 	}
-	c.status, c.haveStatus = st, true
+	c.status, c.haveStatus, c.statusLive = st, true, true
 	addrs := slices.Clone(c.seeds)
 	clear(c.down)
 	c.leaderAddr = ""

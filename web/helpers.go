@@ -166,3 +166,43 @@ func nodeNumber(n NodeView, v uint64) string {
 	}
 	return strconv.FormatUint(v, 10)
 }
+
+// roundChoices are the match lengths the create form offers; 0 is endless.
+var roundChoices = []int{3, 5, 10, 0}
+
+// turnChoices are the countdowns per guess the create form offers, in
+// seconds; 0 is none.
+var turnChoices = []int{0, 15, 30, 60}
+
+// roundsLabel names a match length.
+func roundsLabel(n int) string {
+	if n == 0 {
+		return "endless"
+	}
+	return strconv.Itoa(n) + " rounds"
+}
+
+// turnLabel names a countdown per guess.
+func turnLabel(n int) string {
+	if n == 0 {
+		return "no limit"
+	}
+	return strconv.Itoa(n) + " seconds"
+}
+
+// medal is the podium's mark for place i (0 is first).
+func medal(i int) string {
+	switch i {
+	case 0:
+		return "1st"
+	case 1:
+		return "2nd"
+	}
+	return "3rd"
+}
+
+// lastRound reports whether v plays the last round of its match: it is
+// played to the end, no next round is started before.
+func lastRound(v RoomView) bool {
+	return v.Rounds > 0 && v.Round >= v.Rounds && !v.MatchOver
+}

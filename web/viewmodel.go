@@ -30,12 +30,28 @@ type HomePage struct {
 	// CreateRequest is the request id the create form sends, so that
 	// sending the same form twice creates one room.
 	CreateRequest string
+	// Form holds what the create form had when it was refused, so that
+	// the page shows it again as the player typed it.
+	Form CreateForm
+}
+
+// CreateForm is the create form's fields as posted.
+type CreateForm struct {
+	Category, Difficulty, Word string
+	// Rounds is the match length picked (0: endless).
+	Rounds int
+	// TurnSeconds is the countdown picked (0: none).
+	TurnSeconds int
+	// Private keeps the room off the home page's list.
+	Private bool
 }
 
 // RoomSummary is one line of the open rooms list on the home page.
 type RoomSummary struct {
 	ID, Category, Difficulty, Status string
 	Players, Round                   int
+	// Rounds is the match length; 0 for an endless room.
+	Rounds int
 }
 
 // RoomPage is the page of one room.
@@ -50,6 +66,11 @@ type RoomPage struct {
 	Room RoomView
 	// Error is shown in the status line (e.g. the last guess was rejected).
 	Error string
+	// InviteURL is the room's address to share: opening it joins the room.
+	InviteURL string
+	// Watching is true when the viewer chose to watch (?watch=1) rather
+	// than play.
+	Watching bool
 }
 
 // RoomView is everything the room page shows that can change while it is
@@ -84,6 +105,26 @@ type RoomView struct {
 	// Announce is the text for the aria-live region, e.g.
 	// "ana guessed E: hit"; it may be empty.
 	Announce string
+	// Rounds is the match's length in rounds; 0 for an endless room.
+	Rounds int
+	// Match counts matches in the room: 1, then +1 per rematch.
+	Match int
+	// MatchOver is true once the match's last round is over: the page
+	// shows the podium and the host's rematch button.
+	MatchOver bool
+	// Podium is the match's best players, best first (at most three),
+	// once the match is over.
+	Podium []PlayerView
+	// TurnSeconds is the time allowed for each guess; 0 for no countdown.
+	TurnSeconds int
+	// TurnDeadline is when the current turn's countdown runs out, in unix
+	// milliseconds; 0 when there is none.
+	TurnDeadline int64
+	// Private is true for a room listed nowhere: players come by code or
+	// invite link.
+	Private bool
+	// Online counts the players with a tab open on the room.
+	Online int
 }
 
 // MaskCell is one character of the word as the players see it.
@@ -119,6 +160,8 @@ type PlayerView struct {
 type LogView struct {
 	Player, Letter string
 	Hit            bool
+	// Timeout marks a turn whose countdown ran out: it cost a life.
+	Timeout bool
 }
 
 // ClusterPage is the page showing the backend cluster.
@@ -126,6 +169,8 @@ type ClusterPage struct {
 	Page
 	// Cluster is the cluster's current state.
 	Cluster ClusterView
+	// Notice is shown above the panel, e.g. a fault button's refusal.
+	Notice string
 }
 
 // ClusterView is the state of the backend cluster as one node sees it.
@@ -138,6 +183,22 @@ type ClusterView struct {
 	Nodes []NodeView
 	// Error is shown when the cluster could not be asked.
 	Error string
+	// Faults shows each node's fault buttons (kill -9, restart, freeze,
+	// cut off): gallows dev --fault-buttons.
+	Faults bool
+	// Timeline is the failover timeline, newest first.
+	Timeline []TimelineEvent
+}
+
+// TimelineEvent is one line of the cluster panel's failover timeline.
+type TimelineEvent struct {
+	// Kind is the event's kind, e.g. "leader-elected" (a CSS hook).
+	Kind string
+	// Clock is when it was seen, e.g. "12:03:04.512"; After how long
+	// after the event before it, e.g. "+0.43 s" (empty for the oldest).
+	Clock, After string
+	// Text says what happened.
+	Text string
 }
 
 // NodeView is one backend node.

@@ -216,10 +216,17 @@ func TestRoomBodyHostCanSkip(t *testing.T) {
 }
 
 func TestRoomBodySpectatorCannotGuess(t *testing.T) {
-	html := render(t, RoomBody(playingRoom(), ""))
-	if n := strings.Count(html, " disabled"); n != 26 {
-		t.Errorf("%d keys disabled for a spectator, want 26", n)
-	}
+	// A spectator gets no keyboard at all, not one that looks usable.
+	mustNotContain(t, render(t, RoomBody(playingRoom(), "")), `name="letter"`, "Guess a letter")
+	// The host of a custom word watches; the other players guess.
+	v := playingRoom()
+	v.Custom = true
+	mustNotContain(t, render(t, RoomBody(v, "ana")), `name="letter"`)
+	mustContain(t, render(t, RoomBody(v, "ana")), "you watch this round")
+	mustContain(t, render(t, RoomBody(v, "bo")), `name="letter"`)
+	// The fragment shared by every tab marks the keyboard for the script:
+	// for players only, and not for the host who chose the word.
+	mustContain(t, render(t, RoomFragment(v)), "data-players-only", `data-watcher="ana"`)
 }
 
 func TestRoomBodyCustomWordAndSeparators(t *testing.T) {
@@ -363,7 +370,7 @@ func TestHome(t *testing.T) {
 		`name="player" type="text" value="ana"`,
 		`<select id="create-category" name="category"><option value="animals">animals</option>`,
 		`name="difficulty"`, `<option value="hard">hard</option>`,
-		`name="word"`, "the other players guess it",
+		`name="word"`, "the others guess it",
 		`name="code" type="text" value="QQQQQ"`,
 		`href="/rooms/XYZ12"`,
 		`href="/cluster"`, `href="/leaderboard"`,
@@ -415,7 +422,7 @@ func TestEscaping(t *testing.T) {
 }
 
 func TestStaticFiles(t *testing.T) {
-	for _, name := range []string{"static/app.css", "static/app.js"} {
+	for _, name := range []string{"static/app.css", "static/app.js", "static/room.js"} {
 		b, err := fs.ReadFile(Static, name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -461,21 +468,25 @@ func TestStaticHandler(t *testing.T) {
 }
 
 func TestScriptIsSmallAndSelfContained(t *testing.T) {
-	b, err := fs.ReadFile(Static, "static/app.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	js := string(b)
-	if n := strings.Count(js, "\n"); n > 300 {
-		t.Errorf("app.js has %d lines", n)
-	}
-	for _, s := range []string{"'use strict'", "/ws/rooms/", "?since=", "/ws/cluster", "crypto.getRandomValues", "request_id"} {
-		if !strings.Contains(js, s) {
-			t.Errorf("app.js lacks %q", s)
+	all := ""
+	for _, name := range []string{"app.js", "room.js"} {
+		b, err := fs.ReadFile(Static, "static/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js := string(b)
+		all += js
+		if n := strings.Count(js, "\n"); n > 300 {
+			t.Errorf("%s has %d lines", name, n)
+		}
+		if !strings.HasPrefix(strings.TrimSpace(js[strings.Index(js, "(function"):]), "(function") || !strings.HasSuffix(strings.TrimSpace(js), "})();") {
+			t.Errorf("%s is not wrapped in an IIFE", name)
 		}
 	}
-	if !strings.HasPrefix(strings.TrimSpace(js[strings.Index(js, "(function"):]), "(function") || !strings.HasSuffix(strings.TrimSpace(js), "})();") {
-		t.Error("app.js is not wrapped in an IIFE")
+	for _, s := range []string{"'use strict'", "/ws/rooms/", "?since=", "/ws/cluster", "crypto.getRandomValues", "request_id", "preventScroll"} {
+		if !strings.Contains(all, s) {
+			t.Errorf("the scripts lack %q", s)
+		}
 	}
 }
 

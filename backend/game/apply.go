@@ -8,7 +8,7 @@ type step struct {
 	cur  *Room // the stored room the command names, nil if there is none
 	next *Room // the room to store in its place, nil when nothing changes
 	hit  bool  // Guess: the letter is in the word
-	dup  bool  // Guess, CreateRoom, NextRound: the request was already applied
+	dup  bool  // Guess, CreateRoom, NextRound, Rematch: the request was already applied
 	// reply, for a duplicate, is the room its first application answered
 	// with; nil means cur.
 	reply *Room
@@ -73,6 +73,18 @@ func (s *State) plan(cmd Command) (step, error) {
 	case *NextRound:
 		if c != nil {
 			return s.planNextRound(*c)
+		}
+	case Rematch:
+		return s.planRematch(c)
+	case *Rematch:
+		if c != nil {
+			return s.planRematch(*c)
+		}
+	case ExpireTurn:
+		return s.planExpireTurn(c)
+	case *ExpireTurn:
+		if c != nil {
+			return s.planExpireTurn(*c)
 		}
 	case Join:
 		return s.planJoin(c)

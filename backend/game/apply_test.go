@@ -64,8 +64,8 @@ func TestApplyErrorsChangeNothing(t *testing.T) {
 		{"create: ambiguous code", game.CreateRoom{Code: "ABCD0", Host: "h", HostID: pid("h"), Custom: true, Word: "hello"}, game.ErrInvalidCommand, false},
 		{"create: existing code", game.CreateRoom{Code: "abcde", Host: "h", HostID: pid("h"), Custom: true, Word: "hello"}, game.ErrRoomExists, true},
 		{"create: bad host", game.CreateRoom{Code: "WXYZ2", Host: " ", HostID: pid(" "), Custom: true, Word: "hello"}, game.ErrInvalidPlayer, false},
-		{"create: negative lives", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Custom: true, Word: "hello", MaxLives: -1}, game.ErrInvalidCommand, false},
-		{"create: too many lives", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Custom: true, Word: "hello", MaxLives: 27}, game.ErrInvalidCommand, false},
+		{"create: negative lives", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Custom: true, Word: "hello", MaxLives: -1}, game.ErrInvalidSettings, false},
+		{"create: too many lives", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Custom: true, Word: "hello", MaxLives: 27}, game.ErrInvalidSettings, false},
 		{"create: unknown category", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Category: "cars", Word: "hello"}, game.ErrUnknownCategory, false},
 		{"create: custom is no list", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Category: "custom", Word: "hello"}, game.ErrUnknownCategory, false},
 		{"create: unknown difficulty", game.CreateRoom{Code: "WXYZ2", Host: "h", HostID: pid("h"), Category: "food", Difficulty: "expert", Word: "hello"}, game.ErrUnknownDifficulty, false},
@@ -200,7 +200,7 @@ func TestCreateRoom(t *testing.T) {
 			cmd:  game.CreateRoom{Code: " wxyz2 ", Host: " Hana ", HostID: pid(" Hana "), Category: "ignored", Custom: true, Word: " Ice Cream ", MaxLives: 3, At: 42},
 			want: game.Room{
 				Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), CreatorID: pid("Hana"), Category: game.CustomCategory, Custom: true,
-				Round: 1, Word: "ice cream", MaxLives: 3, LivesLeft: 3, Status: game.Playing,
+				Round: 1, Match: 1, TurnStart: 42, Word: "ice cream", MaxLives: 3, LivesLeft: 3, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana", ID: pid("Hana"), LastActive: 42}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
 			},
 		},
@@ -209,7 +209,7 @@ func TestCreateRoom(t *testing.T) {
 			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), Custom: true, Difficulty: "Easy", Word: "cat", At: 42},
 			want: game.Room{
 				Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), CreatorID: pid("Hana"), Category: game.CustomCategory, Difficulty: game.Easy, Custom: true,
-				Round: 1, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
+				Round: 1, Match: 1, TurnStart: 42, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana", ID: pid("Hana"), LastActive: 42}}, Version: 1, CreatedAt: 42, UpdatedAt: 42,
 			},
 		},
@@ -218,7 +218,7 @@ func TestCreateRoom(t *testing.T) {
 			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), Custom: true, Word: "cat", RequestID: "c-1", At: 42},
 			want: game.Room{
 				Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), CreatorID: pid("Hana"), Category: game.CustomCategory, Custom: true,
-				Round: 1, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
+				Round: 1, Match: 1, TurnStart: 42, Word: "cat", MaxLives: game.DefaultMaxLives, LivesLeft: game.DefaultMaxLives, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana", ID: pid("Hana"), LastActive: 42}}, Version: 1, CreatedAt: 42, UpdatedAt: 42, CreateRequest: "c-1",
 			},
 		},
@@ -227,7 +227,7 @@ func TestCreateRoom(t *testing.T) {
 			cmd:  game.CreateRoom{Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), Category: "MUSIC", Word: "trumpet", MaxLives: 26, At: 7},
 			want: game.Room{
 				Code: "WXYZ2", Host: "Hana", HostID: pid("Hana"), CreatorID: pid("Hana"), Category: "music", Difficulty: game.Medium,
-				Round: 1, Word: "trumpet", MaxLives: 26, LivesLeft: 26, Status: game.Playing,
+				Round: 1, Match: 1, TurnStart: 7, Word: "trumpet", MaxLives: 26, LivesLeft: 26, Status: game.Playing,
 				Players: []game.Player{{Name: "Hana", ID: pid("Hana"), LastActive: 7}}, Version: 1, CreatedAt: 7, UpdatedAt: 7,
 			},
 		},
@@ -276,7 +276,7 @@ func TestCreateRoomRequestIsAppliedOnce(t *testing.T) {
 			}
 			first := shown(room(t, s, "WXYZ2"))
 			// The first answer was the room as it was made.
-			first.Version, first.Guessed, first.Log, first.UpdatedAt = 1, nil, nil, first.CreatedAt
+			first.Version, first.Guessed, first.Log, first.UpdatedAt, first.TurnStart = 1, nil, nil, first.CreatedAt, first.CreatedAt
 			first.Players = first.Players[:1]
 			if err := s.Validate(tt.cmd); err != nil {
 				t.Fatalf("Validate = %v", err)

@@ -1,8 +1,8 @@
 package game
 
 // Command is a change to the State. It is a closed interface: the only
-// commands are CreateRoom, Guess, NextRound, Join and Leave, passed by value
-// or by non-nil pointer.
+// commands are CreateRoom, Guess, NextRound, Rematch, ExpireTurn, Join and
+// Leave, passed by value or by non-nil pointer.
 type Command interface {
 	isCommand()
 }
@@ -27,8 +27,21 @@ type CreateRoom struct {
 	// otherwise a word the proposer picked from the category's list.
 	Word string
 	// MaxLives is the number of wrong guesses that loses a round, 1 to
-	// MaxLivesLimit; zero means DefaultMaxLives.
+	// MaxLivesLimit; zero means DefaultMaxLives (ErrInvalidSettings
+	// otherwise).
 	MaxLives int
+	// Rounds is the length of a match, 1 to MaxRounds: once that many
+	// rounds have been played the match is over (Room.MatchOver) and the
+	// host starts a Rematch. Zero makes an endless room, whose host starts
+	// round after round.
+	Rounds int
+	// Private keeps the room out of every list of rooms; it is reached by
+	// its code.
+	Private bool
+	// TurnSeconds is the time each turn is given, MinTurnSeconds to
+	// MaxTurnSeconds: a turn that runs out costs a life (ExpireTurn).
+	// Zero means no countdown.
+	TurnSeconds int
 	// RequestID, if not empty, makes the create idempotent: a create that
 	// repeats the RequestID of a room the same HostID created is not
 	// applied again but answered with that room, as a Duplicate.
@@ -85,6 +98,49 @@ type NextRound struct {
 	At int64
 }
 
+// Rematch starts the next match of a room whose match is over (see
+// Room.MatchOver): the same players of record, every player's match
+// points back to 0, round 1 with a new word. Only the room's host (by
+// player id) may start it (ErrForbidden), and only once the match is over
+// (ErrMatchNotOver).
+type Rematch struct {
+	// Room is the room code.
+	Room string
+	// Player is the name of the player starting the match: the host's.
+	Player string
+	// PlayerID is the id of the player starting the match; required.
+	PlayerID string
+	// Word is the new match's first secret, picked by the proposer (in a
+	// custom-word room, the host's if the host gave one).
+	Word string
+	// FromMatch, if not zero, is the match this request ends, as
+	// NextRound.FromRound is the round it ends: when the room has moved
+	// on to the next match (a retry, or the host's other tab was first)
+	// nothing changes and the result is a Duplicate holding the room as
+	// that match began, the first answer. So a Rematch is applied at most
+	// once per match.
+	FromMatch int
+	// At is the time of the command in unix milliseconds.
+	At int64
+}
+
+// ExpireTurn ends the current turn of a room with a countdown whose
+// deadline (Room.TurnDeadline) has passed: the turn costs the room one
+// life (the round is lost at none), the log records it as a timeout, and
+// the next turn's countdown starts at At. It applies only while the room
+// is at Version, so of the many tabs that send one for a turn, one
+// applies; otherwise it is refused with ErrTurnNotOver and nothing
+// changes.
+type ExpireTurn struct {
+	// Room is the room code.
+	Room string
+	// Version is the room's version the sender saw.
+	Version uint64
+	// At is the time of the command in unix milliseconds, from the
+	// proposer's clock: it is compared with the deadline.
+	At int64
+}
+
 // Join adds a player of record to a room: the player id, under the name,
 // if the name is free in the room (ErrNameTaken if not). Joining again
 // under the same name changes nothing.
@@ -115,6 +171,8 @@ type Leave struct {
 func (CreateRoom) isCommand() {}
 func (Guess) isCommand()      {}
 func (NextRound) isCommand()  {}
+func (Rematch) isCommand()    {}
+func (ExpireTurn) isCommand() {}
 func (Join) isCommand()       {}
 func (Leave) isCommand()      {}
 
@@ -134,6 +192,7 @@ type Result struct {
 	// the room as it was right after it (Raft thesis §6.3). For a Guess,
 	// its RequestID repeats the player id's last successful request in
 	// the room; for a NextRound, its FromRound is the round before the
+	// current one; for a Rematch, its FromMatch is the match before the
 	// current one; for a CreateRoom, the host id created a room with its
 	// RequestID before.
 	Duplicate bool

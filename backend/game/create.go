@@ -39,7 +39,10 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 		lives = DefaultMaxLives
 	}
 	if lives < 1 || lives > MaxLivesLimit {
-		return fail(fmt.Errorf("max lives %d outside 1..%d: %w", c.MaxLives, MaxLivesLimit, ErrInvalidCommand))
+		return fail(fmt.Errorf("max lives %d outside 1..%d: %w", c.MaxLives, MaxLivesLimit, ErrInvalidSettings))
+	}
+	if err := checkMatchSettings(c.Rounds, c.TurnSeconds); err != nil {
+		return fail(err)
 	}
 	category, difficulty, err := roomWords(c)
 	if err != nil {
@@ -50,22 +53,27 @@ func (s *State) planCreate(c CreateRoom) (step, error) {
 		return fail(err)
 	}
 	return step{next: &Room{
-		Code:       code,
-		Host:       host,
-		HostID:     c.HostID,
-		CreatorID:  c.HostID,
-		Category:   category,
-		Difficulty: difficulty,
-		Custom:     c.Custom,
-		Round:      1,
-		Word:       word,
-		MaxLives:   lives,
-		LivesLeft:  lives,
-		Status:     Playing,
-		Players:    []Player{{Name: host, ID: c.HostID, LastActive: c.At}},
-		Version:    1,
-		CreatedAt:  c.At,
-		UpdatedAt:  c.At,
+		Code:        code,
+		Host:        host,
+		HostID:      c.HostID,
+		CreatorID:   c.HostID,
+		Category:    category,
+		Difficulty:  difficulty,
+		Custom:      c.Custom,
+		Round:       1,
+		Rounds:      c.Rounds,
+		Match:       1,
+		Private:     c.Private,
+		TurnSeconds: c.TurnSeconds,
+		TurnStart:   c.At,
+		Word:        word,
+		MaxLives:    lives,
+		LivesLeft:   lives,
+		Status:      Playing,
+		Players:     []Player{{Name: host, ID: c.HostID, LastActive: c.At}},
+		Version:     1,
+		CreatedAt:   c.At,
+		UpdatedAt:   c.At,
 
 		CreateRequest: c.RequestID,
 	}}, nil
@@ -90,4 +98,17 @@ func roomWords(c CreateRoom) (string, Difficulty, error) {
 		return "", "", err
 	}
 	return category, d, nil
+}
+
+// checkMatchSettings refuses, with ErrInvalidSettings, a match length
+// other than 0 (endless) or 1 to MaxRounds, and a turn countdown other
+// than 0 (none) or MinTurnSeconds to MaxTurnSeconds.
+func checkMatchSettings(rounds, turnSeconds int) error {
+	if rounds < 0 || rounds > MaxRounds {
+		return fmt.Errorf("%d rounds outside 1..%d (or 0, endless): %w", rounds, MaxRounds, ErrInvalidSettings)
+	}
+	if turnSeconds != 0 && (turnSeconds < MinTurnSeconds || turnSeconds > MaxTurnSeconds) {
+		return fmt.Errorf("turn of %d seconds outside %d..%d (or 0, no countdown): %w", turnSeconds, MinTurnSeconds, MaxTurnSeconds, ErrInvalidSettings)
+	}
+	return nil
 }

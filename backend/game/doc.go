@@ -9,8 +9,18 @@
 // from the same log.
 //
 // A [State] holds rooms by code. The commands [CreateRoom], [Guess],
-// [NextRound], [Join] and [Leave] are applied with [State.Apply] or checked
-// with [State.Validate]; a command that fails changes nothing.
+// [NextRound], [Rematch], [ExpireTurn], [Join] and [Leave] are applied with
+// [State.Apply] or checked with [State.Validate]; a command that fails
+// changes nothing.
+//
+// A room plays endless rounds, or matches of a set number of rounds: once
+// a match's last round is over ([Room.MatchOver]) the host starts a
+// [Rematch], which keeps the players and sets their match points back to
+// 0. A room may give each turn a countdown: a turn that runs out
+// ([Room.TurnDeadline]) costs a life when any client sends [ExpireTurn],
+// stamped with its proposer's clock like every command's time. In a
+// custom-word room the host chose the word, so the host watches
+// ([ErrHostWatches]).
 //
 // Every command names its player twice: by name, as others see it, and by
 // player id, who the player is (the frontend's session). In a room a name

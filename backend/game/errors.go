@@ -26,7 +26,7 @@ var (
 	// ErrUnknownDifficulty reports a difficulty other than easy, medium or hard.
 	ErrUnknownDifficulty = errors.New("unknown difficulty")
 	// ErrForbidden reports a command the player may not give: a NextRound
-	// by anyone but the room's host.
+	// or Rematch by anyone but the room's host.
 	ErrForbidden = errors.New("only the host may do that")
 	// ErrNameTaken reports a command whose player name and id do not match
 	// the room's players of record: another player id holds the name in
@@ -37,9 +37,28 @@ var (
 	// ErrRoomFull reports that a room already has MaxPlayersPerRoom players
 	// who were active within IdleAfter, so a newcomer has no seat.
 	ErrRoomFull = errors.New("room is full")
+	// ErrHostWatches reports a Guess by the host of a custom-word room:
+	// the host chose the word, so the host watches and the others guess.
+	ErrHostWatches = errors.New("the host chose the word and watches")
+	// ErrMatchOver reports a NextRound in a room whose match is over (see
+	// Room.MatchOver): the host starts a Rematch instead.
+	ErrMatchOver = errors.New("match is over")
+	// ErrMatchNotOver reports a Rematch in a room whose match is not over.
+	ErrMatchNotOver = errors.New("match is not over")
+	// ErrLastRound reports a NextRound during the last round of a match:
+	// the round is played out (won, lost, or its turns run out), not
+	// skipped.
+	ErrLastRound = errors.New("last round of the match")
+	// ErrTurnNotOver reports an ExpireTurn that does not apply: the room
+	// has no countdown, its round is over, it has moved on from the
+	// version the command names, or the turn's deadline has not passed.
+	ErrTurnNotOver = errors.New("turn is not over")
+	// ErrInvalidSettings reports a CreateRoom whose MaxLives, Rounds or
+	// TurnSeconds is out of range.
+	ErrInvalidSettings = errors.New("invalid room settings")
 	// ErrInvalidCommand reports a malformed command: nil, of an unknown type,
-	// without a room code, with a bad room code, MaxLives, request id or
-	// player id (every command needs one).
+	// without a room code, with a bad room code, request id or player id
+	// (every command needs one).
 	ErrInvalidCommand = errors.New("invalid command")
 	// ErrBadSnapshot reports snapshot data that Restore cannot accept.
 	ErrBadSnapshot = errors.New("bad snapshot")

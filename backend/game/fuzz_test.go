@@ -105,8 +105,8 @@ func FuzzApplySequence(f *testing.F) {
 		// The host repeats a create's request id under another code (a
 		// duplicate); another host's same request id makes a room.
 		{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 5, 1, 0, 0, 0, 0, 0, 1},
-		// Six misses lose a room with the default lives.
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 16, 0, 0, 1, 0, 0, 17, 0, 0, 1, 0, 0, 18, 0, 0, 1, 0, 0, 19, 0, 0, 1, 0, 0, 20, 0, 0, 1, 0, 0, 21, 0, 0},
+		// Six misses by amy lose a room with the default lives.
+		{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 16, 0, 0, 1, 0, 1, 17, 0, 0, 1, 0, 1, 18, 0, 0, 1, 0, 1, 19, 0, 0, 1, 0, 1, 20, 0, 0, 1, 0, 1, 21, 0, 0},
 		full,
 		idle,
 		// Custom room ABCDE; amy guesses h; an impostor under amy's name
@@ -115,6 +115,17 @@ func FuzzApplySequence(f *testing.F) {
 		// hosts: she starts round 2, the old host may not.
 		{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 7, 0, 0, 1 | 8, 0, 1, 4, 0, 0, 5 | 8, 0, 1, 6 | 8, 0, 1, 5 | 16, 0, 2,
 			6, 0, 0, 4, 0, 1, 9, 1, 4, 0, 0, 9, 2},
+		// A one-round match with a 10 s countdown, custom word "aa": the
+		// host may not guess; amy wins, which ends the match; the host's
+		// next round is refused, amy's rematch too, the host's applies
+		// (and again, a duplicate); a turn expires 10 minutes later, and
+		// one for an old version is refused.
+		{0 | 64, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0,
+			4, 0, 0, 9, 0, 4 | 64, 0, 1, 9, 1, 4 | 64, 0, 0, 9, 1, 4 | 64, 0, 0, 9, 1,
+			1 | 64 | 32, 0, 3, 0, 1 | 64, 0, 3, 0},
+		// An endless private room with a 15 s countdown from a category:
+		// two turns run out, the second one late; bob guesses meanwhile.
+		{0 | 64, 1, 0, 1, 0, 0, 1, 0, 0, 0, 2, 1, 2 | 64 | 32, 1, 1, 0, 1, 1, 2, 1, 0, 0, 3 | 64 | 32, 1, 3, 7},
 	} {
 		f.Add(seed)
 	}
@@ -171,6 +182,8 @@ var sentinels = []error{
 	game.ErrInvalidLetter, game.ErrAlreadyGuessed, game.ErrRoundOver, game.ErrUnknownRoom,
 	game.ErrRoomExists, game.ErrInvalidWord, game.ErrUnknownCategory, game.ErrUnknownDifficulty,
 	game.ErrForbidden, game.ErrNameTaken, game.ErrInvalidPlayer, game.ErrRoomFull, game.ErrInvalidCommand,
+	game.ErrHostWatches, game.ErrMatchOver, game.ErrMatchNotOver, game.ErrLastRound, game.ErrTurnNotOver,
+	game.ErrInvalidSettings,
 }
 
 // applyChecked applies cmd to s and fails t unless the outcome keeps the
@@ -267,8 +280,15 @@ func checkRoomRules(t *testing.T, r *game.Room) {
 	if r.MaxLives < 1 || r.MaxLives > game.MaxLivesLimit {
 		fail("max lives %d", r.MaxLives)
 	}
-	if r.LivesLeft != r.MaxLives-len(r.Wrong) {
-		fail("lives left %d, want max lives %d - %d wrong", r.LivesLeft, r.MaxLives, len(r.Wrong))
+	// Each timeout of the log cost a life, as each wrong letter did.
+	timeouts := 0
+	for _, e := range r.Log {
+		if e.Timeout {
+			timeouts++
+		}
+	}
+	if r.LivesLeft != r.MaxLives-len(r.Wrong)-timeouts {
+		fail("lives left %d, want max lives %d - %d wrong - %d timeouts", r.LivesLeft, r.MaxLives, len(r.Wrong), timeouts)
 	}
 	seen := map[string]bool{}
 	for _, g := range r.Guessed {
@@ -304,13 +324,42 @@ func checkRoomRules(t *testing.T, r *game.Room) {
 	case strings.Contains(r.Masked(), "_") == all:
 		fail("masked %q, every letter guessed: %v", r.Masked(), all)
 	}
-	if len(r.Log) != len(r.Guessed) {
-		fail("%d log entries for %d guesses", len(r.Log), len(r.Guessed))
+	// The log is the guesses, in order, and the timeouts between them.
+	if len(r.Log) != len(r.Guessed)+timeouts {
+		fail("%d log entries for %d guesses and %d timeouts", len(r.Log), len(r.Guessed), timeouts)
 	}
+	guess := 0
 	for i, e := range r.Log {
-		if e.Letter != r.Guessed[i] || e.Hit == slices.Contains(r.Wrong, e.Letter) || e.Version > r.Version ||
-			(i > 0 && e.Version <= r.Log[i-1].Version) {
+		if e.Version > r.Version || (i > 0 && e.Version <= r.Log[i-1].Version) {
 			fail("log entry %d %+v", i, e)
+		}
+		if e.Timeout {
+			if e.Player != "" || e.Letter != "" || e.Hit {
+				fail("timeout %d %+v names a guess", i, e)
+			}
+			continue
+		}
+		if e.Letter != r.Guessed[guess] || e.Hit == slices.Contains(r.Wrong, e.Letter) {
+			fail("log entry %d %+v", i, e)
+		}
+		guess++
+	}
+	// Matches: a room of a match length never passes its last round.
+	switch {
+	case r.Match < 1:
+		fail("match %d", r.Match)
+	case r.Rounds < 0 || r.Rounds > game.MaxRounds || (r.Rounds > 0 && r.Round > r.Rounds):
+		fail("round %d of %d", r.Round, r.Rounds)
+	case r.TurnSeconds != 0 && (r.TurnSeconds < game.MinTurnSeconds || r.TurnSeconds > game.MaxTurnSeconds):
+		fail("turn of %d seconds", r.TurnSeconds)
+	case (r.TurnDeadline() != 0) != (r.TurnSeconds > 0 && r.Status == game.Playing):
+		fail("turn deadline %d with %d s turns, %v", r.TurnDeadline(), r.TurnSeconds, r.Status)
+	case r.MatchOver() != (r.Rounds > 0 && r.Round == r.Rounds && r.Status != game.Playing):
+		fail("match over %v in round %d of %d, %v", r.MatchOver(), r.Round, r.Rounds, r.Status)
+	}
+	for _, p := range r.Players {
+		if p.MatchPoints < 0 || p.MatchPoints > p.Points {
+			fail("player %q has %d match points of %d", p.Name, p.MatchPoints, p.Points)
 		}
 	}
 	names, ids := map[string]bool{}, map[string]bool{}
@@ -339,6 +388,8 @@ var (
 	scriptCategories   = []string{"animals", "food", " FOOD ", "", "nope"}
 	scriptDifficulties = []game.Difficulty{"", game.Easy, "HARD", "x"}
 	scriptRequestIDs   = []string{"", "r1", "r2", "r3", strings.Repeat("r", game.MaxRequestIDLen+1), "\xff"}
+	scriptRounds       = []int{0, 1, 2, game.MaxRounds, game.MaxRounds + 1, -1}
+	scriptTurnSeconds  = []int{0, game.MinTurnSeconds, 15, game.MaxTurnSeconds, game.MinTurnSeconds - 1, game.MaxTurnSeconds + 1}
 )
 
 // decodeScript turns fuzz bytes into commands. Each command is a kind byte
@@ -349,7 +400,9 @@ var (
 // whose id is not the one the name's owner has (see scriptReader.id), and
 // bit 4 a player of no id at all. Commands carry increasing times; bit 5
 // of the kind byte makes a command come IdleAfter later than the one
-// before, so that idle players give up their seats.
+// before, so that idle players give up their seats. Bit 6 turns a create
+// into one with match settings (rounds, turn seconds, private), a guess
+// into an ExpireTurn and a next round into a Rematch.
 func decodeScript(data []byte) []game.Command {
 	r := scriptReader{data: data}
 	var cmds []game.Command
@@ -436,15 +489,31 @@ func (r *scriptReader) lives() int {
 // command reads one command made at time at.
 func (r *scriptReader) command(at int64) game.Command {
 	r.who = r.next()
-	switch kind := r.who % 8; kind {
-	case 0:
+	matches := r.who&64 != 0
+	switch kind := r.who % 8; {
+	case kind == 0:
 		c := game.CreateRoom{
 			Code: pick(r, scriptCodes), Host: r.name(), Custom: r.next()%2 == 0, Word: pick(r, scriptWords),
 			Category: pick(r, scriptCategories), Difficulty: pick(r, scriptDifficulties),
 			MaxLives: r.lives(), RequestID: pick(r, scriptRequestIDs), At: at,
 		}
 		c.HostID = r.id(c.Host)
+		if matches {
+			c.Rounds, c.TurnSeconds, c.Private = pick(r, scriptRounds), pick(r, scriptTurnSeconds), r.next()%2 == 1
+		}
 		return c
+	case matches && kind >= 1 && kind <= 3:
+		// An expiry names a version from 0 to 15, and may be late: up to
+		// 105 s after the command's time.
+		e := game.ExpireTurn{Room: pick(r, scriptCodes), Version: uint64(r.next() % 16)}
+		e.At = at + int64(r.next()%8)*15_000
+		return e
+	case matches && kind == 4:
+		m := game.Rematch{Room: pick(r, scriptCodes), Player: r.name(), Word: pick(r, scriptWords), FromMatch: int(r.next() % 4), At: at}
+		m.PlayerID = r.id(m.Player)
+		return m
+	}
+	switch kind := r.who % 8; kind {
 	case 1, 2, 3:
 		g := game.Guess{Room: pick(r, scriptCodes), Player: r.name(), Letter: r.letter(), RequestID: pick(r, scriptRequestIDs), Round: r.round(), At: at}
 		g.PlayerID = r.id(g.Player)

@@ -29,6 +29,14 @@ const (
 	MaxNameLen = 24
 	// MaxRequestIDLen is the longest guess request id, in bytes.
 	MaxRequestIDLen = 128
+	// MaxRounds is the longest match, in rounds (CreateRoom.Rounds); 0
+	// rounds is an endless room.
+	MaxRounds = 20
+	// MinTurnSeconds is the shortest turn countdown a room may have
+	// (CreateRoom.TurnSeconds); 0 seconds is no countdown.
+	MinTurnSeconds = 10
+	// MaxTurnSeconds is the longest turn countdown a room may have.
+	MaxTurnSeconds = 300
 	// PointsPerLetter is awarded for every occurrence of a guessed letter.
 	PointsPerLetter = 10
 	// SolveBonus is awarded to the player whose guess reveals the last letter.

@@ -166,7 +166,7 @@ func shown(r *game.Room) *game.Room {
 	}
 	c := r.Clone()
 	for i, p := range c.Players {
-		c.Players[i] = game.Player{Name: p.Name, Points: p.Points}
+		c.Players[i] = game.Player{Name: p.Name, Points: p.Points, MatchPoints: p.MatchPoints}
 	}
 	c.RoundStart = nil
 	return c

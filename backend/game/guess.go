@@ -61,6 +61,9 @@ func (s *State) checkGuess(g Guess) (checkedGuess, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if cur.Custom && g.PlayerID == cur.HostID {
+		return fail(fmt.Errorf("%s hosts the room and chose its word: %w", quote(name), ErrHostWatches))
+	}
 	if len(g.RequestID) > MaxRequestIDLen || !utf8.ValidString(g.RequestID) {
 		return fail(fmt.Errorf("request id %s: not valid UTF-8 of at most %d bytes: %w", quote(g.RequestID), MaxRequestIDLen, ErrInvalidCommand))
 	}
@@ -102,13 +105,14 @@ func (s *State) planGuess(g Guess) (step, error) {
 	}
 	next.Players[i].LastActive = g.At
 	next.bump(g.At)
+	next.TurnStart = g.At
 	next.Guessed = append(next.Guessed, letter)
 	hits := strings.Count(next.Word, letter)
 	if hits > 0 {
-		next.Players[i].Points += hits * PointsPerLetter
+		next.Players[i].earn(hits * PointsPerLetter)
 		if next.solved() {
 			next.Status = Won
-			next.Players[i].Points += SolveBonus
+			next.Players[i].earn(SolveBonus)
 		}
 	} else {
 		next.Wrong = append(next.Wrong, letter)

@@ -44,9 +44,9 @@ func TestGuessRounds(t *testing.T) {
 			moves: []move{
 				{"amy", "i", true, "_i_i", 2, game.Playing},
 				{"amy", "e", false, "_i_i", 1, game.Playing},
-				{"host", "z", false, "_i_i", 0, game.Lost},
+				{"bob", "z", false, "_i_i", 0, game.Lost},
 			},
-			points: map[string]int{"host": 0, "amy": 20},
+			points: map[string]int{"host": 0, "amy": 20, "bob": 0},
 		},
 		{
 			name:  "separators are shown and not needed",
@@ -143,7 +143,7 @@ func TestGuessCaseFolding(t *testing.T) {
 func TestGuessAddsPlayer(t *testing.T) {
 	s := newState(t, custom("ABCDE", "hello"))
 	res := mustApply(t, s, game.Guess{Room: "ABCDE", Player: "  newbie ", PlayerID: pid("  newbie "), Letter: "h", At: t0 + 1})
-	want := []game.Player{{Name: "host", ID: pid("host"), LastActive: t0}, {Name: "newbie", ID: pid("newbie"), Points: 10, LastActive: t0 + 1}}
+	want := []game.Player{{Name: "host", ID: pid("host"), LastActive: t0}, {Name: "newbie", ID: pid("newbie"), Points: 10, MatchPoints: 10, LastActive: t0 + 1}}
 	if !slices.Equal(res.Room.Players, want) {
 		t.Errorf("Players = %v, want %v", res.Room.Players, want)
 	}

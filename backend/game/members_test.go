@@ -289,7 +289,7 @@ func TestRoomCapCountsRecentPlayers(t *testing.T) {
 		{"the host idle just long enough", nil, game.Join{Room: "ABCDE", Player: "new", PlayerID: pid("new"), At: t0 + idle + 1}, nil, "host"},
 		{"all idle: the longest goes", nil, game.Guess{Room: "ABCDE", Player: "new", PlayerID: pid("new"), Letter: "e", At: t0 + 10*idle}, nil, "host"},
 		{"the host was active: the next idlest goes", []game.Command{
-			game.Guess{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Letter: "h", At: t0 + idle},
+			game.NextRound{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Word: "hello", At: t0 + idle},
 		}, game.Join{Room: "ABCDE", Player: "new", PlayerID: pid("new"), At: t0 + idle + 2}, nil, "p01"},
 		{"a player of record still plays", nil, game.Guess{Room: "ABCDE", Player: "p05", PlayerID: pid("p05"), Letter: "e", At: t0 + 100}, nil, ""},
 		{"a leaver frees a seat", []game.Command{

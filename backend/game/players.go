@@ -18,18 +18,29 @@ type Player struct {
 	// snapshots of format 4 and earlier, which had no ids, get "name:" and
 	// their name (see LegacyPlayerID).
 	ID string
-	// Points is the player's score, kept across rounds.
+	// Points is the player's score in the room, kept across rounds and
+	// matches: it only ever grows, and it is what the scores gossip counts
+	// (see the backend's OnRoomChange).
 	Points int
+	// MatchPoints is the player's score in the current match, what the
+	// room shows: a Rematch sets it back to 0.
+	MatchPoints int `json:",omitempty"`
 	// LastActive is the time, in unix milliseconds from the command, of
 	// the player's last command that joined or played in the room: the
-	// create, the first join, a guess or a next round. A player whose
-	// LastActive is more than IdleAfter before a newcomer's command may
-	// lose its seat to the newcomer (see MaxPlayersPerRoom).
+	// create, the first join, a guess, a next round or a rematch. A
+	// player whose LastActive is more than IdleAfter before a newcomer's
+	// command may lose its seat to the newcomer (see MaxPlayersPerRoom).
 	LastActive int64 `json:",omitempty"`
 	// LastRequest is the player's last successful guess request in this
 	// room. It lives and goes with the player of record: the copy of a
 	// room made for every change copies it with the players, no map needed.
 	LastRequest RequestRecord
+}
+
+// earn adds points to the player's score in the room and in the match.
+func (p *Player) earn(points int) {
+	p.Points += points
+	p.MatchPoints += points
 }
 
 // LegacyPlayerID is the id given, on restore, to a player of a snapshot

@@ -8,29 +8,35 @@ import (
 // CustomCategory is the Category of rooms whose words are set by the host.
 const CustomCategory = "custom"
 
-// LogEntry records one applied guess of the current round.
+// LogEntry records one applied guess of the current round, or one turn
+// whose countdown ran out (ExpireTurn).
 type LogEntry struct {
-	// Player is the name of the player who guessed.
+	// Player is the name of the player who guessed; empty for a timeout.
 	Player string
-	// Letter is the guessed letter, one lower-case "a".."z".
+	// Letter is the guessed letter, one lower-case "a".."z"; empty for a
+	// timeout.
 	Letter string
 	// Hit reports whether the letter is in the word.
 	Hit bool
 	// Version is the room's Version right after the guess.
 	Version uint64
+	// Timeout marks a turn whose countdown ran out: it cost a life.
+	Timeout bool `json:",omitempty"`
 }
 
 // RequestRecord is the remembered outcome of a player's last successful
-// request in a room, a guess or a NextRound: the client session of the
-// player id (Raft thesis §6.3). A Guess that repeats its ID, or a
-// NextRound that repeats its EndedRound, is not applied again but
-// answered with Reply.
+// request in a room, a guess, a NextRound or a Rematch: the client session
+// of the player id (Raft thesis §6.3). A Guess that repeats its ID, a
+// NextRound that repeats its EndedRound, or a Rematch that repeats its
+// EndedMatch, is not applied again but answered with Reply.
 // A zero RequestRecord means the player has made none.
 type RequestRecord struct {
-	// ID is the request id of the guess; empty for a NextRound.
+	// ID is the request id of the guess; empty for a NextRound or Rematch.
 	ID string
 	// EndedRound is the round a NextRound ended; 0 for a guess.
 	EndedRound int `json:",omitempty"`
+	// EndedMatch is the match a Rematch ended; 0 for anything else.
+	EndedMatch int `json:",omitempty"`
 	// Letter is the guessed letter.
 	Letter string
 	// Hit reports whether the letter was in the word.
@@ -67,8 +73,23 @@ type Room struct {
 	Difficulty Difficulty
 	// Custom reports whether the host chooses the words.
 	Custom bool
-	// Round counts rounds, starting at 1.
+	// Round counts the match's rounds, starting at 1.
 	Round int
+	// Rounds is the match's length: 0 for an endless room, else 1 to
+	// MaxRounds (see MatchOver).
+	Rounds int `json:",omitempty"`
+	// Match counts matches: 1 for the first, +1 per Rematch.
+	Match int `json:",omitempty"`
+	// Private rooms are left out of every list of rooms (the rpc layer's
+	// ListRooms); they are reached by code.
+	Private bool `json:",omitempty"`
+	// TurnSeconds is the time each turn is given; 0 for no countdown
+	// (see TurnDeadline).
+	TurnSeconds int `json:",omitempty"`
+	// TurnStart is when the current turn began, in unix milliseconds
+	// from the command: the round's start, its last guess or its last
+	// timeout.
+	TurnStart int64 `json:",omitempty"`
 	// Word is the secret word, lower case. It must never leave the backend
 	// before the round is over; show Masked instead.
 	Word string
@@ -96,9 +117,10 @@ type Room struct {
 	// UpdatedAt is the time of the last applied change in unix
 	// milliseconds, from the command.
 	UpdatedAt int64
-	// RoundStart is the room as the NextRound that began the current
-	// round left it (see asReply): a NextRound sent again for the round
-	// before is answered with it. It is nil in round 1.
+	// RoundStart is the room as the NextRound or Rematch that began the
+	// current round left it (see asReply): a NextRound sent again for the
+	// round before, or a Rematch for the match before, is answered with
+	// it. It is nil in round 1 of the first match.
 	RoundStart *Room `json:",omitempty"`
 }
 
@@ -122,6 +144,22 @@ func (r *Room) Masked() string {
 // Over reports whether the current round has been won or lost.
 func (r *Room) Over() bool {
 	return r.Status != Playing
+}
+
+// MatchOver reports whether the room's match is over: the room plays
+// matches (Rounds > 0), this is the match's last round, and it is over.
+func (r *Room) MatchOver() bool {
+	return r.Rounds > 0 && r.Round >= r.Rounds && r.Over()
+}
+
+// TurnDeadline returns when the current turn's countdown runs out, in
+// unix milliseconds: TurnStart plus TurnSeconds. It is 0 when the room
+// has no countdown or the round is over.
+func (r *Room) TurnDeadline() int64 {
+	if r.TurnSeconds <= 0 || r.Over() {
+		return 0
+	}
+	return r.TurnStart + int64(r.TurnSeconds)*1000
 }
 
 // Clone returns a deep copy of r. Clone of a nil Room is nil.
@@ -159,7 +197,7 @@ func (r *Room) asReply() *Room {
 	c := *r
 	c.Players = make([]Player, len(r.Players))
 	for i, p := range r.Players {
-		c.Players[i] = Player{Name: p.Name, Points: p.Points}
+		c.Players[i] = Player{Name: p.Name, Points: p.Points, MatchPoints: p.MatchPoints}
 	}
 	c.RoundStart = nil
 	return &c

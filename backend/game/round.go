@@ -6,7 +6,9 @@ import "fmt"
 // name and id, the pair against the players of record (ErrNameTaken), the
 // player's own NextRound for this round applied before (a duplicate),
 // permission (the host only, ErrForbidden), round already ended (a
-// duplicate), word, room full (for a host who is not a player of record).
+// duplicate), the match's last round (ErrMatchOver once it is over,
+// ErrLastRound while it is played), word, room full (for a host who is not
+// a player of record).
 func (s *State) planNextRound(n NextRound) (step, error) {
 	cur, err := s.lookup("next round", n.Room)
 	if err != nil {
@@ -42,6 +44,12 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 		}
 		return fail(fmt.Errorf("round %d ended before round %d began: %w", n.FromRound, cur.Round, ErrRoundOver))
 	}
+	if cur.Rounds > 0 && cur.Round >= cur.Rounds {
+		if cur.Over() {
+			return fail(fmt.Errorf("match %d ended with round %d: %w", cur.Match, cur.Round, ErrMatchOver))
+		}
+		return fail(fmt.Errorf("round %d is the last of match %d: %w", cur.Round, cur.Match, ErrLastRound))
+	}
 	word, err := NormalizeWord(n.Word)
 	if err != nil {
 		return fail(err)
@@ -57,13 +65,22 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	next.Players[i].LastActive = n.At
 	next.bump(n.At)
 	next.Round++
-	next.Word = word
-	next.Guessed, next.Wrong, next.Log = nil, nil, nil
-	next.LivesLeft = next.MaxLives
-	next.Status = Playing
-	next.RoundStart = next.asReply()
+	next.startRound(word, n.At)
 	if n.FromRound != 0 {
 		next.Players[i].LastRequest = RequestRecord{EndedRound: n.FromRound, Version: next.Version, Reply: next.RoundStart}
 	}
 	return step{cur: cur, next: next}, nil
+}
+
+// startRound starts a round of r, a room being built, with word at time
+// at: no letters guessed, every life back, the turn countdown from at,
+// and the room as it begins remembered as the round's first answer
+// (RoundStart).
+func (r *Room) startRound(word string, at int64) {
+	r.Word = word
+	r.Guessed, r.Wrong, r.Log = nil, nil, nil
+	r.LivesLeft = r.MaxLives
+	r.Status = Playing
+	r.TurnStart = at
+	r.RoundStart = r.asReply()
 }

@@ -58,6 +58,7 @@ func TestNextRound(t *testing.T) {
 			want.Players[0].LastActive = t0 + 10
 			want.Version = before.Version + 1
 			want.UpdatedAt = t0 + 10
+			want.TurnStart = t0 + 10
 			// The round remembers how it began, as its first answer.
 			if !reflect.DeepEqual(res.Room.RoundStart, shown(want)) {
 				t.Errorf("RoundStart = %+v, want %+v", res.Room.RoundStart, shown(want))

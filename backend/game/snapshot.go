@@ -16,14 +16,23 @@ import (
 // without RoundStart, no Created): a request sent again after such a
 // restore is answered with the room as it is then; and format 4, which has
 // no player ids (rooms without HostID and CreatorID, players without ID
-// and LastActive). Rooms of formats 2 to 4 are brought to format 5 as
+// and LastActive); and format 5, which has no matches (rooms without
+// Rounds, Match, Private, TurnSeconds and TurnStart, players without
+// MatchPoints). Rooms of formats 2 to 4 are brought to format 5 as
 // they are read (see upgradeRoom): each player gets LegacyPlayerID of its
 // name and counts as active at the room's last change, and a host who
-// left hands over to the player who joined earliest.
-const snapshotFormat = 5
+// left hands over to the player who joined earliest. Rooms of formats 2
+// to 5 are then brought to format 6 (see upgradeMatch): an endless room
+// in its first match, without a countdown, whose players' match points
+// are their points.
+const snapshotFormat = 6
 
 // firstFormatWithIDs is the first snapshot format whose players have ids.
 const firstFormatWithIDs = 5
+
+// firstFormatWithMatches is the first snapshot format whose rooms play
+// matches (Room.Match).
+const firstFormatWithMatches = 6
 
 // snapshotFile is the encoded form of a State.
 type snapshotFile struct {
@@ -80,6 +89,11 @@ func (s *State) Restore(r io.Reader) error {
 				return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
 			}
 		}
+		if room != nil && snap.Format < firstFormatWithMatches {
+			if err := upgradeStoredMatch(room); err != nil {
+				return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
+			}
+		}
 		if err := checkStoredRoom(room); err != nil {
 			return fmt.Errorf("restore: room %d: %w: %w", i, err, ErrBadSnapshot)
 		}
@@ -99,6 +113,11 @@ func (s *State) Restore(r io.Reader) error {
 	for i, first := range snap.Created {
 		if first != nil && snap.Format < firstFormatWithIDs {
 			upgradeReply(first)
+		}
+		if first != nil && snap.Format < firstFormatWithMatches {
+			if err := upgradeMatch(first); err != nil {
+				return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
+			}
 		}
 		if err := checkReply(first, ""); err != nil {
 			return fmt.Errorf("restore: created room %d: %w: %w", i, err, ErrBadSnapshot)
@@ -152,6 +171,51 @@ func upgradeReply(r *Room) {
 	}
 	r.HostID = LegacyPlayerID(r.Host)
 	r.CreatorID = LegacyPlayerID(r.Host)
+}
+
+// upgradeStoredMatch is upgradeMatch for a stored room and the replies it
+// keeps: its RoundStart and its players' request records' replies.
+func upgradeStoredMatch(r *Room) error {
+	if err := upgradeMatch(r); err != nil {
+		return err
+	}
+	if err := upgradeMatch(r.RoundStart); err != nil {
+		return fmt.Errorf("round start: %w", err)
+	}
+	for _, p := range r.Players {
+		if err := upgradeMatch(p.LastRequest.Reply); err != nil {
+			return fmt.Errorf("reply to %s: %w", quote(p.Name), err)
+		}
+	}
+	return nil
+}
+
+// upgradeMatch brings a room (or a remembered reply, nil for none) of a
+// snapshot of format 5 or earlier, which knew no matches, to format 6: an
+// endless room (Rounds 0) in its first match, without a countdown, whose
+// players' match points are their points. It fails on a room a format 5
+// snapshot could not hold: one with match fields already.
+func upgradeMatch(r *Room) error {
+	if r == nil {
+		return nil
+	}
+	if r.Rounds != 0 || r.Match != 0 || r.Private || r.TurnSeconds != 0 || r.TurnStart != 0 {
+		return errors.New("match settings in a snapshot of a format without them")
+	}
+	r.Match = 1
+	for i := range r.Players {
+		p := &r.Players[i]
+		if p.MatchPoints != 0 || p.LastRequest.EndedMatch != 0 {
+			return errors.New("match points in a snapshot of a format without them")
+		}
+		p.MatchPoints = p.Points
+	}
+	for _, e := range r.Log {
+		if e.Timeout {
+			return errors.New("a timeout in a snapshot of a format without them")
+		}
+	}
+	return nil
 }
 
 // checkStoredRoom is checkRoom for a stored room and the first answers it
@@ -231,6 +295,18 @@ func checkRoom(r *Room) error {
 		return fmt.Errorf("create request %s", quote(r.CreateRequest))
 	case checkPlayerID(r.HostID) != nil || checkPlayerID(r.CreatorID) != nil:
 		return fmt.Errorf("host id %s, creator id %s", quote(r.HostID), quote(r.CreatorID))
+	case r.Match < 1:
+		return fmt.Errorf("match %d", r.Match)
+	case r.Rounds > 0 && r.Round > r.Rounds:
+		return fmt.Errorf("round %d of a match of %d", r.Round, r.Rounds)
+	}
+	if err := checkMatchSettings(r.Rounds, r.TurnSeconds); err != nil {
+		return err
+	}
+	for _, p := range r.Players {
+		if p.MatchPoints < 0 || p.MatchPoints > p.Points {
+			return fmt.Errorf("player %s has %d match points of %d", quote(p.Name), p.MatchPoints, p.Points)
+		}
 	}
 	if err := checkWord(r.Word); err != nil {
 		return fmt.Errorf("word: %w", err)

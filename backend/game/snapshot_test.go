@@ -17,13 +17,13 @@ func variedState(t testing.TB) *game.State {
 	s := fixture(t)
 	for _, c := range []game.Command{
 		game.CreateRoom{Code: "ZZZZZ", Host: "Zoë", HostID: pid("Zoë"), Custom: true, Difficulty: game.Hard, Word: "shepherd's pie", MaxLives: 2, At: t0},
-		game.Guess{Room: "ZZZZZ", Player: "Zoë", PlayerID: pid("Zoë"), Letter: "x", RequestID: "id-1", At: t0 + 1},
+		game.Guess{Room: "ZZZZZ", Player: "bob", PlayerID: pid("bob"), Letter: "x", RequestID: "id-1", At: t0 + 1},
 		game.Guess{Room: "ZZZZZ", Player: "amy", PlayerID: pid("amy"), Letter: "q", RequestID: "id-1", At: t0 + 2},
 		game.CreateRoom{Code: "22222", Host: "h", HostID: pid("h"), Category: "food", Difficulty: game.Easy, Word: "toast", At: t0},
 		game.Guess{Room: "22222", Player: "h", PlayerID: pid("h"), Letter: "t", RequestID: "a", At: t0 + 1},
 		game.NextRound{Room: "22222", Player: "h", PlayerID: pid("h"), Word: "bread", At: t0 + 2},
 		game.Leave{Room: "22222", PlayerID: pid("h"), At: t0 + 3},
-		game.CreateRoom{Code: "33333", Host: "solo", HostID: pid("solo"), Custom: true, Word: "aa", RequestID: "create-1", At: t0},
+		game.CreateRoom{Code: "33333", Host: "solo", HostID: pid("solo"), Category: "food", Word: "aa", RequestID: "create-1", At: t0},
 		game.Guess{Room: "33333", Player: "solo", PlayerID: pid("solo"), Letter: "a", RequestID: "done", At: t0 + 1},
 	} {
 		mustApply(t, s, c)
@@ -97,7 +97,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 		{"truncated", good[:len(good)/2]},
 		{"trailing data", good + "{}"},
 		{"old format", `{"format":1,"rooms":[]}`},
-		{"future format", `{"format":6,"rooms":[]}`},
+		{"future format", `{"format":7,"rooms":[]}`},
 		{"missing format", `{"rooms":[]}`},
 		{"unknown field", `{"format":2,"rooms":[],"extra":true}`},
 		{"null room", `{"format":2,"rooms":[null]}`},
@@ -133,7 +133,7 @@ func TestRestoreErrorsLeaveStateUnchanged(t *testing.T) {
 	if err := s.Restore(strings.NewReader(withRoom("", ""))); err != nil {
 		t.Fatalf("Restore minimal room: %v", err)
 	}
-	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "h", PlayerID: game.LegacyPlayerID("h"), Letter: "e", RequestID: "x"})
+	mustApply(t, s, game.Guess{Room: "ABCDE", Player: "g", PlayerID: game.LegacyPlayerID("g"), Letter: "e", RequestID: "x"})
 
 	readErr := errors.New("disk on fire")
 	if err := s.Restore(iotest.ErrReader(readErr)); !errors.Is(err, readErr) {
@@ -179,7 +179,7 @@ func TestRestoreFormat4(t *testing.T) {
 		t.Fatalf("Restore of format 4: %v", err)
 	}
 	abcde := room(t, s, "ABCDE")
-	wantPlayers := []game.Player{{Name: "ana", ID: "name:ana", LastActive: 2}, {Name: "amy", ID: "name:amy", Points: 10, LastActive: 2}}
+	wantPlayers := []game.Player{{Name: "ana", ID: "name:ana", LastActive: 2}, {Name: "amy", ID: "name:amy", Points: 10, MatchPoints: 10, LastActive: 2}}
 	for i, p := range abcde.Players {
 		p.LastRequest = game.RequestRecord{}
 		if i >= len(wantPlayers) || p != wantPlayers[i] {
@@ -208,8 +208,8 @@ func TestRestoreFormat4(t *testing.T) {
 	}
 
 	data := snapshot(t, s)
-	if !strings.HasPrefix(string(data), `{"format":5,`) {
-		t.Errorf("snapshot after a format 4 restore: %.40s…, want format 5", data)
+	if !strings.HasPrefix(string(data), `{"format":6,`) {
+		t.Errorf("snapshot after a format 4 restore: %.40s…, want format 6", data)
 	}
 	again := game.NewState()
 	if err := again.Restore(bytes.NewReader(data)); err != nil {

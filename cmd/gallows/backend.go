@@ -12,6 +12,7 @@ import (
 	prommetrics "github.com/armon/go-metrics/prometheus"
 
 	"github.com/gallows-game/gallows/backend"
+	"github.com/gallows-game/gallows/internal/netcut"
 )
 
 func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
@@ -31,6 +32,7 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "start a new cluster once this many backends see each other (0: only join)")
 	fs.Float64Var(&cfg.TimeoutScale, "raft-timeout-scale", 1, "multiplies every Raft timeout; 1 suits a LAN (a dead leader is replaced in well under a second)")
 	fs.Var(&level, "log-level", "debug, info, warn or error")
+	devFaults := fs.Bool("dev-faults", false, hiddenUsage+"serve POST /v1/dev/cut?for=10s on the admin address, which cuts this node off from the network for that long (gallows dev --fault-buttons)")
 	sec.register(fs, true, false)
 	if err := parse(fs, args, stderr, "gallows backend: run one backend node."); err != nil {
 		return err
@@ -53,6 +55,9 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if *devFaults {
+		devCut(&cfg)
+	}
 	if err := installRaftMetrics(); err != nil {
 		return err
 	}
@@ -68,6 +73,24 @@ func runBackend(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return werr
+}
+
+// devCut gives the node a network it can cut itself off from, and the
+// admin endpoint that does (backend --dev-faults).
+func devCut(cfg *backend.Config) {
+	nc := netcut.New()
+	cfg.Network = nc
+	log := cfg.Logger
+	cfg.DevCut = func(d time.Duration) {
+		nc.CutFor(d)
+		healed := nc.Healed()
+		go func() {
+			<-healed
+			if !nc.Cut() {
+				log.Info("dev: network healed", "node", cfg.ID)
+			}
+		}()
+	}
 }
 
 // installRaftMetrics sends Raft's go-metrics to the Prometheus default

@@ -28,6 +28,9 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) er
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "%s\n\nFlags (each also from its environment variable):\n", summary)
 			fs.VisitAll(func(f *flag.Flag) {
+				if isHidden(f) {
+					return
+				}
 				def := ""
 				if f.DefValue != "" {
 					def = fmt.Sprintf(" (default %q)", f.DefValue)
@@ -45,7 +48,7 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) er
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil && !onCommandLine[f.Name] {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && err == nil && !onCommandLine[f.Name] && !isHidden(f) {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
 			}
@@ -53,6 +56,13 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer, summary string) er
 	})
 	return err
 }
+
+// hiddenUsage starts the usage of a flag that --help does not list and
+// no environment variable sets: one for gallows dev's own use, such as
+// backend --dev-faults.
+const hiddenUsage = "hidden: "
+
+func isHidden(f *flag.Flag) bool { return strings.HasPrefix(f.Usage, hiddenUsage) }
 
 // doubleDash rewrites the flag package's -name spelling in msg as --name.
 func doubleDash(msg string) string {

@@ -43,6 +43,11 @@ func (f *tlsFlags) registerFiles(fs *flag.FlagSet, certsDir bool) {
 	}
 }
 
+// none reports whether no certificate flag and no --insecure was given.
+func (f *tlsFlags) none() bool {
+	return f.ca == "" && f.cert == "" && f.key == "" && f.certsDir == "" && !f.insecure
+}
+
 // material loads the certificate, or returns nil when --insecure or no
 // TLS flag is given (the caller's Validate then says what is missing).
 func (f *tlsFlags) material() (*pki.Material, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,7 +28,7 @@ var errNoLeader = errors.New("no leader")
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	backends := listFlag{}
-	fs.Var(&backends, "backends", "backend gRPC host:port addresses to ask, comma-separated; the first that answers is used (default "+strconv.Quote(defaultStatusBackends)+")")
+	fs.Var(&backends, "backends", "backend gRPC host:port addresses to ask, comma-separated; the first that answers is used (default: a running gallows dev's cluster, given neither this nor certificates, else "+strconv.Quote(defaultStatusBackends)+")")
 	leaderOnly := fs.Bool("leader", false, "print only the leader's id (for scripts)")
 	wait := fs.Duration("wait", 0, "wait up to this long for a leader (a node that says it leads, and the answering node agrees)")
 	caughtUp := fs.String("caught-up", "", "with --wait: also wait until this node (e.g. b2) has committed what the leader had committed when the wait began")
@@ -35,6 +36,14 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sec.register(fs, false, true)
 	if err := parse(fs, args, stderr, "gallows status: who leads the backend cluster, and the state of every node."); err != nil {
 		return err
+	}
+	if len(backends) == 0 && sec.none() {
+		// A running gallows dev says where its cluster is.
+		if dev, err := readDevState(); err == nil {
+			backends, sec.certsDir = dev.Backends, dev.CertsDir
+			fmt.Fprintf(stderr, "status: asking the gallows dev cluster (pid %d, %s): backends %s, certificates in %s\n",
+				dev.PID, dev.URL, strings.Join(dev.Backends, ","), dev.CertsDir)
+		}
 	}
 	if len(backends) == 0 {
 		_ = backends.Set(defaultStatusBackends)

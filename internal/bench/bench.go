@@ -529,10 +529,14 @@ func agreedLeader(ms []member) (int, bool) {
 
 // gallowsClient is one client's view of its own room.
 type gallowsClient struct {
-	game    *gameclient.Client
-	n       int
-	player  string
-	id      string // the player's id, gameclient.BotPlayerID(player)
+	game   *gameclient.Client
+	n      int
+	player string
+	id     string // the player's id, gameclient.BotPlayerID(player)
+	// host hosts the client's room, with id hostID: it chose the word,
+	// so it watches, and starts the next rounds, while player guesses.
+	host    string
+	hostID  string
 	room    string
 	guessed [26]bool
 	playing bool
@@ -566,7 +570,7 @@ func (c *gallowsClient) next() string {
 }
 
 func (c *gallowsClient) create(ctx context.Context) error {
-	room, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.player, PlayerId: c.id, Word: pangram, MaxLives: 26})
+	room, err := c.game.CreateRoom(ctx, &pb.CreateRoomRequest{Host: c.host, PlayerId: c.hostID, Word: pangram, MaxLives: 26})
 	if err != nil {
 		return fmt.Errorf("client %d: create room: %w", c.n, err)
 	}
@@ -585,7 +589,7 @@ func (c *gallowsClient) create(ctx context.Context) error {
 func (c *gallowsClient) step(ctx context.Context) (bool, error) {
 	letter := c.next()
 	if !c.playing || letter == "" {
-		room, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.player, PlayerId: c.id, Round: c.round})
+		room, err := c.game.NextRound(ctx, &pb.NextRoundRequest{RoomId: c.room, Player: c.host, PlayerId: c.hostID, Round: c.round, Word: pangram})
 		if err != nil {
 			return false, fmt.Errorf("client %d: next round in room %s: %w", c.n, c.room, err)
 		}
@@ -683,7 +687,8 @@ func startGallows(ctx context.Context, cfg Config, base string) (_ *side, err er
 		name: "gallows",
 		setup: func(ctx context.Context, i int) (step, error) {
 			player := "p" + strconv.Itoa(i)
-			c := &gallowsClient{game: gc, n: i, player: player, id: gameclient.BotPlayerID(player)}
+			host := "h" + strconv.Itoa(i)
+			c := &gallowsClient{game: gc, n: i, player: player, id: gameclient.BotPlayerID(player), host: host, hostID: gameclient.BotPlayerID(host)}
 			clients[i] = c
 			if err := c.create(ctx); err != nil {
 				return nil, err

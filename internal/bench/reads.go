@@ -87,11 +87,15 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients + 1}}
 	defer hc.CloseIdleConnections()
 
-	// One player, w, hosts every room and writes in them.
-	var w struct {
+	// One player, w, hosts every room and starts their rounds; another,
+	// g, guesses in them (w chose the words, so w watches).
+	var w, g struct {
 		Token string `json:"token"`
 	}
 	if err := call(sctx, hc, "", http.MethodPost, base+"/api/players", `{"name":"w"}`, http.StatusCreated, &w); err != nil {
+		return ReadsReport{}, fmt.Errorf("bench: reads: new player: %w", err)
+	}
+	if err := call(sctx, hc, "", http.MethodPost, base+"/api/players", `{"name":"g"}`, http.StatusCreated, &g); err != nil {
 		return ReadsReport{}, fmt.Errorf("bench: reads: new player: %w", err)
 	}
 	rooms := make([]string, cfg.Clients)
@@ -110,7 +114,7 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 	wctx, cancelWriter := context.WithCancel(ctx)
 	var writer sync.WaitGroup
 	var writerErr error
-	writer.Go(func() { writerErr = guessAlong(wctx, hc, w.Token, base, rooms) })
+	writer.Go(func() { writerErr = guessAlong(wctx, hc, w.Token, g.Token, base, rooms) })
 	stopWriter := func() { cancelWriter(); writer.Wait() }
 	defer stopWriter()
 
@@ -146,9 +150,10 @@ func Reads(ctx context.Context, cfg Config) (ReadsReport, error) {
 }
 
 // guessAlong guesses the letters a to z in the rooms, one room after the
-// other, every 2 ms, as the player of token, who hosts them all and starts
-// a room's next round when a round ends, until ctx ends.
-func guessAlong(ctx context.Context, hc *http.Client, token, base string, rooms []string) error {
+// other, every 2 ms, as the player of guesserToken, and starts a room's
+// next round when a round ends as the player of hostToken, who hosts
+// them all, until ctx ends.
+func guessAlong(ctx context.Context, hc *http.Client, hostToken, guesserToken, base string, rooms []string) error {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
@@ -168,10 +173,10 @@ func guessAlong(ctx context.Context, hc *http.Client, token, base string, rooms 
 		switch {
 		case err != nil:
 		case room.Status != "playing":
-			err = call(ctx, hc, token, http.MethodPost, url+"/rounds", fmt.Sprintf(`{"round":%d}`, room.Round), http.StatusOK, nil)
+			err = call(ctx, hc, hostToken, http.MethodPost, url+"/rounds", fmt.Sprintf(`{"round":%d}`, room.Round), http.StatusOK, nil)
 		default:
 			letter := string(rune('a' + len(room.Guessed)%26))
-			err = call(ctx, hc, token, http.MethodPost, url+"/guesses", fmt.Sprintf(`{"letter":%q,"round":%d}`, letter, room.Round), http.StatusOK, nil)
+			err = call(ctx, hc, guesserToken, http.MethodPost, url+"/guesses", fmt.Sprintf(`{"letter":%q,"round":%d}`, letter, room.Round), http.StatusOK, nil)
 			if err != nil && (strings.Contains(err.Error(), "already_guessed") || strings.Contains(err.Error(), "round_over")) {
 				err = nil // a stale read: the next one catches up
 			}

@@ -26,8 +26,9 @@ const Pangram = "cwm fjord bank glyphs vext quiz"
 const alphabet = "abcdefghijklmnopqrstuvwxyz"
 
 // RoundsPerRoom is how many rounds a player plays in a room: once a round
-// is won, the player, the room's host, starts the next one (NextRound,
-// with the Pangram again); after the last it moves to a fresh room.
+// is won, the player's host session (HostName), the room's host, starts
+// the next one (NextRound, with the Pangram again); after the last it
+// moves to a fresh room.
 const RoundsPerRoom = 2
 
 // The kinds of Attempt.
@@ -237,12 +238,15 @@ type player struct {
 	w    *Workload
 	name string
 	// token is the player's session (POST /api/players), sent as a
-	// bearer token with every request; empty until the player has one.
-	// Only the player's goroutine touches it.
-	token string
-	home  int
-	cur   int        // frontend in use; only the player's goroutine touches it
-	rng   *rand.Rand // only the player's goroutine touches it
+	// bearer token with every guess and read; empty until the player has
+	// one. hostToken is the session of HostName(name), which creates the
+	// player's rooms (so chose their words and watches) and starts their
+	// next rounds. Only the player's goroutine touches them.
+	token     string
+	hostToken string
+	home      int
+	cur       int        // frontend in use; only the player's goroutine touches it
+	rng       *rand.Rand // only the player's goroutine touches it
 	// writes counts the acknowledged writes; only the player's goroutine
 	// touches it.
 	writes int
@@ -417,7 +421,7 @@ func (p *player) run() {
 		r := p.room
 		p.mu.Unlock()
 		switch {
-		case p.token == "":
+		case p.token == "" || p.hostToken == "":
 			p.register()
 		case r == nil:
 			p.create()
@@ -482,15 +486,25 @@ func (p *player) order(n int, round int64) string {
 	return alphabet[shift:] + alphabet[:shift]
 }
 
-// register gets the player a session under its name (POST /api/players),
-// retrying on either frontend until one answers: the frontends share
-// their session key, so the session works on both.
+// HostName is the name of the session that hosts player's rooms: the
+// host of a custom-word room chose the word, so it watches while the
+// player guesses.
+func HostName(player string) string { return player + "-host" }
+
+// register gets the player a session under its name, and one for its
+// rooms' host (POST /api/players), retrying on either frontend until one
+// answers: the frontends share their session key, so the sessions work
+// on both.
 func (p *player) register() {
 	for n := 0; p.w.ctx.Err() == nil; n++ {
-		status, token := p.w.newSession(p.w.ctx, p.cur, p.name)
+		name, dst := p.name, &p.token
+		if p.token != "" {
+			name, dst = HostName(p.name), &p.hostToken
+		}
+		status, token := p.w.newSession(p.w.ctx, p.cur, name)
 		switch {
 		case status == http.StatusCreated:
-			p.token = token
+			*dst = token
 			return
 		case status == 0:
 			p.cur = 1 - p.cur
@@ -540,7 +554,7 @@ func (p *player) create() {
 	p.mu.Unlock()
 	body := map[string]any{"word": Pangram, "max_lives": 26, "request_id": id}
 	for n := 0; p.w.ctx.Err() == nil; n++ {
-		a, reply := p.do(Attempt{Kind: KindCreate, RequestID: id, Resend: n > 0}, http.MethodPost, "/api/rooms", body)
+		a, reply := p.doAs(p.hostToken, Attempt{Kind: KindCreate, RequestID: id, Resend: n > 0}, http.MethodPost, "/api/rooms", body)
 		switch {
 		case a.Status == http.StatusCreated:
 			if reply.ID == "" || reply.Version != 1 || reply.Round != 1 {
@@ -624,7 +638,7 @@ func (p *player) nextRound(r *Room) bool {
 func (p *player) sendGuess(ctx context.Context, kind string, g guessReq) (a Attempt, reply roomReply, ok bool) {
 	base := Attempt{Kind: kind, Room: g.room, Round: g.round, Letter: g.letter, Index: g.index, RequestID: g.id, Resend: kind == KindResend}
 	body := map[string]any{"letter": g.letter, "request_id": g.id, "round": g.round}
-	return p.send(ctx, base, "/api/rooms/"+g.room+"/guesses", body)
+	return p.send(ctx, p.token, base, "/api/rooms/"+g.room+"/guesses", body)
 }
 
 // sendNextRound asks, as the room's host, for the round after round, as
@@ -633,15 +647,15 @@ func (p *player) sendGuess(ctx context.Context, kind string, g guessReq) (a Atte
 func (p *player) sendNextRound(ctx context.Context, kind, room string, round int64) (a Attempt, reply roomReply, ok bool) {
 	base := Attempt{Kind: kind, Room: room, Round: round, Resend: kind == KindResendRound}
 	body := map[string]any{"round": round, "word": Pangram}
-	return p.send(ctx, base, "/api/rooms/"+room+"/rounds", body)
+	return p.send(ctx, p.hostToken, base, "/api/rooms/"+room+"/rounds", body)
 }
 
 // send posts a write until it is answered by something other than a
 // transport error or a 503; every attempt after the first is marked as
 // the same request sent again.
-func (p *player) send(ctx context.Context, base Attempt, path string, body any) (a Attempt, reply roomReply, ok bool) {
+func (p *player) send(ctx context.Context, token string, base Attempt, path string, body any) (a Attempt, reply roomReply, ok bool) {
 	for n := 0; ctx.Err() == nil && p.w.ctx.Err() == nil; n++ {
-		a, reply = p.do(base, http.MethodPost, path, body)
+		a, reply = p.doAs(token, base, http.MethodPost, path, body)
 		base.Resend = true
 		switch a.Status {
 		case 0:
@@ -820,8 +834,14 @@ type roomReply struct {
 // do sends one request to the player's current frontend, as the player's
 // session, and records it.
 func (p *player) do(a Attempt, method, path string, body any) (Attempt, roomReply) {
+	return p.doAs(p.token, a, method, path, body)
+}
+
+// doAs is do as the session of token: the player's, or its rooms' host's.
+// The attempt is the player's either way: the player's goroutine sends it.
+func (p *player) doAs(token string, a Attempt, method, path string, body any) (Attempt, roomReply) {
 	a.Player, a.Frontend = p.name, p.cur
-	return p.w.exchange(a, method, path, body, p.token)
+	return p.w.exchange(a, method, path, body, token)
 }
 
 // exchange sends one request to frontend a.Frontend, with token (if not
@@ -898,8 +918,9 @@ func historyOp(a Attempt, reply roomReply) (history.Op, bool) {
 	case KindGuess, KindResend:
 		op.Kind, op.Player, op.Letter, op.RequestID = history.Guess, a.Player, a.Letter, a.RequestID
 	case KindNextRound, KindResendRound:
-		// Every room's host is the player that plays in it.
-		op.Kind, op.Player, op.Host = history.NextRound, a.Player, true
+		// Every room's host is its player's host session (HostName),
+		// which starts its rounds; the player guesses.
+		op.Kind, op.Player, op.Host = history.NextRound, HostName(a.Player), true
 	case KindGet:
 		op.Kind, op.Round = history.Get, 0
 	default:

@@ -167,6 +167,13 @@ func (n *Network) Heal(a, b string) {
 	n.heal(func(l link) bool { return l == link{a, b} || l == link{b, a} })
 }
 
+// HealHost restores every link between host and the others, both ways
+// (undoing Isolate, Cut and Delay that involve it), and resets host's
+// connections that lost data. Links between other hosts stay as they are.
+func (n *Network) HealHost(host string) {
+	n.heal(func(l link) bool { return l.from == host || l.to == host })
+}
+
 // HealAll restores every link and resets every connection that lost data.
 func (n *Network) HealAll() {
 	n.heal(func(link) bool { return true })

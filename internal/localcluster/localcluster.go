@@ -88,6 +88,11 @@ type Config struct {
 	// open gossip. By default it runs secured, with a CA, certificates and
 	// keys created in Dir/certs (kept, and reused, across Starts on one Dir).
 	Insecure bool
+	// Faults gives every frontend the cluster panel's fault buttons
+	// (frontend.Config.Faults), which act on this cluster: kill and
+	// restart backends (Kill, Restart), and freeze them or cut them off on
+	// Network, which must then be set (see Cluster.Faults).
+	Faults bool
 }
 
 func (c Config) validate() error {
@@ -104,6 +109,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("localcluster: base port %d: want 1 to %d for %d backends", c.BasePort, 65535-httpPortOffset-c.Backends+1, c.Backends)
 	case len(c.FrontendAddrs) > c.Frontends:
 		return fmt.Errorf("localcluster: %d frontend addresses for %d frontends", len(c.FrontendAddrs), c.Frontends)
+	case c.Faults && c.Network == nil:
+		return errors.New("localcluster: Faults needs a Network (faultnet) to freeze and cut off backends on")
 	}
 	return nil
 }
@@ -123,6 +130,8 @@ type Cluster struct {
 	frontendTLS *pki.Material
 	gossipKey   []byte
 
+	faults *faults // the fault buttons' actions, when Config.Faults
+
 	mu        sync.Mutex
 	nodes     map[string]*backend.Node  // running backends by id
 	configs   map[string]backend.Config // every backend's configuration, its ports resolved
@@ -140,6 +149,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Cluster{cfg: cfg, log: cfg.Logger, nodes: map[string]*backend.Node{}, configs: map[string]backend.Config{}}
+	if cfg.Faults {
+		c.faults = &faults{c: c, timers: map[string]*time.Timer{}}
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Close())
@@ -176,6 +188,9 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		}
 		fc.SessionKey = c.cfg.SessionKey
 		fc.TLS, fc.Insecure = c.frontendTLS, cfg.Insecure
+		if c.faults != nil {
+			fc.Faults = c.faults
+		}
 		if cfg.Frontend != nil {
 			cfg.Frontend(&fc)
 		}

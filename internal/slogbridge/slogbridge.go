@@ -18,16 +18,31 @@ import (
 // Hclog returns an hclog.Logger for raft that writes each line to l as a
 // structured slog record with the same level, message and fields.
 func Hclog(l *slog.Logger, name string) hclog.Logger {
+	return HclogLeveled(l, name, nil)
+}
+
+// Level decides the level a line of an hclog logger is written at, from
+// the level it was logged at, its message and its fields (without the
+// "@" ones). Callers use it to log lower what they expect, such as a
+// peer's connection failing once the peer has said it is leaving.
+type Level func(level slog.Level, msg string, fields map[string]any) slog.Level
+
+// HclogLeveled is Hclog with each line's level decided by level (nil:
+// the level it was logged at).
+func HclogLeveled(l *slog.Logger, name string, level Level) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       name,
 		Level:      hclog.Debug,
 		JSONFormat: true,
-		Output:     &hclogWriter{l: l},
+		Output:     &hclogWriter{l: l, level: level},
 	})
 }
 
 // hclogWriter decodes hclog's JSON lines into slog records.
-type hclogWriter struct{ l *slog.Logger }
+type hclogWriter struct {
+	l     *slog.Logger
+	level Level
+}
 
 func (w *hclogWriter) Write(p []byte) (int, error) {
 	for line := range bytes.SplitSeq(bytes.TrimSpace(p), []byte("\n")) {
@@ -37,10 +52,19 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		level := hclogLevel(fields["@level"])
+		msg, _ := fields["@message"].(string)
+		if w.level != nil {
+			plain := make(map[string]any, len(fields))
+			for k, v := range fields {
+				if !strings.HasPrefix(k, "@") {
+					plain[k] = v
+				}
+			}
+			level = w.level(level, msg, plain)
+		}
 		if !w.l.Enabled(context.Background(), level) {
 			continue
 		}
-		msg, _ := fields["@message"].(string)
 		attrs := make([]any, 0, 2*len(fields))
 		if mod, ok := fields["@module"].(string); ok {
 			attrs = append(attrs, "module", mod)

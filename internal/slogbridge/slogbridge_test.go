@@ -46,3 +46,24 @@ func TestHclogBecomesStructured(t *testing.T) {
 		t.Errorf("a debug line passed an info logger: %q", out)
 	}
 }
+
+// A Level lowers the lines it expects and leaves the others alone.
+func TestHclogLeveled(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	h := HclogLeveled(l, "raft", func(level slog.Level, msg string, fields map[string]any) slog.Level {
+		if msg == "failed to heartbeat to" && fields["peer"] == "10.0.0.2:7000" {
+			return slog.LevelDebug
+		}
+		return level
+	})
+	h.Error("failed to heartbeat to", "peer", "10.0.0.2:7000")
+	h.Error("failed to heartbeat to", "peer", "10.0.0.3:7000")
+	out := buf.String()
+	if strings.Contains(out, "10.0.0.2") {
+		t.Errorf("the expected line was logged at error: %q", out)
+	}
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "10.0.0.3") {
+		t.Errorf("the other line was not logged at error: %q", out)
+	}
+}

@@ -18,6 +18,7 @@
 package membership
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,7 +52,9 @@ const (
 	// attempts; up to half of it is added as jitter.
 	joinRetryInterval = 500 * time.Millisecond
 	// joinWarnEvery is how many failed join attempts pass between two
-	// warnings (the first failure is always logged).
+	// log lines: the first failure is logged at info (backends started
+	// together find each other a moment apart), the later ones, every
+	// joinWarnEvery attempts (about 10 s), as warnings.
 	joinWarnEvery = 20
 	// healJoinInterval is the base delay between two joins of the Join
 	// addresses, once joined, while a member is failed (see joinLoop).
@@ -581,7 +584,13 @@ func (m *Membership) joinLoop() {
 			if err == nil {
 				err = errors.New("no other member reached")
 			}
-			m.logger.Warn("serf join failed, retrying", "addrs", m.cfg.Join, "attempts", attempt, "err", err)
+			// Backends started together reach each other a moment
+			// apart: a first failure is expected; one that lasts is not.
+			level := slog.LevelInfo
+			if attempt >= joinWarnEvery {
+				level = slog.LevelWarn
+			}
+			m.logger.Log(context.Background(), level, "serf join failed, retrying", "addrs", m.cfg.Join, "attempts", attempt, "err", err)
 		}
 		timer.Reset(joinRetryInterval + rand.N(joinRetryInterval/2))
 	}

@@ -66,7 +66,8 @@ func (c *clusterService) Status(ctx context.Context, _ *pb.StatusRequest) (*pb.C
 }
 
 // gather asks every peer for its own status, in parallel; a peer that does
-// not answer in time is reported as down.
+// not answer in time is reported as down, a voter if this node's Raft
+// configuration has it as one.
 func (c *clusterService) gather(ctx context.Context) *pb.ClusterStatus {
 	peers := c.cfg.Peers.Peers()
 	out := &pb.ClusterStatus{ServedBy: c.cfg.ID, Nodes: make([]*pb.NodeStatus, len(peers))}
@@ -82,6 +83,10 @@ func (c *clusterService) gather(ctx context.Context) *pb.ClusterStatus {
 			defer wg.Done()
 			ns := &pb.NodeStatus{Id: p.ID, Role: "down", SerfStatus: p.SerfStatus,
 				RaftAddr: p.RaftAddr, GrpcAddr: p.GRPCAddr, HttpAddr: p.HTTPAddr}
+			// A peer that does not answer is a voter if this node's Raft
+			// configuration says so: what a client needs to tell how many
+			// voters are up.
+			ns.Voter, _ = c.cfg.Store.IsVoter(p.ID)
 			defer func() { out.Nodes[i] = ns }()
 			cc, err := c.cfg.Conns.Get(p.GRPCAddr)
 			if err != nil {

@@ -37,16 +37,18 @@ func RoomToProto(r *game.Room) *pb.Room {
 	out := briefRoom(r)
 	// One allocation for all players and one for all log entries: a reply
 	// to every guess carries the room.
+	// A room shows each player's points of the match it plays.
 	players := make([]pb.Player, len(r.Players))
 	out.Players = make([]*pb.Player, len(r.Players))
 	for i, p := range r.Players {
-		players[i].Name, players[i].Points = p.Name, int64(p.Points)
+		players[i].Name, players[i].Points = p.Name, int64(p.MatchPoints)
 		out.Players[i] = &players[i]
 	}
 	entries := make([]pb.LogEntry, len(r.Log))
 	out.Log = make([]*pb.LogEntry, len(r.Log))
 	for i, e := range r.Log {
 		entries[i].Player, entries[i].Letter, entries[i].Hit, entries[i].Version = e.Player, e.Letter, e.Hit, e.Version
+		entries[i].Timeout = e.Timeout
 		out.Log[i] = &entries[i]
 	}
 	return out
@@ -70,6 +72,13 @@ func briefRoom(r *game.Room) *pb.Room {
 		Host:            r.Host,
 		CreatedAtUnixMs: r.CreatedAt,
 		UpdatedAtUnixMs: r.UpdatedAt,
+
+		Rounds:             int32(r.Rounds),
+		Private:            r.Private,
+		TurnSeconds:        int32(r.TurnSeconds),
+		TurnDeadlineUnixMs: r.TurnDeadline(),
+		MatchOver:          r.MatchOver(),
+		Match:              int32(r.Match),
 	}
 	if r.Over() {
 		out.Word = r.Word
@@ -123,7 +132,8 @@ const MaxListLimit = 1000
 
 // ListRooms answers a page of rooms, ordered by code, after the request's
 // cursor (the code of the last room of the page before), all read at one
-// point of the log at the request's level.
+// point of the log at the request's level. Private rooms are never
+// listed: they are reached by code.
 func (g *gameService) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
 	limit, cursor := int(req.GetLimit()), req.GetCursor()
 	if limit < 0 || limit > MaxListLimit {
@@ -134,9 +144,9 @@ func (g *gameService) ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (
 		return nil, withReason(codes.InvalidArgument, pb.ErrorReason_ERROR_REASON_BAD_REQUEST,
 			fmt.Sprintf("cursor %q: not a cursor of a page of rooms", cursor))
 	}
-	var keep func(*game.Room) bool
-	if want := req.GetStatus(); want != pb.RoundStatus_ROUND_STATUS_UNSPECIFIED {
-		keep = func(r *game.Room) bool { return statusToProto(r.Status) == want }
+	want := req.GetStatus()
+	keep := func(r *game.Room) bool {
+		return !r.Private && (want == pb.RoundStatus_ROUND_STATUS_UNSPECIFIED || statusToProto(r.Status) == want)
 	}
 	if err := g.read(ctx, req.GetLevel()); err != nil {
 		return nil, toStatus(err)
@@ -196,7 +206,10 @@ func (g *gameService) CreateRoom(ctx context.Context, req *pb.CreateRoomRequest)
 
 // newRoom is run by the leader: it picks the code and the word.
 func (g *gameService) newRoom(req *pb.CreateRoomRequest) (game.CreateRoom, error) {
-	cmd := game.CreateRoom{Host: req.GetHost(), HostID: req.GetPlayerId(), MaxLives: int(req.GetMaxLives()), RequestID: req.GetRequestId(), At: g.cfg.Now().UnixMilli()}
+	cmd := game.CreateRoom{
+		Host: req.GetHost(), HostID: req.GetPlayerId(), MaxLives: int(req.GetMaxLives()), RequestID: req.GetRequestId(),
+		Rounds: int(req.GetRounds()), Private: req.GetPrivate(), TurnSeconds: int(req.GetTurnSeconds()), At: g.cfg.Now().UnixMilli(),
+	}
 	if req.GetWord() != "" {
 		cmd.Custom, cmd.Category, cmd.Word = true, "custom", req.GetWord()
 	} else {
@@ -486,50 +499,126 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (game.NextRound, error) {
 	code := game.NormalizeRoomCode(req.GetRoomId())
 	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
+	room, err := g.leaderRoom(ctx, code, req.GetRoomId())
+	if err != nil {
+		return cmd, err
+	}
+	cmd.Word, err = g.nextWord(room, req.GetWord(), req.GetPlayerId())
+	return cmd, err
+}
+
+// leaderRoom returns the room with code (asked for as id) as this node,
+// the leader, has it. As for the store's own refusals
+// (Store.ProposeAll), "unknown" is an answer only from a state that has
+// applied the read index, not from a deposed leader that lacks the new
+// leader's rooms, nor from a leader that has not applied a create it
+// committed.
+func (g *gameService) leaderRoom(ctx context.Context, code, id string) (*game.Room, error) {
+	if room, ok := g.cfg.Store.Room(code); ok {
+		return room, nil
+	}
+	index, err := g.cfg.Store.ReadIndex()
+	if err == nil {
+		err = g.cfg.Store.WaitApplied(ctx, index)
+	}
+	if err != nil {
+		return nil, err
+	}
 	room, ok := g.cfg.Store.Room(code)
 	if !ok {
-		// As for the store's own refusals (Store.ProposeAll): "unknown" is
-		// an answer only from a state that has applied the read index, not
-		// from a deposed leader that lacks the new leader's rooms, nor from
-		// a leader that has not applied a create it committed.
-		index, err := g.cfg.Store.ReadIndex()
-		if err == nil {
-			err = g.cfg.Store.WaitApplied(ctx, index)
-		}
-		if err != nil {
-			return cmd, err
-		}
-		if room, ok = g.cfg.Store.Room(code); !ok {
-			return cmd, fmt.Errorf("%w: %q", game.ErrUnknownRoom, req.GetRoomId())
-		}
+		return nil, fmt.Errorf("%w: %q", game.ErrUnknownRoom, id)
 	}
-	if req.GetWord() != "" {
-		if !room.Custom {
-			return cmd, fmt.Errorf("%w: only the host of a custom-word room sets the word", game.ErrInvalidWord)
+	return room, nil
+}
+
+// nextWord picks the word of room's next round or match: in a
+// custom-word room the host's, as given (the host watches every round, so
+// every word is one the host chose: the state machine refuses a missing
+// one, after its other checks); otherwise one from the room's list, not
+// the word just played if the list allows.
+func (g *gameService) nextWord(room *game.Room, word, playerID string) (string, error) {
+	if room.Custom {
+		if word != "" && playerID != room.HostID {
+			return "", fmt.Errorf("only the host of room %s sets its word: %w", room.Code, game.ErrForbidden)
 		}
-		if req.GetPlayerId() != room.HostID {
-			return cmd, fmt.Errorf("only the host of room %s sets its word: %w", room.Code, game.ErrForbidden)
-		}
-		cmd.Word = req.GetWord()
-		return cmd, nil
+		return word, nil
+	}
+	if word != "" {
+		return "", fmt.Errorf("only the host of a custom-word room sets the word: %w", game.ErrInvalidCommand)
 	}
 	category, difficulty := room.Category, room.Difficulty
-	if room.Custom {
-		cats := game.Categories()
-		category, difficulty = cats[g.cfg.Rand(len(cats))], game.Medium
-	}
 	// Avoid repeating the word just played.
+	var w string
 	for range 4 {
-		w, err := game.PickWord(category, difficulty, g.cfg.Rand)
-		if err != nil {
-			return cmd, err
+		var err error
+		if w, err = game.PickWord(category, difficulty, g.cfg.Rand); err != nil {
+			return "", err
 		}
-		cmd.Word = w
 		if w != room.Word {
 			break
 		}
 	}
-	return cmd, nil
+	return w, nil
+}
+
+// Rematch starts the next match of a room whose match is over, as
+// NextRound starts the next round: "the match now" (match 0) is pinned
+// where the request comes in, on a linearizable read, so that retries
+// cannot start a second match; the leader picks the word.
+func (g *gameService) Rematch(ctx context.Context, req *pb.RematchRequest) (*pb.RoomReply, error) {
+	if err := needPlayerID(req.GetPlayerId()); err != nil {
+		return nil, err
+	}
+	if req.GetMatch() == 0 {
+		if err := g.proxy.Read(ctx); err != nil {
+			return nil, toStatus(err)
+		}
+		if room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId())); ok {
+			req = proto.CloneOf(req)
+			req.Match = int32(room.Match)
+		}
+	}
+	return g.writeRoom(ctx, func(ctx context.Context) (game.Command, error) {
+		code := game.NormalizeRoomCode(req.GetRoomId())
+		cmd := game.Rematch{Room: code, Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), FromMatch: int(req.GetMatch()), At: g.cfg.Now().UnixMilli()}
+		room, err := g.leaderRoom(ctx, code, req.GetRoomId())
+		if err != nil {
+			return cmd, err
+		}
+		cmd.Word, err = g.nextWord(room, req.GetWord(), req.GetPlayerId())
+		return cmd, err
+	}, func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.Rematch(ctx, req) })
+}
+
+// earlyTimeoutHold is how long before a turn's deadline, by the leader's
+// clock, an ExpireTurn is held until the deadline rather than refused:
+// tabs count the countdown down on their own clocks, which may run a
+// little ahead of the leader's. It stays well under the game client's
+// attempt timeout (a second), which would otherwise give up on the
+// request while it is held.
+const earlyTimeoutHold = 500 * time.Millisecond
+
+// ExpireTurn ends a turn whose countdown ran out. The leader stamps the
+// command with its clock: the state machine compares that time with the
+// turn's deadline, so that every replica decides alike. A request that
+// comes at most earlyTimeoutHold early waits for the deadline here.
+func (g *gameService) ExpireTurn(ctx context.Context, req *pb.ExpireTurnRequest) (*pb.RoomReply, error) {
+	return g.writeRoom(ctx, func(ctx context.Context) (game.Command, error) {
+		code := game.NormalizeRoomCode(req.GetRoomId())
+		if room, ok := g.cfg.Store.Room(code); ok && room.Version == req.GetVersion() {
+			early := time.Duration(room.TurnDeadline()-g.cfg.Now().UnixMilli()) * time.Millisecond
+			if early > 0 && early <= earlyTimeoutHold {
+				t := time.NewTimer(early)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return nil, fmt.Errorf("expire turn in room %s: waiting for the deadline: %w", code, ctx.Err())
+				}
+			}
+		}
+		return game.ExpireTurn{Room: code, Version: req.GetVersion(), At: g.cfg.Now().UnixMilli()}, nil
+	}, func(ctx context.Context, c pb.GameClient) (*pb.RoomReply, error) { return c.ExpireTurn(ctx, req) })
 }
 
 func (g *gameService) Join(ctx context.Context, req *pb.JoinRequest) (*pb.RoomReply, error) {

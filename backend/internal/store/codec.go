@@ -35,6 +35,7 @@ func toProto(c game.Command) (*pb.Command, error) {
 		return &pb.Command{Kind: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoomCommand{
 			Code: c.Code, Host: c.Host, Category: c.Category, Difficulty: string(c.Difficulty),
 			Custom: c.Custom, Word: c.Word, MaxLives: int64(c.MaxLives), RequestId: c.RequestID, AtUnixMs: c.At, HostId: c.HostID,
+			Rounds: int64(c.Rounds), Private: c.Private, TurnSeconds: int64(c.TurnSeconds),
 		}}}, nil
 	case game.Guess:
 		return &pb.Command{Kind: &pb.Command_Guess{Guess: &pb.GuessCommand{
@@ -44,6 +45,12 @@ func toProto(c game.Command) (*pb.Command, error) {
 		return &pb.Command{Kind: &pb.Command_NextRound{NextRound: &pb.NextRoundCommand{
 			Room: c.Room, Player: c.Player, PlayerId: c.PlayerID, Word: c.Word, AtUnixMs: c.At, FromRound: int64(c.FromRound),
 		}}}, nil
+	case game.Rematch:
+		return &pb.Command{Kind: &pb.Command_Rematch{Rematch: &pb.RematchCommand{
+			Room: c.Room, Player: c.Player, PlayerId: c.PlayerID, Word: c.Word, FromMatch: int64(c.FromMatch), AtUnixMs: c.At,
+		}}}, nil
+	case game.ExpireTurn:
+		return &pb.Command{Kind: &pb.Command_ExpireTurn{ExpireTurn: &pb.ExpireTurnCommand{Room: c.Room, Version: c.Version, AtUnixMs: c.At}}}, nil
 	case game.Join:
 		return &pb.Command{Kind: &pb.Command_Join{Join: &pb.JoinCommand{Room: c.Room, Player: c.Player, PlayerId: c.PlayerID, AtUnixMs: c.At}}}, nil
 	case game.Leave:
@@ -67,6 +74,7 @@ func fromProto(c *pb.Command) (game.Command, error) {
 			Code: x.GetCode(), Host: x.GetHost(), HostID: playerID(x.GetHostId(), x.GetHost()), Category: x.GetCategory(),
 			Difficulty: game.Difficulty(x.GetDifficulty()), Custom: x.GetCustom(), Word: x.GetWord(),
 			MaxLives: int(x.GetMaxLives()), RequestID: x.GetRequestId(), At: x.GetAtUnixMs(),
+			Rounds: int(x.GetRounds()), Private: x.GetPrivate(), TurnSeconds: int(x.GetTurnSeconds()),
 		}, nil
 	case *pb.Command_Guess:
 		x := k.Guess
@@ -80,6 +88,15 @@ func fromProto(c *pb.Command) (game.Command, error) {
 			Room: x.GetRoom(), Player: x.GetPlayer(), PlayerID: playerID(x.GetPlayerId(), x.GetPlayer()),
 			Word: x.GetWord(), FromRound: int(x.GetFromRound()), At: x.GetAtUnixMs(),
 		}, nil
+	case *pb.Command_Rematch:
+		x := k.Rematch
+		return game.Rematch{
+			Room: x.GetRoom(), Player: x.GetPlayer(), PlayerID: x.GetPlayerId(),
+			Word: x.GetWord(), FromMatch: int(x.GetFromMatch()), At: x.GetAtUnixMs(),
+		}, nil
+	case *pb.Command_ExpireTurn:
+		x := k.ExpireTurn
+		return game.ExpireTurn{Room: x.GetRoom(), Version: x.GetVersion(), At: x.GetAtUnixMs()}, nil
 	case *pb.Command_Join:
 		x := k.Join
 		return game.Join{Room: x.GetRoom(), Player: x.GetPlayer(), PlayerID: playerID(x.GetPlayerId(), x.GetPlayer()), At: x.GetAtUnixMs()}, nil

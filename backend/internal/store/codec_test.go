@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -16,12 +17,15 @@ func TestCommandsSurviveEncoding(t *testing.T) {
 	for _, cmd := range []game.Command{
 		game.CreateRoom{Code: "ABCDE", Host: "ana", HostID: pid("ana"), Category: "food", Difficulty: game.Hard, Word: "toast", MaxLives: 9, RequestID: "c-1", At: 11},
 		game.CreateRoom{Code: "ABCDE", Host: "ana", HostID: pid("ana"), Category: "custom", Custom: true, Word: "cat", At: 12},
+		game.CreateRoom{Code: "ABCDE", Host: "ana", HostID: pid("ana"), Category: "food", Word: "cat", Rounds: 5, Private: true, TurnSeconds: 30, At: 12},
 		game.Guess{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Letter: "e", RequestID: "g-1", Round: 2, At: 13},
 		game.NextRound{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Word: "bread", FromRound: 3, At: 14},
+		game.Rematch{Room: "ABCDE", Player: "bo", PlayerID: pid("bo"), Word: "jam", FromMatch: 2, At: 17},
+		game.ExpireTurn{Room: "ABCDE", Version: 41, At: 18},
 		game.Join{Room: "ABCDE", Player: "cy", PlayerID: pid("cy"), At: 15},
 		game.Leave{Room: "ABCDE", PlayerID: pid("cy"), At: 16},
 	} {
-		t.Run(reflect.TypeOf(cmd).Name(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%T", cmd), func(t *testing.T) {
 			p, err := toProto(cmd)
 			if err != nil {
 				t.Fatal(err)

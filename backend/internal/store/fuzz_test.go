@@ -118,6 +118,22 @@ func FuzzFSMApply(f *testing.F) {
 			game.NextRound{Room: fuzzRoom, Player: "ana", PlayerID: pid("ana"), Word: "world", FromRound: 1, At: 6},
 		},
 		{game.Guess{Room: fuzzRoom, Player: "", PlayerID: pid(""), Letter: "ab", At: 3}, game.Guess{Room: "ZZZZZ", Player: "x", PlayerID: pid("x"), Letter: "a", At: 3}},
+		// A one-round match with a countdown: the host watches, bo wins
+		// it, the host starts a rematch (twice: one applies) and the first
+		// turn of match 2 runs out, once.
+		{
+			game.CreateRoom{Code: "FGHJK", Host: "cy", HostID: pid("cy"), Custom: true, Word: "ox", Rounds: 1, TurnSeconds: 10, Private: true, At: 3},
+			game.Guess{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Letter: "o", At: 4},
+			game.Guess{Room: "FGHJK", Player: "bo", PlayerID: pid("bo"), Letter: "o", At: 5},
+			game.Guess{Room: "FGHJK", Player: "bo", PlayerID: pid("bo"), Letter: "x", At: 6},
+			game.NextRound{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Word: "ax", FromRound: 1, At: 7},
+			game.Rematch{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Word: "ax", FromMatch: 1, At: 8},
+			game.Rematch{Room: "FGHJK", Player: "cy", PlayerID: pid("cy"), Word: "by", FromMatch: 1, At: 9},
+			game.ExpireTurn{Room: "FGHJK", Version: 4, At: 18_008},
+			game.ExpireTurn{Room: "FGHJK", Version: 4, At: 18_009},
+		},
+		// Expiries in a room without a countdown, and in no room.
+		{game.ExpireTurn{Room: fuzzRoom, Version: 2, At: 1_000_000}, game.ExpireTurn{Room: "ZZZZZ", Version: 1, At: 3}},
 	} {
 		f.Add(encodeTestEntry(f, cmds...))
 	}

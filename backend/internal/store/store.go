@@ -51,6 +51,10 @@ type Config struct {
 	SegmentSize int
 	// Logger receives the store's and Raft's logs.
 	Logger *slog.Logger
+	// RaftLogLevel, if set, decides the level of each line Raft and its
+	// transport log (see slogbridge.Level): the node logs lower what it
+	// expects, such as failures to reach a peer that left.
+	RaftLogLevel slogbridge.Level
 	// OnLeading, if set, is called each time this node becomes ready to
 	// lead: elected, with every entry of earlier terms applied (its
 	// barrier). It runs on the store's leader loop and must not block.
@@ -240,7 +244,7 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 		Stream:  stream,
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
-		Logger:  slogbridge.Hclog(log, "transport"),
+		Logger:  slogbridge.HclogLeveled(log, "transport", cfg.RaftLogLevel),
 		// One AppendEntries in flight per follower: no pipelining. Raft's
 		// pipeline can deadlock when a follower refuses an entry (or
 		// answers with a higher term) while the leader sends the next one:
@@ -257,7 +261,7 @@ func Open(cfg Config) (*Store, *raft.Raft, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
-	rc.Logger = slogbridge.Hclog(log, "raft")
+	rc.Logger = slogbridge.HclogLeveled(log, "raft", cfg.RaftLogLevel)
 
 	f := newFSM()
 	f.onChange = cfg.OnRoomChange

@@ -31,19 +31,34 @@ type Room struct {
 	Players   []Player   `json:"players"`
 	Log       []LogEntry `json:"log"`
 	Word      string     `json:"word,omitempty"`
+	// Rounds is the match's length, 0 for an endless room; Match counts
+	// the room's matches (1, then +1 per rematch); MatchOver says the
+	// match's last round is over.
+	Rounds    int32 `json:"rounds"`
+	Match     int32 `json:"match"`
+	MatchOver bool  `json:"match_over"`
+	// Private rooms are never listed.
+	Private bool `json:"private"`
+	// TurnSeconds is each turn's countdown (0: none); TurnDeadlineUnixMs
+	// is when the current one runs out (0: no countdown, or the round is
+	// over).
+	TurnSeconds        int32 `json:"turn_seconds"`
+	TurnDeadlineUnixMs int64 `json:"turn_deadline_unix_ms"`
 }
 
-// Player is a player of record with points.
+// Player is a player of record with the points of the current match.
 type Player struct {
 	Name   string `json:"name"`
 	Points int64  `json:"points"`
 }
 
-// LogEntry is one guess of the round.
+// LogEntry is one guess of the round, or a turn whose countdown ran out
+// (Timeout, with no player or letter).
 type LogEntry struct {
-	Player string `json:"player"`
-	Letter string `json:"letter"`
-	Hit    bool   `json:"hit"`
+	Player  string `json:"player"`
+	Letter  string `json:"letter"`
+	Hit     bool   `json:"hit"`
+	Timeout bool   `json:"timeout,omitempty"`
 }
 
 // ClusterStatus is the JSON shape of the cluster.
@@ -68,6 +83,8 @@ func roomJSON(r *pb.Room) Room {
 		Masked: r.GetMasked(), LivesLeft: r.GetLivesLeft(), MaxLives: r.GetMaxLives(),
 		Guessed: append([]string{}, r.GetGuessed()...), Wrong: append([]string{}, r.GetWrong()...),
 		Players: []Player{}, Log: []LogEntry{},
+		Rounds: r.GetRounds(), Match: r.GetMatch(), MatchOver: r.GetMatchOver(), Private: r.GetPrivate(),
+		TurnSeconds: r.GetTurnSeconds(), TurnDeadlineUnixMs: r.GetTurnDeadlineUnixMs(),
 	}
 	if r.GetStatus() == pb.RoundStatus_ROUND_STATUS_WON || r.GetStatus() == pb.RoundStatus_ROUND_STATUS_LOST {
 		out.Word = r.GetWord()
@@ -76,7 +93,7 @@ func roomJSON(r *pb.Room) Room {
 		out.Players = append(out.Players, Player{Name: p.GetName(), Points: p.GetPoints()})
 	}
 	for _, e := range r.GetLog() {
-		out.Log = append(out.Log, LogEntry{Player: e.GetPlayer(), Letter: e.GetLetter(), Hit: e.GetHit()})
+		out.Log = append(out.Log, LogEntry{Player: e.GetPlayer(), Letter: e.GetLetter(), Hit: e.GetHit(), Timeout: e.GetTimeout()})
 	}
 	return out
 }
@@ -92,9 +109,14 @@ func (h *Handlers) apiFail(w http.ResponseWriter, err error) {
 	code, name, msg := classify(err, gameclient.Reason(err))
 	if code >= 500 && code != http.StatusServiceUnavailable {
 		h.log.Error("api request failed", "err", err)
+	} else {
+		h.log.Debug("api request refused", "code", name, "err", err)
 	}
 	writeJSON(w, code, apiError{Error: apiErrorBody{Code: name, Message: msg}})
 }
+
+// badBody is what a JSON API body decode refuses is answered with.
+const badBody = "The body must be one JSON object of this request's fields, at most 4 KiB (see the JSON API in the README)."
 
 // decode reads a small JSON body, refusing unknown fields and a body not
 // sent as application/json (parameters such as charset=utf-8 allowed).
@@ -105,10 +127,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: invalid JSON body: %w", errBadRequest, err)
+		return refuse(errBadRequest, badBody, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: one JSON object expected", errBadRequest)
+		return refuse(errBadRequest, badBody, errors.New("more than one JSON value"))
 	}
 	return nil
 }
@@ -120,7 +142,7 @@ func jsonContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return fmt.Errorf("%w: Content-Type %q: send application/json", errUnsupportedMedia, ct)
+		return refuse(errUnsupportedMedia, "Send the body as JSON, with the Content-Type application/json.", fmt.Errorf("content type %q", ct))
 	}
 	return nil
 }
@@ -132,6 +154,11 @@ type createRoomBody struct {
 	Word       string `json:"word"`
 	MaxLives   int64  `json:"max_lives"`
 	RequestID  string `json:"request_id"`
+	// Rounds is the match's length (0: endless), Private keeps the room
+	// out of every list, TurnSeconds is each turn's countdown (0: none).
+	Rounds      int32 `json:"rounds"`
+	Private     bool  `json:"private"`
+	TurnSeconds int32 `json:"turn_seconds"`
 }
 
 func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
@@ -147,6 +174,7 @@ func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
 		Host: s.Name, PlayerId: s.ID, Category: b.Category, Difficulty: b.Difficulty, Word: b.Word, MaxLives: b.MaxLives, RequestId: b.RequestID,
+		Rounds: b.Rounds, Private: b.Private, TurnSeconds: b.TurnSeconds,
 	})
 	if err != nil {
 		h.apiFail(w, err)
@@ -156,9 +184,13 @@ func (h *Handlers) apiCreateRoom(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, roomJSON(room))
 }
 
+// badLevel is what a read of an unknown level is answered with.
+const badLevel = "The level is linearizable (the default) or stale."
+
 // apiListRooms answers a page of rooms, ordered by code:
 // ?limit (default 50, at most 200) rooms after ?cursor (the next_cursor
-// of the page before), read linearizably unless ?level=stale.
+// of the page before), read linearizably unless ?level=stale. Private
+// rooms are never listed (the backends leave them out).
 func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := parseLimit(q.Get("limit"))
@@ -172,7 +204,7 @@ func (h *Handlers) apiListRooms(w http.ResponseWriter, r *http.Request) {
 	case "stale":
 		req.Level = pb.ReadLevel_READ_LEVEL_STALE
 	default:
-		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, l))
+		h.apiFail(w, refuse(errBadRequest, badLevel, fmt.Errorf("level %q", l)))
 		return
 	}
 	page, err := h.listRooms(r.Context(), req)
@@ -201,7 +233,7 @@ func (h *Handlers) apiGetRoom(w http.ResponseWriter, r *http.Request) {
 	case "stale":
 		get, level = h.cfg.Game.GetRoomStale, "stale"
 	default:
-		h.apiFail(w, fmt.Errorf("%w: level %q: linearizable (the default) or stale", errBadRequest, q))
+		h.apiFail(w, refuse(errBadRequest, badLevel, fmt.Errorf("level %q", q)))
 		return
 	}
 	w.Header().Set("Read-Level", level)
@@ -251,6 +283,9 @@ func (h *Handlers) guess(ctx context.Context, room string, s session.Session, g 
 		RoomId: room, Player: s.Name, PlayerId: s.ID, Letter: g.Letter, RequestId: g.RequestID, Round: g.Round, Brief: brief,
 	})
 	h.metrics.guess(err)
+	if err == nil {
+		h.guessAcked()
+	}
 	return reply, err
 }
 
@@ -278,6 +313,72 @@ func (h *Handlers) apiNextRound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, roomJSON(room))
+}
+
+// rematchBody is the body of POST /api/rooms/{id}/rematches; the player
+// is the session, who must be the room's host.
+type rematchBody struct {
+	// Match is the match the rematch ends (0: the match now).
+	Match int32  `json:"match"`
+	Word  string `json:"word"`
+}
+
+// apiRematch starts the next match of a room whose match is over: 200 Room.
+func (h *Handlers) apiRematch(w http.ResponseWriter, r *http.Request) {
+	s, err := h.apiSession(r)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	var b rematchBody
+	if err := decode(w, r, &b); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	room, err := h.rematch(r.Context(), r.PathValue("id"), s, b)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomJSON(room))
+}
+
+// rematch starts the next match of room as session s.
+func (h *Handlers) rematch(ctx context.Context, room string, s session.Session, b rematchBody) (*pb.Room, error) {
+	return h.cfg.Game.Rematch(ctx, &pb.RematchRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Match: b.Match, Word: b.Word})
+}
+
+// timeoutBody is the body of POST /api/rooms/{id}/timeouts: the room's
+// version whose turn ran out.
+type timeoutBody struct {
+	Version uint64 `json:"version"`
+}
+
+// apiTimeout ends the room's current turn if its countdown has run out
+// and the room is still at the body's version: 200 Room. Any session may
+// send it (every tab of the room does, at the deadline); one applies, the
+// others get 409 turn_not_over.
+func (h *Handlers) apiTimeout(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.apiSession(r); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	var b timeoutBody
+	if err := decode(w, r, &b); err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	room, err := h.expireTurn(r.Context(), r.PathValue("id"), b.Version)
+	if err != nil {
+		h.apiFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomJSON(room))
+}
+
+// expireTurn ends the turn of room at version if its countdown ran out.
+func (h *Handlers) expireTurn(ctx context.Context, room string, version uint64) (*pb.Room, error) {
+	return h.cfg.Game.ExpireTurn(ctx, &pb.ExpireTurnRequest{RoomId: room, Version: version})
 }
 
 func (h *Handlers) apiCluster(w http.ResponseWriter, _ *http.Request) {

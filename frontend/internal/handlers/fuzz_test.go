@@ -30,9 +30,11 @@ const fuzzRoomID = "ABCDE"
 // Versions of the rooms fakeGame answers each write with, so a test can
 // tell from an ack which write it answers.
 const (
-	fakeCreateVersion = 1
-	fakeGuessVersion  = 2
-	fakeNextVersion   = 3
+	fakeCreateVersion  = 1
+	fakeGuessVersion   = 2
+	fakeNextVersion    = 3
+	fakeRematchVersion = 4
+	fakeExpireVersion  = 5
 )
 
 // fakeGame is a Game without a backend: it records the writes the handlers
@@ -103,6 +105,18 @@ func (g *fakeGame) Guess(_ context.Context, req *pb.GuessRequest) (*pb.GuessRepl
 func (g *fakeGame) NextRound(_ context.Context, req *pb.NextRoundRequest) (*pb.Room, error) {
 	g.record(req)
 	return g.room(fakeNextVersion), nil
+}
+
+// Rematch implements Game.
+func (g *fakeGame) Rematch(_ context.Context, req *pb.RematchRequest) (*pb.Room, error) {
+	g.record(req)
+	return g.room(fakeRematchVersion), nil
+}
+
+// ExpireTurn implements Game.
+func (g *fakeGame) ExpireTurn(_ context.Context, req *pb.ExpireTurnRequest) (*pb.Room, error) {
+	g.record(req)
+	return g.room(fakeExpireVersion), nil
 }
 
 // Join implements Game: every session may join every room.
@@ -187,7 +201,10 @@ var apiEndpoints = []apiEndpoint{
 		body: func() any { return new(createRoomBody) },
 		want: func(b any) proto.Message {
 			c := b.(*createRoomBody)
-			return &pb.CreateRoomRequest{Host: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Category: c.Category, Difficulty: c.Difficulty, Word: c.Word, MaxLives: c.MaxLives, RequestId: c.RequestID}
+			return &pb.CreateRoomRequest{
+				Host: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Category: c.Category, Difficulty: c.Difficulty, Word: c.Word, MaxLives: c.MaxLives, RequestId: c.RequestID,
+				Rounds: c.Rounds, Private: c.Private, TurnSeconds: c.TurnSeconds,
+			}
 		},
 		status: http.StatusCreated,
 	},
@@ -206,6 +223,23 @@ var apiEndpoints = []apiEndpoint{
 		want: func(b any) proto.Message {
 			n := b.(*nextRoundBody)
 			return &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: n.Round, Word: n.Word}
+		},
+		status: http.StatusOK,
+	},
+	{
+		path: "/api/rooms/" + fuzzRoomID + "/rematches",
+		body: func() any { return new(rematchBody) },
+		want: func(b any) proto.Message {
+			m := b.(*rematchBody)
+			return &pb.RematchRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Match: m.Match, Word: m.Word}
+		},
+		status: http.StatusOK,
+	},
+	{
+		path: "/api/rooms/" + fuzzRoomID + "/timeouts",
+		body: func() any { return new(timeoutBody) },
+		want: func(b any) proto.Message {
+			return &pb.ExpireTurnRequest{RoomId: fuzzRoomID, Version: b.(*timeoutBody).Version}
 		},
 		status: http.StatusOK,
 	},
@@ -237,6 +271,8 @@ func FuzzAPIRequest(f *testing.F) {
 		body     string
 	}{
 		{0, `{"category":"animals","difficulty":"easy","max_lives":6,"request_id":"c-1"}`},
+		{0, `{"word":"ox","rounds":3,"private":true,"turn_seconds":30}`},
+		{0, `{"rounds":"3"}`},
 		{0, `{"word":"shepherd's pie"}`},
 		{0, `{"player":"ana","category":"animals"}`}, // the player is the session: an unknown field
 		{0, `{"colour":"red"}`},                      // an unknown field
@@ -251,6 +287,12 @@ func FuzzAPIRequest(f *testing.F) {
 		{2, `{"word":"` + strings.Repeat("a", maxBody) + `"}`}, // too big
 		{2, ``},
 		{2, `null`},
+		{3, `{"match":1,"word":"toast"}`},
+		{3, `{"match":1,"round":2}`}, // a rematch names no round
+		{3, `{"match":4294967296}`},
+		{4, `{"version":12}`},
+		{4, `{"version":-1}`},
+		{4, `{}`},
 	} {
 		f.Add(seed.endpoint, []byte(seed.body))
 	}
@@ -338,8 +380,8 @@ type wsAnswer struct {
 // message of at most the read limit with one ack or error
 // (docs/PROTOCOL.md): one that is not a JSON message object gets
 // bad_request with no request id; any other carries its request_id back,
-// and a guess or next_round reaches the backend as exactly the request
-// it describes, from the socket's session. Anything accepted re-encodes and
+// and a guess, next_round, rematch or timeout reaches the backend as
+// exactly the request it describes, from the socket's session. Anything accepted re-encodes and
 // decodes to the same message. A bigger message closes the socket with
 // 1009 (message too big).
 func FuzzWSMessage(f *testing.F) {
@@ -347,6 +389,11 @@ func FuzzWSMessage(f *testing.F) {
 		`{"type":"guess","letter":"e","request_id":"t3k9-7","round":3}`,
 		`{"type":"guess","letter":"E"}`,
 		`{"type":"next_round","round":3,"request_id":"t3k9-8"}`,
+		`{"type":"rematch","match":1,"request_id":"t3k9-9"}`,
+		`{"type":"next_round","round":1,"word":"toast","request_id":"t3k9-11"}`,
+		`{"type":"rematch","match":2,"word":"jam"}`,
+		`{"type":"timeout","version":41,"request_id":"t3k9-10"}`,
+		`{"type":"timeout","version":"41"}`,
 		`{"type":"dance","request_id":"x"}`,
 		`{"type":"guess","round":"3"}`,
 		`{"type":"guess","letter":"` + "\xff" + `","request_id":"\u00e9\ud800"}`,
@@ -413,8 +460,14 @@ func FuzzWSMessage(f *testing.F) {
 			want = &pb.GuessRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Letter: in.Letter, RequestId: in.RequestID, Round: in.Round, Brief: true}
 			version = fakeGuessVersion
 		case "next_round":
-			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: in.Round}
+			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: in.Round, Word: in.Word}
 			version = fakeNextVersion
+		case "rematch":
+			want = &pb.RematchRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Match: in.Match, Word: in.Word}
+			version = fakeRematchVersion
+		case "timeout":
+			want = &pb.ExpireTurnRequest{RoomId: fuzzRoomID, Version: in.Version}
+			version = fakeExpireVersion
 		default:
 			if answer.Type != "error" || answer.Code != "bad_request" || len(writes) > 0 {
 				t.Fatalf("message of type %s answered %s with %d writes", abbrev(in.Type), abbrev(data), len(writes))

@@ -16,6 +16,7 @@ import (
 	"github.com/gallows-game/gallows/frontend/internal/hub"
 	"github.com/gallows-game/gallows/frontend/internal/limits"
 	"github.com/gallows-game/gallows/frontend/internal/session"
+	"github.com/gallows-game/gallows/frontend/internal/timeline"
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
 	"github.com/gallows-game/gallows/web"
 )
@@ -29,6 +30,8 @@ type Game interface {
 	ListRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error)
 	Guess(ctx context.Context, req *pb.GuessRequest) (*pb.GuessReply, error)
 	NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.Room, error)
+	Rematch(ctx context.Context, req *pb.RematchRequest) (*pb.Room, error)
+	ExpireTurn(ctx context.Context, req *pb.ExpireTurnRequest) (*pb.Room, error)
 	Join(ctx context.Context, req *pb.JoinRequest) (*pb.Room, error)
 	Leave(ctx context.Context, req *pb.LeaveRequest) (*pb.Room, error)
 	Cluster() *pb.ClusterStatus
@@ -64,6 +67,13 @@ type Config struct {
 	Limits *limits.Limiters
 	// SocketRate is the message rate limit of each websocket.
 	SocketRate limits.Rate
+	// Faults, if set, puts fault buttons on the cluster panel and serves
+	// POST /cluster/nodes/{id}/{action} and its JSON API twin; nil: no
+	// buttons, and those answer 404 (see faults.go).
+	Faults Faults
+	// Timeline, if set, is the failover timeline the cluster panel shows
+	// (see timeline.go); nil: none.
+	Timeline *timeline.Recorder
 }
 
 // Handlers holds the routes and the websocket hub.
@@ -114,10 +124,13 @@ func New(cfg Config) *Handlers {
 	mux.HandleFunc("POST /join", h.joinForm)
 	mux.HandleFunc("POST /rooms", h.createRoomForm)
 	mux.HandleFunc("GET /rooms/{id}", h.roomPage)
+	mux.HandleFunc("GET /rooms/{id}/qr.png", h.inviteQR)
 	mux.HandleFunc("POST /rooms/{id}/guesses", h.guessForm)
 	mux.HandleFunc("POST /rooms/{id}/rounds", h.nextRoundForm)
+	mux.HandleFunc("POST /rooms/{id}/rematches", h.rematchForm)
 	mux.HandleFunc("POST /rooms/{id}/leave", h.leaveForm)
 	mux.HandleFunc("GET /cluster", h.clusterPage)
+	mux.HandleFunc("POST /cluster/nodes/{id}/{action}", h.faultForm)
 	mux.HandleFunc("GET /leaderboard", h.leaderboardPage)
 
 	mux.HandleFunc("POST /api/players", h.apiPlayers)
@@ -126,10 +139,13 @@ func New(cfg Config) *Handlers {
 	mux.HandleFunc("GET /api/rooms/{id}", h.apiGetRoom)
 	mux.HandleFunc("POST /api/rooms/{id}/guesses", h.apiGuess)
 	mux.HandleFunc("POST /api/rooms/{id}/rounds", h.apiNextRound)
+	mux.HandleFunc("POST /api/rooms/{id}/rematches", h.apiRematch)
+	mux.HandleFunc("POST /api/rooms/{id}/timeouts", h.apiTimeout)
 	mux.HandleFunc("POST /api/rooms/{id}/players", h.apiJoin)
 	mux.HandleFunc("DELETE /api/rooms/{id}/players", h.apiLeave)
 	mux.HandleFunc("GET /api/rooms/{id}/presence", h.apiPresence)
 	mux.HandleFunc("GET /api/cluster", h.apiCluster)
+	mux.HandleFunc("POST /api/cluster/nodes/{id}/{action}", h.apiFault)
 	mux.HandleFunc("GET /api/leaderboard", h.apiLeaderboard)
 
 	mux.HandleFunc("GET /ws/rooms/{id}", h.wsRoom)

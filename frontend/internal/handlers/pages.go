@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -64,7 +65,19 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
-	p := web.HomePage{Page: h.page("Gallows", h.playerName(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID()}
+	p := web.HomePage{
+		Page: h.page("Gallows", h.playerName(r)), JoinCode: r.URL.Query().Get("code"), CreateRequest: gameclient.NewRequestID(),
+		Form: web.CreateForm{Rounds: defaultFormRounds},
+	}
+	h.renderHome(w, r, http.StatusOK, p)
+}
+
+// defaultFormRounds is the match length the create form starts with.
+const defaultFormRounds = 5
+
+// renderHome fills in the home page's categories and open rooms and
+// writes it with the given status.
+func (h *Handlers) renderHome(w http.ResponseWriter, r *http.Request, code int, p web.HomePage) {
 	ctx := r.Context() // the game client's call timeout bounds each call
 	cats, err := h.cfg.Game.Categories(ctx)
 	if err != nil {
@@ -79,7 +92,19 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	if msg := takeFlash(w, r); msg != "" && p.Error == "" {
 		p.Error = msg
 	}
-	h.render(w, r, http.StatusOK, web.Home(p))
+	h.render(w, r, code, web.Home(p))
+}
+
+// createForm reads the create form's fields as posted. Numbers that do
+// not parse are kept as 0 for the backend to refuse or default.
+func createForm(r *http.Request) web.CreateForm {
+	f := web.CreateForm{
+		Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
+		Private: r.FormValue("private") == "on",
+	}
+	f.Rounds, _ = strconv.Atoi(r.FormValue("rounds"))
+	f.TurnSeconds, _ = strconv.Atoi(r.FormValue("turn_seconds"))
+	return f
 }
 
 // createRoomForm creates a room hosted by this browser's session: the
@@ -105,13 +130,18 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/", pickNickname)
 		return
 	}
+	f := createForm(r)
 	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
-		Host: s.Name, PlayerId: s.ID, Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
+		Host: s.Name, PlayerId: s.ID, Category: f.Category, Difficulty: f.Difficulty, Word: f.Word,
+		Rounds: int32(f.Rounds), Private: f.Private, TurnSeconds: int32(f.TurnSeconds),
 		RequestId: r.FormValue("request_id"),
 	})
 	if err != nil {
-		_, _, msg := classify(err, gameclient.Reason(err))
-		redirect(w, r, "/", msg)
+		// The form again as the player filled it, with what to change.
+		code, _, msg := classify(err, gameclient.Reason(err))
+		h.renderHome(w, r, code, web.HomePage{
+			Page: h.page("Gallows", s.Name), CreateRequest: gameclient.NewRequestID(), Error: msg, Form: f,
+		})
 		return
 	}
 	http.Redirect(w, r, "/rooms/"+room.GetId(), http.StatusSeeOther)
@@ -124,12 +154,14 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s, ok := h.pageSession(r)
+	// ?watch=1 watches without joining: a spectator's page.
+	watching := r.URL.Query().Get("watch") == "1"
 	var (
 		room *pb.Room
 		err  error
 		note string
 	)
-	if ok {
+	if ok && !watching {
 		room, err = h.joinRoom(r.Context(), id, s)
 		if spectate(err) {
 			_, _, note = classify(err, gameclient.Reason(err))
@@ -144,7 +176,7 @@ func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	player := ""
-	if ok {
+	if ok && !watching {
 		player = s.Name
 	}
 	if msg := takeFlash(w, r); msg != "" {
@@ -152,7 +184,10 @@ func (h *Handlers) roomPage(w http.ResponseWriter, r *http.Request) {
 	}
 	view := roomView(room, "")
 	markOnline(&view, h.online(r.Context(), room.GetId()))
-	p := web.RoomPage{Page: h.page("Room "+room.GetId(), h.playerName(r)), RoomPlayer: player, Room: view, Error: note}
+	p := web.RoomPage{
+		Page: h.page("Room "+room.GetId(), h.playerName(r)), RoomPlayer: player, Room: view, Error: note,
+		InviteURL: inviteURL(r, room.GetId()), Watching: watching,
+	}
 	h.render(w, r, http.StatusOK, web.Room(p))
 }
 
@@ -202,7 +237,7 @@ func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) clusterPage(w http.ResponseWriter, r *http.Request) {
-	p := web.ClusterPage{Page: h.page("Cluster", h.playerName(r)), Cluster: clusterView(h.cfg.Game.Cluster(), "")}
+	p := web.ClusterPage{Page: h.page("Cluster", h.playerName(r)), Cluster: h.clusterPanel(h.cfg.Game.Cluster()), Notice: takeFlash(w, r)}
 	h.render(w, r, http.StatusOK, web.Cluster(p))
 }
 

@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,20 +40,24 @@ func parseLimit(s string) (int32, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxListLimit {
-		return 0, fmt.Errorf("%w: limit %q: want a number from 1 to %d", errInvalidLimit, s, maxListLimit)
+		return 0, refuse(errInvalidLimit, fmt.Sprintf("The limit is a number from 1 to %d.", maxListLimit), fmt.Errorf("limit %q", s))
 	}
 	return int32(n), nil
 }
+
+// badCursor is what a page cursor the backends did not make is answered
+// with.
+const badCursor = "The cursor is the next_cursor of the page before."
 
 // listRooms reads one page of rooms. A cursor the backend refuses (the
 // only argument it can refuse once the limit is checked) is errInvalidCursor.
 func (h *Handlers) listRooms(ctx context.Context, req *pb.ListRoomsRequest) (*pb.ListRoomsReply, error) {
 	if len(req.GetCursor()) > maxCursorLen {
-		return nil, fmt.Errorf("%w: cursor of %d bytes: use the next_cursor of a page", errInvalidCursor, len(req.GetCursor()))
+		return nil, refuse(errInvalidCursor, badCursor, fmt.Errorf("cursor of %d bytes", len(req.GetCursor())))
 	}
 	page, err := h.cfg.Game.ListRooms(ctx, req)
 	if status.Code(err) == codes.InvalidArgument && req.GetCursor() != "" {
-		return nil, fmt.Errorf("%w: cursor %q: use the next_cursor of a page", errInvalidCursor, req.GetCursor())
+		return nil, refuse(errInvalidCursor, badCursor, fmt.Errorf("cursor %q: %w", req.GetCursor(), err))
 	}
 	return page, err
 }
@@ -102,4 +108,34 @@ func (h *Handlers) cachedLeaderboard(ctx context.Context) ([]web.LeaderEntry, er
 	}
 	c.entries, c.at = board, time.Now()
 	return c.entries, nil
+}
+
+// rematchForm starts the next match as this browser's session (the
+// backends let only the host, once the match is over) and goes back to
+// the room, as the next-round form does. The form's match is the match
+// the page showed over (empty: the match now), its word the host's word
+// for a custom-word room (empty: one from the lists).
+func (h *Handlers) rematchForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	s, ok := h.requireSession(w, r)
+	if !ok {
+		return
+	}
+	match, err := parseMatch(r.FormValue("match"))
+	if err == nil {
+		_, err = h.rematch(r.Context(), r.PathValue("id"), s, rematchBody{Match: match, Word: strings.TrimSpace(r.FormValue("word"))})
+	}
+	h.backToRoom(w, r, err)
+}
+
+// parseMatch reads a form's match number; empty is 0, the match now.
+func parseMatch(s string) (int32, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, refuse(errBadRequest, "The match is a whole number.", err)
+	}
+	return int32(n), nil
 }

@@ -81,7 +81,7 @@ func (h *Handlers) startSession(w http.ResponseWriter, r *http.Request, name, se
 		s, token, err = h.sessions.Issue(name)
 	}
 	if err != nil {
-		return s, "", fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+		return s, "", refuse(errBadRequest, badNickname, err)
 	}
 	if cookie {
 		session.SetCookie(w, r, token)

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	pb "github.com/gallows-game/gallows/proto/gallows/v1"
@@ -26,7 +28,8 @@ func roomView(r *pb.Room, servedBy string) web.RoomView {
 		ID: r.GetId(), Version: r.GetVersion(), Round: int(r.GetRound()), Status: statusName(r.GetStatus()),
 		LivesLeft: int(r.GetLivesLeft()), MaxLives: int(r.GetMaxLives()), Wrong: r.GetWrong(), Word: r.GetWord(),
 		Category: r.GetCategory(), Difficulty: r.GetDifficulty(), Host: r.GetHost(), Custom: r.GetCustom(),
-		ServedBy: servedBy,
+		ServedBy: servedBy, Rounds: int(r.GetRounds()), Match: int(r.GetMatch()), MatchOver: r.GetMatchOver(),
+		TurnSeconds: int(r.GetTurnSeconds()), TurnDeadline: r.GetTurnDeadlineUnixMs(), Private: r.GetPrivate(),
 	}
 	for _, ch := range r.GetMasked() {
 		switch {
@@ -68,14 +71,36 @@ func roomView(r *pb.Room, servedBy string) web.RoomView {
 		v.Players = append(v.Players, web.PlayerView{Name: p.GetName(), Points: int(p.GetPoints()), Host: p.GetName() == r.GetHost()})
 	}
 	for _, e := range r.GetLog() {
-		v.Log = append(v.Log, web.LogView{Player: e.GetPlayer(), Letter: e.GetLetter(), Hit: e.GetHit()})
+		v.Log = append(v.Log, web.LogView{Player: e.GetPlayer(), Letter: e.GetLetter(), Hit: e.GetHit(), Timeout: e.GetTimeout()})
+	}
+	if v.MatchOver {
+		v.Podium = podium(v.Players)
 	}
 	v.Announce = announce(r)
 	return v
 }
 
+// podiumSize is how many players the end of a match honours.
+const podiumSize = 3
+
+// podium returns the best players who scored, most points first; of
+// players with as many points, the one who joined first.
+func podium(players []web.PlayerView) []web.PlayerView {
+	var out []web.PlayerView
+	for _, p := range players {
+		if p.Points > 0 {
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b web.PlayerView) int { return cmp.Compare(b.Points, a.Points) })
+	return out[:min(len(out), podiumSize)]
+}
+
 // announce is what a screen reader hears about this version.
 func announce(r *pb.Room) string {
+	if r.GetMatchOver() {
+		return fmt.Sprintf("Match over. The word was %s.", r.GetWord())
+	}
 	switch r.GetStatus() {
 	case pb.RoundStatus_ROUND_STATUS_WON:
 		return fmt.Sprintf("Round %d won! The word was %s.", r.GetRound(), r.GetWord())
@@ -87,6 +112,9 @@ func announce(r *pb.Room) string {
 		return fmt.Sprintf("Round %d started: %d letters.", r.GetRound(), strings.Count(r.GetMasked(), "_"))
 	}
 	e := log[len(log)-1]
+	if e.GetTimeout() {
+		return fmt.Sprintf("Time ran out: a life lost. %d lives left.", r.GetLivesLeft())
+	}
 	result := "wrong"
 	if e.GetHit() {
 		result = "correct"
@@ -97,7 +125,7 @@ func announce(r *pb.Room) string {
 func roomSummary(r *pb.Room) web.RoomSummary {
 	return web.RoomSummary{
 		ID: r.GetId(), Category: r.GetCategory(), Difficulty: r.GetDifficulty(), Status: statusName(r.GetStatus()),
-		Players: len(r.GetPlayers()), Round: int(r.GetRound()),
+		Players: len(r.GetPlayers()), Round: int(r.GetRound()), Rounds: int(r.GetRounds()),
 	}
 }
 

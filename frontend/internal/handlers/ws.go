@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/gallows-game/gallows/frontend/internal/hub"
 	"github.com/gallows-game/gallows/frontend/internal/session"
@@ -39,12 +42,20 @@ type wsClusterMsg struct {
 	HTML    string `json:"html"`
 }
 
-// wsIn is a message from a tab.
+// wsIn is a message from a tab: a guess, next_round, rematch or timeout
+// (docs/PROTOCOL.md).
 type wsIn struct {
 	Type      string `json:"type"`
 	Letter    string `json:"letter"`
 	RequestID string `json:"request_id"`
 	Round     int64  `json:"round"`
+	// Match is the match a rematch ends (0: the match now).
+	Match int32 `json:"match"`
+	// Word is the host's word for a next round or rematch of a
+	// custom-word room (empty: one from the lists).
+	Word string `json:"word"`
+	// Version is the room's version whose turn a timeout says ran out.
+	Version uint64 `json:"version"`
 }
 
 // wsAck answers one tab's request.
@@ -97,12 +108,17 @@ func (h *Handlers) wsRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	id := strings.ToUpper(r.PathValue("id"))
 	var err error
-	if s, ok := h.socketSession(r); ok {
+	// A session joins the room it opens, unless it only watches (?watch=1).
+	if s, ok := h.socketSession(r); ok && r.URL.Query().Get("watch") != "1" {
 		if _, err = h.joinRoom(r.Context(), id, s); spectate(err) {
 			err = nil
 		}
 	} else {
 		_, err = h.cfg.Game.GetRoom(r.Context(), id)
+	}
+	if gameclient.Reason(err) == pb.ErrorReason_ERROR_REASON_NOT_FOUND {
+		h.refuseGoneRoom(w, r)
+		return
 	}
 	if err != nil {
 		code, _, msg := classify(err, gameclient.Reason(err))
@@ -111,6 +127,29 @@ func (h *Handlers) wsRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	h.serveWS(w, r, roomTopicPrefix+id)
 }
+
+// closeRoomGone is the close code of a room socket whose room does not
+// exist (any more): final, the tab stops reconnecting and says so.
+const closeRoomGone = 4404
+
+// refuseGoneRoom answers a socket for a room that does not exist: it
+// upgrades, so that the tab can read why, and closes with closeRoomGone.
+// (A refusal before the upgrade reaches a script only as a failed
+// connection, which it would retry for good.)
+func (h *Handlers) refuseGoneRoom(w http.ResponseWriter, r *http.Request) {
+	ws, err := hub.NewUpgrader(h.originAllowed).Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	defer ws.Close()
+	_, code, msg := classify(errRoomGone, pb.ErrorReason_ERROR_REASON_NOT_FOUND)
+	_ = ws.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = ws.WriteMessage(websocket.TextMessage, mustJSON(wsError{Type: "error", Code: code, Message: msg}))
+	_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(closeRoomGone, "room not found"))
+}
+
+// errRoomGone is a socket's room that does not exist.
+var errRoomGone = errors.New("room not found")
 
 func (h *Handlers) wsCluster(w http.ResponseWriter, r *http.Request) {
 	h.serveWS(w, r, clusterTopic)
@@ -239,8 +278,12 @@ func (h *Handlers) source(ctx context.Context, topic string, publish func(hub.Fr
 
 // markOnline marks the players of v whose names are online.
 func markOnline(v *web.RoomView, online map[string]bool) {
+	v.Online = 0
 	for i := range v.Players {
 		v.Players[i].Online = online[v.Players[i].Name]
+		if v.Players[i].Online {
+			v.Online++
+		}
 	}
 }
 
@@ -286,7 +329,7 @@ func (h *Handlers) clusterSource(ctx context.Context, publish func(hub.Frame)) e
 	for st := range h.cfg.Game.WatchCluster(ctx) {
 		version := h.clusterVersion.Add(1)
 		buf.Reset()
-		if err := web.ClusterBody(clusterView(st, "")).Render(ctx, &buf); err != nil {
+		if err := web.ClusterBody(h.clusterPanel(st)).Render(ctx, &buf); err != nil {
 			return fmt.Errorf("render cluster: %w", err)
 		}
 		publish(hub.Frame{Version: version, Data: mustJSON(wsClusterMsg{Type: "cluster", Version: version, HTML: buf.String()})})
@@ -294,8 +337,9 @@ func (h *Handlers) clusterSource(ctx context.Context, publish func(hub.Frame)) e
 	return nil
 }
 
-// onMessage handles a tab's guess or next-round request and answers that
-// tab alone; the new state reaches every tab through the room's watch.
+// onMessage handles a tab's guess, next round, rematch or timeout and
+// answers that tab alone; the new state reaches every tab through the
+// room's watch.
 func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 	room, ok := strings.CutPrefix(c.Topic(), roomTopicPrefix)
 	if !ok {
@@ -325,10 +369,18 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		version = reply.GetRoom().GetVersion()
 	case "next_round":
 		var r *pb.Room
-		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Round: in.Round})
+		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Round: in.Round, Word: in.Word})
+		version = r.GetVersion()
+	case "rematch":
+		var r *pb.Room
+		r, err = h.rematch(ctx, room, s, rematchBody{Match: in.Match, Word: in.Word})
+		version = r.GetVersion()
+	case "timeout":
+		var r *pb.Room
+		r, err = h.expireTurn(ctx, room, in.Version)
 		version = r.GetVersion()
 	default:
-		err = fmt.Errorf("%w: unknown message type %q", errBadRequest, in.Type)
+		err = refuse(errBadRequest, "Messages are of type guess, next_round, rematch or timeout (see docs/PROTOCOL.md).", fmt.Errorf("message type %q", in.Type))
 	}
 	if err != nil {
 		_, code, message := classify(err, gameclient.Reason(err))
@@ -344,7 +396,7 @@ func parseRound(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: round %q", errBadRequest, s)
+		return 0, refuse(errBadRequest, "The round is a whole number.", err)
 	}
 	return n, nil
 }

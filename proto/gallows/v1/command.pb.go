@@ -35,6 +35,8 @@ type Command struct {
 	//	*Command_NextRound
 	//	*Command_Join
 	//	*Command_Leave
+	//	*Command_Rematch
+	//	*Command_ExpireTurn
 	Kind          isCommand_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -122,6 +124,24 @@ func (x *Command) GetLeave() *LeaveCommand {
 	return nil
 }
 
+func (x *Command) GetRematch() *RematchCommand {
+	if x != nil {
+		if x, ok := x.Kind.(*Command_Rematch); ok {
+			return x.Rematch
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetExpireTurn() *ExpireTurnCommand {
+	if x != nil {
+		if x, ok := x.Kind.(*Command_ExpireTurn); ok {
+			return x.ExpireTurn
+		}
+	}
+	return nil
+}
+
 type isCommand_Kind interface {
 	isCommand_Kind()
 }
@@ -146,6 +166,14 @@ type Command_Leave struct {
 	Leave *LeaveCommand `protobuf:"bytes,5,opt,name=leave,proto3,oneof"`
 }
 
+type Command_Rematch struct {
+	Rematch *RematchCommand `protobuf:"bytes,6,opt,name=rematch,proto3,oneof"`
+}
+
+type Command_ExpireTurn struct {
+	ExpireTurn *ExpireTurnCommand `protobuf:"bytes,7,opt,name=expire_turn,json=expireTurn,proto3,oneof"`
+}
+
 func (*Command_CreateRoom) isCommand_Kind() {}
 
 func (*Command_Guess) isCommand_Kind() {}
@@ -155,6 +183,10 @@ func (*Command_NextRound) isCommand_Kind() {}
 func (*Command_Join) isCommand_Kind() {}
 
 func (*Command_Leave) isCommand_Kind() {}
+
+func (*Command_Rematch) isCommand_Kind() {}
+
+func (*Command_ExpireTurn) isCommand_Kind() {}
 
 // Batch is one Raft log entry: commands applied in order.
 type Batch struct {
@@ -202,17 +234,22 @@ func (x *Batch) GetCommands() []*Command {
 }
 
 type CreateRoomCommand struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Host          string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
-	Category      string                 `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
-	Difficulty    string                 `protobuf:"bytes,4,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
-	Custom        bool                   `protobuf:"varint,5,opt,name=custom,proto3" json:"custom,omitempty"`
-	Word          string                 `protobuf:"bytes,6,opt,name=word,proto3" json:"word,omitempty"`
-	MaxLives      int64                  `protobuf:"varint,7,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
-	AtUnixMs      int64                  `protobuf:"varint,8,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
-	RequestId     string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	HostId        string                 `protobuf:"bytes,10,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Code       string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Host       string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Category   string                 `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	Difficulty string                 `protobuf:"bytes,4,opt,name=difficulty,proto3" json:"difficulty,omitempty"`
+	Custom     bool                   `protobuf:"varint,5,opt,name=custom,proto3" json:"custom,omitempty"`
+	Word       string                 `protobuf:"bytes,6,opt,name=word,proto3" json:"word,omitempty"`
+	MaxLives   int64                  `protobuf:"varint,7,opt,name=max_lives,json=maxLives,proto3" json:"max_lives,omitempty"`
+	AtUnixMs   int64                  `protobuf:"varint,8,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	RequestId  string                 `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	HostId     string                 `protobuf:"bytes,10,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// rounds is the match's length (0: endless).
+	Rounds  int64 `protobuf:"varint,11,opt,name=rounds,proto3" json:"rounds,omitempty"`
+	Private bool  `protobuf:"varint,12,opt,name=private,proto3" json:"private,omitempty"`
+	// turn_seconds is the turn countdown (0: none).
+	TurnSeconds   int64 `protobuf:"varint,13,opt,name=turn_seconds,json=turnSeconds,proto3" json:"turn_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +352,27 @@ func (x *CreateRoomCommand) GetHostId() string {
 		return x.HostId
 	}
 	return ""
+}
+
+func (x *CreateRoomCommand) GetRounds() int64 {
+	if x != nil {
+		return x.Rounds
+	}
+	return 0
+}
+
+func (x *CreateRoomCommand) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *CreateRoomCommand) GetTurnSeconds() int64 {
+	if x != nil {
+		return x.TurnSeconds
+	}
+	return 0
 }
 
 type GuessCommand struct {
@@ -632,12 +690,159 @@ func (x *LeaveCommand) GetPlayerId() string {
 	return ""
 }
 
+type RematchCommand struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Room     string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Player   string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	PlayerId string                 `protobuf:"bytes,3,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Word     string                 `protobuf:"bytes,4,opt,name=word,proto3" json:"word,omitempty"`
+	// from_match is the match the rematch ends; 0: the match now.
+	FromMatch     int64 `protobuf:"varint,5,opt,name=from_match,json=fromMatch,proto3" json:"from_match,omitempty"`
+	AtUnixMs      int64 `protobuf:"varint,6,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RematchCommand) Reset() {
+	*x = RematchCommand{}
+	mi := &file_command_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RematchCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RematchCommand) ProtoMessage() {}
+
+func (x *RematchCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RematchCommand.ProtoReflect.Descriptor instead.
+func (*RematchCommand) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RematchCommand) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *RematchCommand) GetPlayer() string {
+	if x != nil {
+		return x.Player
+	}
+	return ""
+}
+
+func (x *RematchCommand) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *RematchCommand) GetWord() string {
+	if x != nil {
+		return x.Word
+	}
+	return ""
+}
+
+func (x *RematchCommand) GetFromMatch() int64 {
+	if x != nil {
+		return x.FromMatch
+	}
+	return 0
+}
+
+func (x *RematchCommand) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+// ExpireTurnCommand ends a turn whose countdown ran out. at_unix_ms is the
+// proposer's clock: the state machine compares it with the deadline.
+type ExpireTurnCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	AtUnixMs      int64                  `protobuf:"varint,3,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireTurnCommand) Reset() {
+	*x = ExpireTurnCommand{}
+	mi := &file_command_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireTurnCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireTurnCommand) ProtoMessage() {}
+
+func (x *ExpireTurnCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_command_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireTurnCommand.ProtoReflect.Descriptor instead.
+func (*ExpireTurnCommand) Descriptor() ([]byte, []int) {
+	return file_command_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ExpireTurnCommand) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *ExpireTurnCommand) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ExpireTurnCommand) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
 var File_command_proto protoreflect.FileDescriptor
 
 const file_command_proto_rawDesc = "" +
 	"\n" +
 	"\rcommand.proto\x12\n" +
-	"gallows.v1\"\xa5\x02\n" +
+	"gallows.v1\"\x9f\x03\n" +
 	"\aCommand\x12@\n" +
 	"\vcreate_room\x18\x01 \x01(\v2\x1d.gallows.v1.CreateRoomCommandH\x00R\n" +
 	"createRoom\x120\n" +
@@ -645,10 +850,13 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"next_round\x18\x03 \x01(\v2\x1c.gallows.v1.NextRoundCommandH\x00R\tnextRound\x12-\n" +
 	"\x04join\x18\x04 \x01(\v2\x17.gallows.v1.JoinCommandH\x00R\x04join\x120\n" +
-	"\x05leave\x18\x05 \x01(\v2\x18.gallows.v1.LeaveCommandH\x00R\x05leaveB\x06\n" +
+	"\x05leave\x18\x05 \x01(\v2\x18.gallows.v1.LeaveCommandH\x00R\x05leave\x126\n" +
+	"\arematch\x18\x06 \x01(\v2\x1a.gallows.v1.RematchCommandH\x00R\arematch\x12@\n" +
+	"\vexpire_turn\x18\a \x01(\v2\x1d.gallows.v1.ExpireTurnCommandH\x00R\n" +
+	"expireTurnB\x06\n" +
 	"\x04kind\"8\n" +
 	"\x05Batch\x12/\n" +
-	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\x96\x02\n" +
+	"\bcommands\x18\x01 \x03(\v2\x13.gallows.v1.CommandR\bcommands\"\xeb\x02\n" +
 	"\x11CreateRoomCommand\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x1a\n" +
@@ -664,7 +872,10 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\t \x01(\tR\trequestId\x12\x17\n" +
 	"\ahost_id\x18\n" +
-	" \x01(\tR\x06hostId\"\xc2\x01\n" +
+	" \x01(\tR\x06hostId\x12\x16\n" +
+	"\x06rounds\x18\v \x01(\x03R\x06rounds\x12\x18\n" +
+	"\aprivate\x18\f \x01(\bR\aprivate\x12!\n" +
+	"\fturn_seconds\x18\r \x01(\x03R\vturnSeconds\"\xc2\x01\n" +
 	"\fGuessCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x16\n" +
@@ -695,7 +906,21 @@ const file_command_proto_rawDesc = "" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1c\n" +
 	"\n" +
 	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12\x1b\n" +
-	"\tplayer_id\x18\x04 \x01(\tR\bplayerIdB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
+	"\tplayer_id\x18\x04 \x01(\tR\bplayerId\"\xaa\x01\n" +
+	"\x0eRematchCommand\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
+	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1b\n" +
+	"\tplayer_id\x18\x03 \x01(\tR\bplayerId\x12\x12\n" +
+	"\x04word\x18\x04 \x01(\tR\x04word\x12\x1d\n" +
+	"\n" +
+	"from_match\x18\x05 \x01(\x03R\tfromMatch\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x06 \x01(\x03R\batUnixMs\"_\n" +
+	"\x11ExpireTurnCommand\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMsB<Z:github.com/gallows-game/gallows/proto/gallows/v1;gallowsv1b\x06proto3"
 
 var (
 	file_command_proto_rawDescOnce sync.Once
@@ -709,7 +934,7 @@ func file_command_proto_rawDescGZIP() []byte {
 	return file_command_proto_rawDescData
 }
 
-var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_command_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_command_proto_goTypes = []any{
 	(*Command)(nil),           // 0: gallows.v1.Command
 	(*Batch)(nil),             // 1: gallows.v1.Batch
@@ -718,6 +943,8 @@ var file_command_proto_goTypes = []any{
 	(*NextRoundCommand)(nil),  // 4: gallows.v1.NextRoundCommand
 	(*JoinCommand)(nil),       // 5: gallows.v1.JoinCommand
 	(*LeaveCommand)(nil),      // 6: gallows.v1.LeaveCommand
+	(*RematchCommand)(nil),    // 7: gallows.v1.RematchCommand
+	(*ExpireTurnCommand)(nil), // 8: gallows.v1.ExpireTurnCommand
 }
 var file_command_proto_depIdxs = []int32{
 	2, // 0: gallows.v1.Command.create_room:type_name -> gallows.v1.CreateRoomCommand
@@ -725,12 +952,14 @@ var file_command_proto_depIdxs = []int32{
 	4, // 2: gallows.v1.Command.next_round:type_name -> gallows.v1.NextRoundCommand
 	5, // 3: gallows.v1.Command.join:type_name -> gallows.v1.JoinCommand
 	6, // 4: gallows.v1.Command.leave:type_name -> gallows.v1.LeaveCommand
-	0, // 5: gallows.v1.Batch.commands:type_name -> gallows.v1.Command
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	7, // 5: gallows.v1.Command.rematch:type_name -> gallows.v1.RematchCommand
+	8, // 6: gallows.v1.Command.expire_turn:type_name -> gallows.v1.ExpireTurnCommand
+	0, // 7: gallows.v1.Batch.commands:type_name -> gallows.v1.Command
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_command_proto_init() }
@@ -744,6 +973,8 @@ func file_command_proto_init() {
 		(*Command_NextRound)(nil),
 		(*Command_Join)(nil),
 		(*Command_Leave)(nil),
+		(*Command_Rematch)(nil),
+		(*Command_ExpireTurn)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -751,7 +982,7 @@ func file_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_command_proto_rawDesc), len(file_command_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -159,6 +159,37 @@ const (
 	ErrorReason_ERROR_REASON_NAME_TAKEN ErrorReason = 9
 	// Only the room's host may do that (start the next round).
 	ErrorReason_ERROR_REASON_FORBIDDEN ErrorReason = 10
+	// The host of a custom-word room chose the word, so watches the round:
+	// the others guess.
+	ErrorReason_ERROR_REASON_HOST_WATCHES ErrorReason = 11
+	// The match is over: NextRound is refused, the host starts a rematch.
+	ErrorReason_ERROR_REASON_MATCH_OVER ErrorReason = 12
+	// ExpireTurn before the turn's deadline, for a version the room has
+	// left, in a round that is over or in a room without a countdown.
+	ErrorReason_ERROR_REASON_TURN_NOT_OVER ErrorReason = 13
+	// A rematch before the match is over.
+	ErrorReason_ERROR_REASON_MATCH_NOT_OVER ErrorReason = 14
+	// NextRound in the last round of a match while it is played: the
+	// round is played out, not skipped.
+	ErrorReason_ERROR_REASON_LAST_ROUND ErrorReason = 15
+	// The secret word is not 2 to 32 letters a-z, spaces, hyphens and
+	// apostrophes.
+	ErrorReason_ERROR_REASON_INVALID_WORD ErrorReason = 16
+	// The player name is empty, longer than 24 characters or has control
+	// characters.
+	ErrorReason_ERROR_REASON_INVALID_NAME ErrorReason = 17
+	// No word list for that category.
+	ErrorReason_ERROR_REASON_UNKNOWN_CATEGORY ErrorReason = 18
+	// The difficulty is not easy, medium or hard.
+	ErrorReason_ERROR_REASON_UNKNOWN_DIFFICULTY ErrorReason = 19
+	// Lives, match length or turn countdown out of range.
+	ErrorReason_ERROR_REASON_INVALID_SETTINGS ErrorReason = 20
+	// Fewer than a majority of the cluster's voters are up, so no leader
+	// can be elected. Backends never send it: the game client gives it
+	// instead of NO_QUORUM when its cluster status (at most about a second
+	// old) shows so, with the counts in the ErrorInfo's metadata ("up",
+	// "voters").
+	ErrorReason_ERROR_REASON_NO_MAJORITY ErrorReason = 21
 )
 
 // Enum value maps for ErrorReason.
@@ -174,18 +205,40 @@ var (
 		8:  "ERROR_REASON_ROOM_FULL",
 		9:  "ERROR_REASON_NAME_TAKEN",
 		10: "ERROR_REASON_FORBIDDEN",
+		11: "ERROR_REASON_HOST_WATCHES",
+		12: "ERROR_REASON_MATCH_OVER",
+		13: "ERROR_REASON_TURN_NOT_OVER",
+		14: "ERROR_REASON_MATCH_NOT_OVER",
+		15: "ERROR_REASON_LAST_ROUND",
+		16: "ERROR_REASON_INVALID_WORD",
+		17: "ERROR_REASON_INVALID_NAME",
+		18: "ERROR_REASON_UNKNOWN_CATEGORY",
+		19: "ERROR_REASON_UNKNOWN_DIFFICULTY",
+		20: "ERROR_REASON_INVALID_SETTINGS",
+		21: "ERROR_REASON_NO_MAJORITY",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":     0,
-		"ERROR_REASON_INVALID_LETTER":  1,
-		"ERROR_REASON_ALREADY_GUESSED": 2,
-		"ERROR_REASON_ROUND_OVER":      3,
-		"ERROR_REASON_NOT_FOUND":       4,
-		"ERROR_REASON_NO_QUORUM":       5,
-		"ERROR_REASON_BAD_REQUEST":     6,
-		"ERROR_REASON_ROOM_FULL":       8,
-		"ERROR_REASON_NAME_TAKEN":      9,
-		"ERROR_REASON_FORBIDDEN":       10,
+		"ERROR_REASON_UNSPECIFIED":        0,
+		"ERROR_REASON_INVALID_LETTER":     1,
+		"ERROR_REASON_ALREADY_GUESSED":    2,
+		"ERROR_REASON_ROUND_OVER":         3,
+		"ERROR_REASON_NOT_FOUND":          4,
+		"ERROR_REASON_NO_QUORUM":          5,
+		"ERROR_REASON_BAD_REQUEST":        6,
+		"ERROR_REASON_ROOM_FULL":          8,
+		"ERROR_REASON_NAME_TAKEN":         9,
+		"ERROR_REASON_FORBIDDEN":          10,
+		"ERROR_REASON_HOST_WATCHES":       11,
+		"ERROR_REASON_MATCH_OVER":         12,
+		"ERROR_REASON_TURN_NOT_OVER":      13,
+		"ERROR_REASON_MATCH_NOT_OVER":     14,
+		"ERROR_REASON_LAST_ROUND":         15,
+		"ERROR_REASON_INVALID_WORD":       16,
+		"ERROR_REASON_INVALID_NAME":       17,
+		"ERROR_REASON_UNKNOWN_CATEGORY":   18,
+		"ERROR_REASON_UNKNOWN_DIFFICULTY": 19,
+		"ERROR_REASON_INVALID_SETTINGS":   20,
+		"ERROR_REASON_NO_MAJORITY":        21,
 	}
 )
 
@@ -269,13 +322,17 @@ func (x *Player) GetPoints() int64 {
 	return 0
 }
 
-// LogEntry is one guess of the current round.
+// LogEntry is one guess of the current round, or a turn whose countdown
+// ran out (timeout: no player, no letter, and it cost a life).
 type LogEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Player        string                 `protobuf:"bytes,1,opt,name=player,proto3" json:"player,omitempty"`
-	Letter        string                 `protobuf:"bytes,2,opt,name=letter,proto3" json:"letter,omitempty"`
-	Hit           bool                   `protobuf:"varint,3,opt,name=hit,proto3" json:"hit,omitempty"`
-	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Player  string                 `protobuf:"bytes,1,opt,name=player,proto3" json:"player,omitempty"`
+	Letter  string                 `protobuf:"bytes,2,opt,name=letter,proto3" json:"letter,omitempty"`
+	Hit     bool                   `protobuf:"varint,3,opt,name=hit,proto3" json:"hit,omitempty"`
+	Version uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// timeout marks a turn whose countdown ran out (ExpireTurn): player and
+	// letter are empty.
+	Timeout       bool `protobuf:"varint,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,6 +395,13 @@ func (x *LogEntry) GetVersion() uint64 {
 	return 0
 }
 
+func (x *LogEntry) GetTimeout() bool {
+	if x != nil {
+		return x.Timeout
+	}
+	return false
+}
+
 // Room is what may be shown of a room: the secret word only once the round is over.
 type Room struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -362,8 +426,25 @@ type Room struct {
 	Host            string `protobuf:"bytes,16,opt,name=host,proto3" json:"host,omitempty"`
 	CreatedAtUnixMs int64  `protobuf:"varint,17,opt,name=created_at_unix_ms,json=createdAtUnixMs,proto3" json:"created_at_unix_ms,omitempty"`
 	UpdatedAtUnixMs int64  `protobuf:"varint,18,opt,name=updated_at_unix_ms,json=updatedAtUnixMs,proto3" json:"updated_at_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// rounds is the match's length: 0 for an endless room, else 1 to 20.
+	Rounds int32 `protobuf:"varint,20,opt,name=rounds,proto3" json:"rounds,omitempty"`
+	// private rooms are never listed (ListRooms): players come by code or link.
+	Private bool `protobuf:"varint,21,opt,name=private,proto3" json:"private,omitempty"`
+	// turn_seconds is the time allowed for each turn: 0 for no countdown,
+	// else 10 to 300.
+	TurnSeconds int32 `protobuf:"varint,22,opt,name=turn_seconds,json=turnSeconds,proto3" json:"turn_seconds,omitempty"`
+	// turn_deadline_unix_ms is when the current turn's countdown runs out:
+	// the time of the round's start or of its last guess or timeout, plus
+	// turn_seconds. 0 when the room has no countdown or the round is over.
+	TurnDeadlineUnixMs int64 `protobuf:"varint,23,opt,name=turn_deadline_unix_ms,json=turnDeadlineUnixMs,proto3" json:"turn_deadline_unix_ms,omitempty"`
+	// match_over: the room plays matches (rounds > 0), this is the match's
+	// last round (round == rounds) and it is over. The host may start a
+	// rematch; NextRound is refused (MATCH_OVER).
+	MatchOver bool `protobuf:"varint,24,opt,name=match_over,json=matchOver,proto3" json:"match_over,omitempty"`
+	// match counts the room's matches: 1 for the first, +1 per rematch.
+	Match         int32 `protobuf:"varint,25,opt,name=match,proto3" json:"match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Room) Reset() {
@@ -522,6 +603,48 @@ func (x *Room) GetUpdatedAtUnixMs() int64 {
 	return 0
 }
 
+func (x *Room) GetRounds() int32 {
+	if x != nil {
+		return x.Rounds
+	}
+	return 0
+}
+
+func (x *Room) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Room) GetTurnSeconds() int32 {
+	if x != nil {
+		return x.TurnSeconds
+	}
+	return 0
+}
+
+func (x *Room) GetTurnDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.TurnDeadlineUnixMs
+	}
+	return 0
+}
+
+func (x *Room) GetMatchOver() bool {
+	if x != nil {
+		return x.MatchOver
+	}
+	return false
+}
+
+func (x *Room) GetMatch() int32 {
+	if x != nil {
+		return x.Match
+	}
+	return 0
+}
+
 type CreateRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// host is the creating player's name; it becomes the room's first
@@ -540,7 +663,16 @@ type CreateRoomRequest struct {
 	// the player is, as a frontend's session says. In a room a name belongs
 	// to the player id that took it, first answers are kept per player id,
 	// and only the host's player id starts the next round.
-	PlayerId      string `protobuf:"bytes,7,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	PlayerId string `protobuf:"bytes,7,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	// rounds is the match's length: 0 (the default) for an endless room,
+	// else 1 to 20 rounds, after which the host starts a rematch.
+	Rounds int32 `protobuf:"varint,8,opt,name=rounds,proto3" json:"rounds,omitempty"`
+	// private keeps the room out of ListRooms: it is reached by its code.
+	Private bool `protobuf:"varint,9,opt,name=private,proto3" json:"private,omitempty"`
+	// turn_seconds is the time allowed for each turn: 0 (the default) for
+	// no countdown, else 10 to 300. A turn that runs out costs a life (see
+	// Game.ExpireTurn).
+	TurnSeconds   int32 `protobuf:"varint,10,opt,name=turn_seconds,json=turnSeconds,proto3" json:"turn_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -622,6 +754,27 @@ func (x *CreateRoomRequest) GetPlayerId() string {
 		return x.PlayerId
 	}
 	return ""
+}
+
+func (x *CreateRoomRequest) GetRounds() int32 {
+	if x != nil {
+		return x.Rounds
+	}
+	return 0
+}
+
+func (x *CreateRoomRequest) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *CreateRoomRequest) GetTurnSeconds() int32 {
+	if x != nil {
+		return x.TurnSeconds
+	}
+	return 0
 }
 
 type GetRoomRequest struct {
@@ -1463,6 +1616,147 @@ func (x *NextRoundRequest) GetPlayerId() string {
 	return ""
 }
 
+// RematchRequest starts the next match of a room whose match is over:
+// only the room's host (by player_id) may; anyone else is refused with
+// FORBIDDEN, and a rematch before the match is over with MATCH_NOT_OVER.
+type RematchRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Player string                 `protobuf:"bytes,2,opt,name=player,proto3" json:"player,omitempty"`
+	// player_id is the id of the player starting the rematch (required).
+	PlayerId string `protobuf:"bytes,3,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	// match is the match this request ends (the room's match when the
+	// caller saw it over): once the room has moved on to the next match the
+	// request changes nothing, and sent again it is answered as the first
+	// time. 0 means the match current when the first node receives it.
+	Match int32 `protobuf:"varint,4,opt,name=match,proto3" json:"match,omitempty"`
+	// word is an optional secret for custom-word rooms, as in NextRound.
+	Word          string `protobuf:"bytes,5,opt,name=word,proto3" json:"word,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RematchRequest) Reset() {
+	*x = RematchRequest{}
+	mi := &file_game_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RematchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RematchRequest) ProtoMessage() {}
+
+func (x *RematchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RematchRequest.ProtoReflect.Descriptor instead.
+func (*RematchRequest) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RematchRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *RematchRequest) GetPlayer() string {
+	if x != nil {
+		return x.Player
+	}
+	return ""
+}
+
+func (x *RematchRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *RematchRequest) GetMatch() int32 {
+	if x != nil {
+		return x.Match
+	}
+	return 0
+}
+
+func (x *RematchRequest) GetWord() string {
+	if x != nil {
+		return x.Word
+	}
+	return ""
+}
+
+// ExpireTurnRequest ends the current turn of a room whose countdown has
+// run out. version is the room's version the caller saw: the request
+// applies only while the room is still at that version, so of the many
+// tabs that send it at the deadline, one applies it.
+type ExpireTurnRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireTurnRequest) Reset() {
+	*x = ExpireTurnRequest{}
+	mi := &file_game_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireTurnRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireTurnRequest) ProtoMessage() {}
+
+func (x *ExpireTurnRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireTurnRequest.ProtoReflect.Descriptor instead.
+func (*ExpireTurnRequest) Descriptor() ([]byte, []int) {
+	return file_game_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ExpireTurnRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *ExpireTurnRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // JoinRequest makes player_id a player of record of the room under the
 // name player, if the name is free there (NAME_TAKEN if not); joining
 // again under the same name changes nothing.
@@ -1478,7 +1772,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_game_proto_msgTypes[17]
+	mi := &file_game_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1784,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[17]
+	mi := &file_game_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1797,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{17}
+	return file_game_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *JoinRequest) GetRoomId() string {
@@ -1541,7 +1835,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_game_proto_msgTypes[18]
+	mi := &file_game_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1847,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[18]
+	mi := &file_game_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1860,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{18}
+	return file_game_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LeaveRequest) GetRoomId() string {
@@ -1592,7 +1886,7 @@ type RoomReply struct {
 
 func (x *RoomReply) Reset() {
 	*x = RoomReply{}
-	mi := &file_game_proto_msgTypes[19]
+	mi := &file_game_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1898,7 @@ func (x *RoomReply) String() string {
 func (*RoomReply) ProtoMessage() {}
 
 func (x *RoomReply) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[19]
+	mi := &file_game_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1911,7 @@ func (x *RoomReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomReply.ProtoReflect.Descriptor instead.
 func (*RoomReply) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{19}
+	return file_game_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RoomReply) GetRoom() *Room {
@@ -1639,7 +1933,7 @@ type WatchRoomRequest struct {
 
 func (x *WatchRoomRequest) Reset() {
 	*x = WatchRoomRequest{}
-	mi := &file_game_proto_msgTypes[20]
+	mi := &file_game_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1945,7 @@ func (x *WatchRoomRequest) String() string {
 func (*WatchRoomRequest) ProtoMessage() {}
 
 func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[20]
+	mi := &file_game_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1958,7 @@ func (x *WatchRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRoomRequest.ProtoReflect.Descriptor instead.
 func (*WatchRoomRequest) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{20}
+	return file_game_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchRoomRequest) GetRoomId() string {
@@ -1693,7 +1987,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_game_proto_msgTypes[21]
+	mi := &file_game_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1999,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_game_proto_msgTypes[21]
+	mi := &file_game_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +2012,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_game_proto_rawDescGZIP(), []int{21}
+	return file_game_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RoomEvent) GetRoom() *Room {
@@ -1744,12 +2038,13 @@ const file_game_proto_rawDesc = "" +
 	"gallows.v1\"4\n" +
 	"\x06Player\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06points\x18\x02 \x01(\x03R\x06points\"f\n" +
+	"\x06points\x18\x02 \x01(\x03R\x06points\"\x80\x01\n" +
 	"\bLogEntry\x12\x16\n" +
 	"\x06player\x18\x01 \x01(\tR\x06player\x12\x16\n" +
 	"\x06letter\x18\x02 \x01(\tR\x06letter\x12\x10\n" +
 	"\x03hit\x18\x03 \x01(\bR\x03hit\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"\xb9\x04\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x18\n" +
+	"\atimeout\x18\x05 \x01(\bR\atimeout\"\xf6\x05\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x14\n" +
@@ -1772,8 +2067,15 @@ const file_game_proto_rawDesc = "" +
 	"\x06custom\x18\x0f \x01(\bR\x06custom\x12\x12\n" +
 	"\x04host\x18\x10 \x01(\tR\x04host\x12+\n" +
 	"\x12created_at_unix_ms\x18\x11 \x01(\x03R\x0fcreatedAtUnixMs\x12+\n" +
-	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMsJ\x04\b\x13\x10\x14R\n" +
-	"raft_index\"\xd0\x01\n" +
+	"\x12updated_at_unix_ms\x18\x12 \x01(\x03R\x0fupdatedAtUnixMs\x12\x16\n" +
+	"\x06rounds\x18\x14 \x01(\x05R\x06rounds\x12\x18\n" +
+	"\aprivate\x18\x15 \x01(\bR\aprivate\x12!\n" +
+	"\fturn_seconds\x18\x16 \x01(\x05R\vturnSeconds\x121\n" +
+	"\x15turn_deadline_unix_ms\x18\x17 \x01(\x03R\x12turnDeadlineUnixMs\x12\x1d\n" +
+	"\n" +
+	"match_over\x18\x18 \x01(\bR\tmatchOver\x12\x14\n" +
+	"\x05match\x18\x19 \x01(\x05R\x05matchJ\x04\b\x13\x10\x14R\n" +
+	"raft_index\"\xa5\x02\n" +
 	"\x11CreateRoomRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1e\n" +
@@ -1784,7 +2086,11 @@ const file_game_proto_rawDesc = "" +
 	"\tmax_lives\x18\x05 \x01(\x03R\bmaxLives\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tplayer_id\x18\a \x01(\tR\bplayerId\"w\n" +
+	"\tplayer_id\x18\a \x01(\tR\bplayerId\x12\x16\n" +
+	"\x06rounds\x18\b \x01(\x05R\x06rounds\x12\x18\n" +
+	"\aprivate\x18\t \x01(\bR\aprivate\x12!\n" +
+	"\fturn_seconds\x18\n" +
+	" \x01(\x05R\vturnSeconds\"w\n" +
 	"\x0eGetRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12+\n" +
 	"\x05level\x18\x02 \x01(\x0e2\x15.gallows.v1.ReadLevelR\x05level\x12\x1f\n" +
@@ -1842,7 +2148,16 @@ const file_game_proto_rawDesc = "" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
 	"\x04word\x18\x03 \x01(\tR\x04word\x12\x14\n" +
 	"\x05round\x18\x04 \x01(\x03R\x05round\x12\x1b\n" +
-	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\"[\n" +
+	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\"\x88\x01\n" +
+	"\x0eRematchRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
+	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1b\n" +
+	"\tplayer_id\x18\x03 \x01(\tR\bplayerId\x12\x14\n" +
+	"\x05match\x18\x04 \x01(\x05R\x05match\x12\x12\n" +
+	"\x04word\x18\x05 \x01(\tR\x04word\"F\n" +
+	"\x11ExpireTurnRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"[\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1b\n" +
@@ -1866,7 +2181,7 @@ const file_game_proto_rawDesc = "" +
 	"\tReadLevel\x12\x1a\n" +
 	"\x16READ_LEVEL_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17READ_LEVEL_LINEARIZABLE\x10\x01\x12\x14\n" +
-	"\x10READ_LEVEL_STALE\x10\x02*\xd9\x02\n" +
+	"\x10READ_LEVEL_STALE\x10\x02*\xba\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_REASON_INVALID_LETTER\x10\x01\x12 \n" +
@@ -1878,14 +2193,28 @@ const file_game_proto_rawDesc = "" +
 	"\x16ERROR_REASON_ROOM_FULL\x10\b\x12\x1b\n" +
 	"\x17ERROR_REASON_NAME_TAKEN\x10\t\x12\x1a\n" +
 	"\x16ERROR_REASON_FORBIDDEN\x10\n" +
-	"\"\x04\b\a\x10\a*\x1bERROR_REASON_ROUND_NOT_OVER2\xe0\x04\n" +
+	"\x12\x1d\n" +
+	"\x19ERROR_REASON_HOST_WATCHES\x10\v\x12\x1b\n" +
+	"\x17ERROR_REASON_MATCH_OVER\x10\f\x12\x1e\n" +
+	"\x1aERROR_REASON_TURN_NOT_OVER\x10\r\x12\x1f\n" +
+	"\x1bERROR_REASON_MATCH_NOT_OVER\x10\x0e\x12\x1b\n" +
+	"\x17ERROR_REASON_LAST_ROUND\x10\x0f\x12\x1d\n" +
+	"\x19ERROR_REASON_INVALID_WORD\x10\x10\x12\x1d\n" +
+	"\x19ERROR_REASON_INVALID_NAME\x10\x11\x12!\n" +
+	"\x1dERROR_REASON_UNKNOWN_CATEGORY\x10\x12\x12#\n" +
+	"\x1fERROR_REASON_UNKNOWN_DIFFICULTY\x10\x13\x12!\n" +
+	"\x1dERROR_REASON_INVALID_SETTINGS\x10\x14\x12\x1c\n" +
+	"\x18ERROR_REASON_NO_MAJORITY\x10\x15\"\x04\b\a\x10\a*\x1bERROR_REASON_ROUND_NOT_OVER2\xe2\x05\n" +
 	"\x04Game\x12B\n" +
 	"\n" +
 	"CreateRoom\x12\x1d.gallows.v1.CreateRoomRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
 	"\aGetRoom\x12\x1a.gallows.v1.GetRoomRequest\x1a\x15.gallows.v1.RoomReply\x12E\n" +
 	"\tListRooms\x12\x1c.gallows.v1.ListRoomsRequest\x1a\x1a.gallows.v1.ListRoomsReply\x12M\n" +
 	"\vGuessStream\x12\x1d.gallows.v1.GuessBatchRequest\x1a\x1b.gallows.v1.GuessBatchReply(\x010\x01\x12@\n" +
-	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
+	"\tNextRound\x12\x1c.gallows.v1.NextRoundRequest\x1a\x15.gallows.v1.RoomReply\x12<\n" +
+	"\aRematch\x12\x1a.gallows.v1.RematchRequest\x1a\x15.gallows.v1.RoomReply\x12B\n" +
+	"\n" +
+	"ExpireTurn\x12\x1d.gallows.v1.ExpireTurnRequest\x1a\x15.gallows.v1.RoomReply\x126\n" +
 	"\x04Join\x12\x17.gallows.v1.JoinRequest\x1a\x15.gallows.v1.RoomReply\x128\n" +
 	"\x05Leave\x12\x18.gallows.v1.LeaveRequest\x1a\x15.gallows.v1.RoomReply\x12H\n" +
 	"\n" +
@@ -1905,7 +2234,7 @@ func file_game_proto_rawDescGZIP() []byte {
 }
 
 var file_game_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_game_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_game_proto_goTypes = []any{
 	(RoundStatus)(0),               // 0: gallows.v1.RoundStatus
 	(ReadLevel)(0),                 // 1: gallows.v1.ReadLevel
@@ -1927,11 +2256,13 @@ var file_game_proto_goTypes = []any{
 	(*GuessOutcome)(nil),           // 17: gallows.v1.GuessOutcome
 	(*Error)(nil),                  // 18: gallows.v1.Error
 	(*NextRoundRequest)(nil),       // 19: gallows.v1.NextRoundRequest
-	(*JoinRequest)(nil),            // 20: gallows.v1.JoinRequest
-	(*LeaveRequest)(nil),           // 21: gallows.v1.LeaveRequest
-	(*RoomReply)(nil),              // 22: gallows.v1.RoomReply
-	(*WatchRoomRequest)(nil),       // 23: gallows.v1.WatchRoomRequest
-	(*RoomEvent)(nil),              // 24: gallows.v1.RoomEvent
+	(*RematchRequest)(nil),         // 20: gallows.v1.RematchRequest
+	(*ExpireTurnRequest)(nil),      // 21: gallows.v1.ExpireTurnRequest
+	(*JoinRequest)(nil),            // 22: gallows.v1.JoinRequest
+	(*LeaveRequest)(nil),           // 23: gallows.v1.LeaveRequest
+	(*RoomReply)(nil),              // 24: gallows.v1.RoomReply
+	(*WatchRoomRequest)(nil),       // 25: gallows.v1.WatchRoomRequest
+	(*RoomEvent)(nil),              // 26: gallows.v1.RoomEvent
 }
 var file_game_proto_depIdxs = []int32{
 	0,  // 0: gallows.v1.Room.status:type_name -> gallows.v1.RoundStatus
@@ -1954,21 +2285,25 @@ var file_game_proto_depIdxs = []int32{
 	8,  // 17: gallows.v1.Game.ListRooms:input_type -> gallows.v1.ListRoomsRequest
 	14, // 18: gallows.v1.Game.GuessStream:input_type -> gallows.v1.GuessBatchRequest
 	19, // 19: gallows.v1.Game.NextRound:input_type -> gallows.v1.NextRoundRequest
-	20, // 20: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
-	21, // 21: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
-	9,  // 22: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
-	23, // 23: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
-	22, // 24: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
-	22, // 25: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
-	11, // 26: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
-	15, // 27: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
-	22, // 28: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
-	22, // 29: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
-	22, // 30: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
-	10, // 31: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
-	24, // 32: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
+	20, // 20: gallows.v1.Game.Rematch:input_type -> gallows.v1.RematchRequest
+	21, // 21: gallows.v1.Game.ExpireTurn:input_type -> gallows.v1.ExpireTurnRequest
+	22, // 22: gallows.v1.Game.Join:input_type -> gallows.v1.JoinRequest
+	23, // 23: gallows.v1.Game.Leave:input_type -> gallows.v1.LeaveRequest
+	9,  // 24: gallows.v1.Game.Categories:input_type -> gallows.v1.CategoriesRequest
+	25, // 25: gallows.v1.Game.WatchRoom:input_type -> gallows.v1.WatchRoomRequest
+	24, // 26: gallows.v1.Game.CreateRoom:output_type -> gallows.v1.RoomReply
+	24, // 27: gallows.v1.Game.GetRoom:output_type -> gallows.v1.RoomReply
+	11, // 28: gallows.v1.Game.ListRooms:output_type -> gallows.v1.ListRoomsReply
+	15, // 29: gallows.v1.Game.GuessStream:output_type -> gallows.v1.GuessBatchReply
+	24, // 30: gallows.v1.Game.NextRound:output_type -> gallows.v1.RoomReply
+	24, // 31: gallows.v1.Game.Rematch:output_type -> gallows.v1.RoomReply
+	24, // 32: gallows.v1.Game.ExpireTurn:output_type -> gallows.v1.RoomReply
+	24, // 33: gallows.v1.Game.Join:output_type -> gallows.v1.RoomReply
+	24, // 34: gallows.v1.Game.Leave:output_type -> gallows.v1.RoomReply
+	10, // 35: gallows.v1.Game.Categories:output_type -> gallows.v1.CategoriesReply
+	26, // 36: gallows.v1.Game.WatchRoom:output_type -> gallows.v1.RoomEvent
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -1989,7 +2324,7 @@ func file_game_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_proto_rawDesc), len(file_game_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,8 @@ const (
 	Game_ListRooms_FullMethodName   = "/gallows.v1.Game/ListRooms"
 	Game_GuessStream_FullMethodName = "/gallows.v1.Game/GuessStream"
 	Game_NextRound_FullMethodName   = "/gallows.v1.Game/NextRound"
+	Game_Rematch_FullMethodName     = "/gallows.v1.Game/Rematch"
+	Game_ExpireTurn_FullMethodName  = "/gallows.v1.Game/ExpireTurn"
 	Game_Join_FullMethodName        = "/gallows.v1.Game/Join"
 	Game_Leave_FullMethodName       = "/gallows.v1.Game/Leave"
 	Game_Categories_FullMethodName  = "/gallows.v1.Game/Categories"
@@ -63,6 +65,16 @@ type GameClient interface {
 	GuessStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[GuessBatchRequest, GuessBatchReply], error)
 	// NextRound starts the next round with a new word.
 	NextRound(ctx context.Context, in *NextRoundRequest, opts ...grpc.CallOption) (*RoomReply, error)
+	// Rematch starts the next match of a room whose match is over: the
+	// same players, every score back to 0, round 1 with a new word. Only
+	// the host may (FORBIDDEN for anyone else), only once the match is over
+	// (MATCH_NOT_OVER before).
+	Rematch(ctx context.Context, in *RematchRequest, opts ...grpc.CallOption) (*RoomReply, error)
+	// ExpireTurn ends the current turn of a room with a countdown whose
+	// deadline has passed: it costs the room one life. Any caller may send
+	// it (every tab of the room does, at the deadline); it applies once per
+	// turn, and is refused with TURN_NOT_OVER otherwise.
+	ExpireTurn(ctx context.Context, in *ExpireTurnRequest, opts ...grpc.CallOption) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*RoomReply, error)
 	// Leave removes a player of record from the room.
@@ -129,6 +141,26 @@ func (c *gameClient) NextRound(ctx context.Context, in *NextRoundRequest, opts .
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RoomReply)
 	err := c.cc.Invoke(ctx, Game_NextRound_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gameClient) Rematch(ctx context.Context, in *RematchRequest, opts ...grpc.CallOption) (*RoomReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RoomReply)
+	err := c.cc.Invoke(ctx, Game_Rematch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *gameClient) ExpireTurn(ctx context.Context, in *ExpireTurnRequest, opts ...grpc.CallOption) (*RoomReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RoomReply)
+	err := c.cc.Invoke(ctx, Game_ExpireTurn_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +246,16 @@ type GameServer interface {
 	GuessStream(grpc.BidiStreamingServer[GuessBatchRequest, GuessBatchReply]) error
 	// NextRound starts the next round with a new word.
 	NextRound(context.Context, *NextRoundRequest) (*RoomReply, error)
+	// Rematch starts the next match of a room whose match is over: the
+	// same players, every score back to 0, round 1 with a new word. Only
+	// the host may (FORBIDDEN for anyone else), only once the match is over
+	// (MATCH_NOT_OVER before).
+	Rematch(context.Context, *RematchRequest) (*RoomReply, error)
+	// ExpireTurn ends the current turn of a room with a countdown whose
+	// deadline has passed: it costs the room one life. Any caller may send
+	// it (every tab of the room does, at the deadline); it applies once per
+	// turn, and is refused with TURN_NOT_OVER otherwise.
+	ExpireTurn(context.Context, *ExpireTurnRequest) (*RoomReply, error)
 	// Join makes a player a player of record of the room.
 	Join(context.Context, *JoinRequest) (*RoomReply, error)
 	// Leave removes a player of record from the room.
@@ -247,6 +289,12 @@ func (UnimplementedGameServer) GuessStream(grpc.BidiStreamingServer[GuessBatchRe
 }
 func (UnimplementedGameServer) NextRound(context.Context, *NextRoundRequest) (*RoomReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method NextRound not implemented")
+}
+func (UnimplementedGameServer) Rematch(context.Context, *RematchRequest) (*RoomReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rematch not implemented")
+}
+func (UnimplementedGameServer) ExpireTurn(context.Context, *ExpireTurnRequest) (*RoomReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExpireTurn not implemented")
 }
 func (UnimplementedGameServer) Join(context.Context, *JoinRequest) (*RoomReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Join not implemented")
@@ -360,6 +408,42 @@ func _Game_NextRound_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Game_Rematch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RematchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GameServer).Rematch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Game_Rematch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GameServer).Rematch(ctx, req.(*RematchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Game_ExpireTurn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExpireTurnRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GameServer).ExpireTurn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Game_ExpireTurn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GameServer).ExpireTurn(ctx, req.(*ExpireTurnRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Game_Join_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(JoinRequest)
 	if err := dec(in); err != nil {
@@ -447,6 +531,14 @@ var Game_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NextRound",
 			Handler:    _Game_NextRound_Handler,
+		},
+		{
+			MethodName: "Rematch",
+			Handler:    _Game_Rematch_Handler,
+		},
+		{
+			MethodName: "ExpireTurn",
+			Handler:    _Game_ExpireTurn_Handler,
 		},
 		{
 			MethodName: "Join",
