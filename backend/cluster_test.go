@@ -424,6 +424,21 @@ func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
 		}
 	}()
 
+	// The stream starts with the state current when the watch began:
+	// wait for it, so that every guess below comes after it.
+	want := room.GetVersion()
+	select {
+	case ev := <-events:
+		if ev.GetRoom().GetVersion() != want {
+			t.Fatalf("watch began at version %d, want %d", ev.GetRoom().GetVersion(), want)
+		}
+		want++
+	case err := <-errc:
+		t.Fatalf("watch ended before its first state: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no first state on the watch")
+	}
+
 	g := newGuesser(t, c, room.GetId())
 	var last uint64
 	for i := range 16 {
@@ -439,7 +454,6 @@ func TestWatchOnFollowerIsGaplessAcrossLeaderChange(t *testing.T) {
 	if nl := c.Leader().ID(); nl == old {
 		t.Fatalf("leader is still %s", old)
 	}
-	want := room.GetVersion()
 	for want <= last {
 		select {
 		case ev := <-events:

@@ -235,9 +235,16 @@ func batchedGuess(bc *backendConn, ctx context.Context, req *pb.GuessRequest) (*
 	return bc.guesses.guess(ctx, req)
 }
 
+// noMajorityWait is how long a call is retried while the cluster status
+// shows fewer than a majority of the voters up before it gives up with
+// NO_MAJORITY: long enough for a status that lags a recovery to catch up,
+// short enough for a player to hear at once why nothing happens.
+const noMajorityWait = time.Second
+
 // retry runs call on backend after backend, in order o, until one gives an
 // answer that is not "unreachable or no quorum", or Config.Timeout
-// passes. It returns the address that answered last.
+// passes, or for noMajorityWait the cluster has had fewer than a majority
+// of its voters up. It returns the address that answered last.
 func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string, o order, req Req, call unaryCall[Req, Rep]) (Rep, string, error) {
 	var zero Rep
 	name := path.Base(method)
@@ -246,6 +253,7 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 	var skip map[string]bool // allocated at the first retry
 	bo := backoff{min: 10 * time.Millisecond, max: 500 * time.Millisecond}
 	var last error
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		addr, ok := c.pick(o, skip)
 		if !ok {
@@ -262,7 +270,9 @@ func retry[Req, Rep proto.Message](ctx context.Context, c *Client, method string
 		if !retryable(err) {
 			return zero, addr, fmt.Errorf("gameclient: %s on %s: %w", name, addr, err)
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (time.Since(start) >= noMajorityWait && c.noMajority()) {
+			// Out of time, or no leader can be elected until more voters
+			// come back: the caller hears it now, not at the deadline.
 			return zero, addr, c.gaveUp(name, attempt, err)
 		}
 		if transportFailure(err) {

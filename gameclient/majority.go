@@ -54,6 +54,13 @@ func (c *Client) VotersUp() (up, voters int, ok bool) {
 	return up, voters, voters > 0
 }
 
+// noMajority reports whether the latest cluster status shows fewer than
+// a majority of the voters up.
+func (c *Client) noMajority() bool {
+	up, voters, ok := c.VotersUp()
+	return ok && up < voters/2+1
+}
+
 // noMajorityStatus is the Unavailable NO_MAJORITY error of a call given
 // up on while up of voters voters are up.
 func noMajorityStatus(msg string, up, voters int) error {

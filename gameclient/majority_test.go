@@ -180,3 +180,27 @@ func TestRematchPinsTheMatchBeforeSending(t *testing.T) {
 		t.Fatalf("ExpireTurn requests for versions %v, want [10]", g.expired)
 	}
 }
+
+// Without a majority no leader can be elected until voters come back, so
+// a call does not wait out its whole timeout: it gives up with
+// NO_MAJORITY after about noMajorityWait, for the caller to say why at
+// once (and send the request again later).
+func TestNoMajorityGivesUpEarly(t *testing.T) {
+	st := &pb.ClusterStatus{Nodes: []*pb.NodeStatus{
+		node("b1", true, "candidate", "alive"), node("b2", true, "down", "failed"), node("b3", true, "down", "failed"),
+	}, ServedBy: "b1"}
+	addr, _ := serveGameAndCluster(t, &fakeGame{noQuorum: -1}, &fakeCluster{status: st})
+	const timeout = time.Minute
+	c := fakeClient(t, &recorder{}, timeout, addr)
+	localtest.Poll(t, 10*time.Second, "the cluster status", func() bool { return proto.Equal(c.Cluster(), st) })
+	start := time.Now()
+	_, err := c.Guess(localtest.Context(t, 2*timeout), &pb.GuessRequest{RoomId: "ABCDE", Player: "bo", PlayerId: gameclient.BotPlayerID("bo"), Letter: "e", RequestId: "bo-e"})
+	took := time.Since(start)
+	if gameclient.Reason(err) != pb.ErrorReason_ERROR_REASON_NO_MAJORITY {
+		t.Fatalf("err = %v, want NO_MAJORITY", err)
+	}
+	if took > timeout/2 {
+		t.Errorf("gave up after %v, want long before the %v timeout", took, timeout)
+	}
+	t.Logf("gave up with NO_MAJORITY after %v", took.Round(time.Millisecond))
+}
