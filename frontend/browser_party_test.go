@@ -269,7 +269,7 @@ func TestBrowserGuessDuringQuorumLoss(t *testing.T) {
 		s.Kill(id)
 	}
 	t.Logf("killed %v", down)
-	tab.do("guess m", chromedp.Click(brKey("m")))
+	tab.eval("guess m", brKeyJS("m")+`.click()`)
 	tab.waitJS(45*time.Second, "the plain reason", `/waiting for a majority/.test(document.getElementById('status').textContent)`)
 	status := brEval[string](tab, "read the status", `document.getElementById('status').textContent`)
 	if !strings.Contains(status, "1 of 3 game servers up") || !strings.Contains(status, "M") {
@@ -367,6 +367,99 @@ func TestBrowserCreateErrorKeepsInput(t *testing.T) {
 		if want := (form{"ana", "x", "3", "30", true}); got != want {
 			t.Errorf("%s: form after the error %+v, want %+v", size.name, got, want)
 		}
+		tab.noExceptions()
+	}
+}
+
+// TestBrowserPhoneLayout: on a 390×844 phone the word, the drawing, the
+// lives and the whole keyboard fit the first screen, the header is
+// small, the players are one tap away and wrong letters stay legible (no
+// strike-through: it makes an O look like θ).
+func TestBrowserPhoneLayout(t *testing.T) {
+	brChromium(t)
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
+	ps := brPlayers(t, base, "mo", "ana")
+	room := brAPIAs(t, ps["mo"], "POST", base+"/api/rooms", map[string]any{"word": "rock and roll", "rounds": 3}, http.StatusCreated)
+	for _, l := range []string{"o", "x", "q"} {
+		brGuessAPI(t, base, room.ID, ps["ana"], l)
+	}
+	b := brStartBrowser(t, 390, 844)
+	tab := b.newTab("phone", tabOption{width: 390, height: 844, mobile: true})
+	brOpenRoom(t, tab, base, room.ID, ps["ana"])
+	type layout struct {
+		Header    float64  `json:"header"`
+		Inside    []string `json:"inside"`
+		Outside   []string `json:"outside"`
+		Keys      int      `json:"keys"`
+		Struck    []string `json:"struck"`
+		PlayersAt float64  `json:"playersAt"`
+		Overflow  float64  `json:"overflow"`
+	}
+	got := brEval[layout](tab, "measure the room", `(() => {
+		const fits = el => { const r = el.getBoundingClientRect(); return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; };
+		const parts = {word: '#room .word', drawing: '#room .gallows', lives: '#room .lives', wrong: '#room .wrong', keyboard: '#room .keyboard'};
+		const inside = [], outside = [];
+		for (const [name, sel] of Object.entries(parts)) (fits(document.querySelector(sel)) ? inside : outside).push(name);
+		const keys = [...document.querySelectorAll('#room .key')].filter(fits).length;
+		const struck = [...document.querySelectorAll('#room .wrong__letter, #room .key--miss .key__letter')]
+			.filter(e => getComputedStyle(e).textDecorationLine.includes('line-through')).map(e => e.textContent.trim());
+		const chip = document.querySelector('a.chip[href="#players"]');
+		return {header: document.querySelector('.site-header').getBoundingClientRect().height, inside, outside, keys, struck,
+			playersAt: chip && chip.getClientRects().length ? chip.getBoundingClientRect().bottom : -1,
+			overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
+	})()`)
+	if len(got.Outside) > 0 || got.Keys != 26 {
+		t.Errorf("phone: %v off the first screen, %d of 26 keys on it (on it: %v)", got.Outside, got.Keys, got.Inside)
+	}
+	if got.Header > 64 {
+		t.Errorf("phone: the header is %vpx tall, want at most 64", got.Header)
+	}
+	if got.PlayersAt < 0 || got.PlayersAt > 844 {
+		t.Errorf("phone: the players chip is not on the first screen (bottom at %v)", got.PlayersAt)
+	}
+	if len(got.Struck) > 0 {
+		t.Errorf("phone: wrong letters %v are struck through", got.Struck)
+	}
+	if got.Overflow > 0 {
+		t.Errorf("phone: the page is %vpx wider than the screen", got.Overflow)
+	}
+	// One tap on the chip shows the players.
+	tab.eval("tap Players", `document.querySelector('a.chip[href="#players"]').click()`)
+	if err := tab.tryWaitJS(5*time.Second, `(r => r.top > -2 && r.top < window.innerHeight)(document.getElementById('players').getBoundingClientRect())`); err != nil {
+		t.Errorf("the players list is not on screen after tapping Players: %s", brEval[string](tab, "debug", `location.hash + ' y=' + window.scrollY + ' top=' + document.getElementById('players').getBoundingClientRect().top + ' h=' + document.documentElement.scrollHeight`))
+	}
+	tab.noExceptions()
+}
+
+// TestBrowserTurnCountdown: a room with a countdown shows the seconds
+// left; when they run out the tabs report it and the room loses one life,
+// once however many tabs report it.
+func TestBrowserTurnCountdown(t *testing.T) {
+	brChromium(t)
+	s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1})
+	base := s.URLs()[0]
+	ps := brPlayers(t, base, "ana", "bo")
+	room := brAPIAs(t, ps["ana"], "POST", base+"/api/rooms", map[string]any{"category": "animals", "turn_seconds": 10}, http.StatusCreated)
+	b := brStartBrowser(t, 1280, 900)
+	tabs := []*brTab{b.newTab("ana", tabOption{}), b.newTab("bo", tabOption{width: 390, height: 844, mobile: true})}
+	brOpenRoom(t, tabs[0], base, room.ID, ps["ana"])
+	brOpenRoom(t, tabs[1], base, room.ID, ps["bo"])
+	start := brAPI(t, "GET", base+"/api/rooms/"+room.ID, nil, http.StatusOK)
+	for _, tab := range tabs {
+		tab.waitJS(brStepTimeout, "the countdown", `/^\d+ s$/.test(document.querySelector('#room .countdown__n').textContent)`)
+	}
+	for _, tab := range tabs {
+		tab.waitJS(30*time.Second, "the turn to run out", `[...document.querySelectorAll('#room .log__item')].some(e => /time ran out/.test(e.textContent))`)
+	}
+	after := brAPI(t, "GET", base+"/api/rooms/"+room.ID, nil, http.StatusOK)
+	lives := brEval[string](tabs[0], "read the lives", `document.querySelector('#room .lives__n').textContent`)
+	// One timeout applied: one more version, one life, whatever the tabs
+	// sent (the next turn's countdown has 10 s to go).
+	if after.Version != start.Version+1 || lives != "5" {
+		t.Errorf("after the countdown ran out: version %d (from %d), lives %s; want one timeout applied", after.Version, start.Version, lives)
+	}
+	for _, tab := range tabs {
 		tab.noExceptions()
 	}
 }
