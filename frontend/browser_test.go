@@ -653,6 +653,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Errorf("mid-game room: players %v (* bold, + tagged you), served by %q, skip button shown %v, words broken %d",
 			f.Players, f.Served, f.Skip, f.Broken)
 	}
+	desk.waitJS(brStepTimeout, "ana shown online", `document.querySelector('#room .player[data-player-name="ana"]').getAttribute('data-online') === 'true'`)
 	shoot(desk, "room-playing")
 
 	// The same room on a phone.
@@ -671,6 +672,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	}).map(k => k.value)`); len(bad) > 0 {
 		t.Errorf("phone: keys %v overflow or are smaller than 44px", bad)
 	}
+	phone.waitJS(brStepTimeout, "ana shown online", `document.querySelector('#room .player[data-player-name="ana"]').getAttribute('data-online') === 'true'`)
 	shoot(phone, "room-playing-phone")
 
 	// Lost: ana's last wrong guess hangs the figure and reveals the word.
@@ -704,9 +706,11 @@ func TestBrowserScreenshots(t *testing.T) {
 	if got := brEval[string](desk, "read the podium", `[...document.querySelectorAll('#room .podium__name')].map(e => e.textContent).join()`); got != "bo,cy,mo" {
 		t.Errorf("podium %q, want bo,cy,mo", got)
 	}
+	desk.waitJS(brStepTimeout, "ana shown online", `document.querySelector('#room .player[data-player-name="ana"]').getAttribute('data-online') === 'true'`)
 	shoot(desk, "room-podium")
 	brOpenRoom(t, phone, base, match.ID, ps["ana"])
 	phone.waitJS(brStepTimeout, "the podium", `!!document.querySelector('#room .podium')`)
+	phone.waitJS(brStepTimeout, "ana shown online", `document.querySelector('#room .player[data-player-name="ana"]').getAttribute('data-online') === 'true'`)
 	shoot(phone, "room-podium-phone")
 
 	// Home: the rooms still played are listed, the lost one is not.
