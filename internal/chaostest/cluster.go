@@ -338,10 +338,27 @@ func (c *Cluster) Start(ctx context.Context, service string) error {
 	return c.onContainer(ctx, "start", service)
 }
 
-// Pause freezes every process of the service's container.
+// Pause freezes every process of the service's container. The runtime
+// gives up on a freeze that the cgroup does not reach in time (a process
+// in the middle of an fsync, say: "unable to freeze") and leaves the
+// container running; Pause then tries again, a few times.
 func (c *Cluster) Pause(ctx context.Context, service string) error {
-	return c.onContainer(ctx, "pause", service)
+	var err error
+	for attempt := 1; attempt <= pauseAttempts; attempt++ {
+		if err = c.onContainer(ctx, "pause", service); err == nil || !strings.Contains(err.Error(), "unable to freeze") {
+			return err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("pause %s: %w (after %v)", service, ctx.Err(), err)
+		}
+	}
+	return fmt.Errorf("pause %s: %d attempts: %w", service, pauseAttempts, err)
 }
+
+// pauseAttempts bounds Pause's tries of a freeze the runtime gave up on.
+const pauseAttempts = 5
 
 // Unpause thaws a paused container.
 func (c *Cluster) Unpause(ctx context.Context, service string) error {
