@@ -130,7 +130,7 @@ func (c *Client) NextRound(ctx context.Context, req *pb.NextRoundRequest) (*pb.R
 			return nil, err
 		}
 		req = proto.CloneOf(req)
-		req.Round = room.GetRound()
+		req.Round, req.Match = room.GetRound(), room.GetMatch()
 	}
 	rep, _, err := retry(ctx, c, pb.Game_NextRound_FullMethodName, leaderFirst, req, gameCall(pb.GameClient.NextRound))
 	if err != nil {

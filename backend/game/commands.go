@@ -94,6 +94,11 @@ type NextRound struct {
 	// So a NextRound is applied at most once per round, and a retry gets
 	// the answer the first try got.
 	FromRound int
+	// FromMatch, if not zero, is the match of the round FromRound: a
+	// request for a round of an earlier match is refused with
+	// ErrRoundOver (rounds count from 1 again in every match), and one
+	// for a later match with ErrInvalidCommand.
+	FromMatch int
 	// At is the time of the command in unix milliseconds.
 	At int64
 }

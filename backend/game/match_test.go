@@ -420,3 +420,48 @@ func TestRestoreFormat5(t *testing.T) {
 		})
 	}
 }
+
+// TestNextRoundOfAnEarlierMatch: rounds count from 1 again in every
+// match, so a NextRound names its match too. One for round 1 of the match
+// before, sent late (a retry, a form posted long after), ends nothing in
+// round 1 of the rematch: refused with ErrRoundOver, nothing changed. One
+// for the match now ends its round, once; one for a match to come is
+// invalid.
+func TestNextRoundOfAnEarlierMatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		fromMatch int
+		wantErr   error
+	}{
+		{"the match before", 1, game.ErrRoundOver},
+		{"the match now", 2, nil},
+		{"any match (an older client)", 0, nil},
+		{"a match to come", 3, game.ErrInvalidCommand},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := playMatch(t, 2, true)
+			mustApply(t, s, game.Rematch{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Word: "cd", FromMatch: 1, At: t0 + 50})
+			before := snapshot(t, s)
+			next := game.NextRound{Room: "ABCDE", Player: "host", PlayerID: pid("host"), Word: "ef", FromRound: 1, FromMatch: tt.fromMatch, At: t0 + 60}
+			res, err := s.Apply(next)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Apply = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if res.Changed || !bytes.Equal(before, snapshot(t, s)) {
+					t.Error("a refused next round changed the state")
+				}
+				return
+			}
+			if r := res.Room; r.Match != 2 || r.Round != 2 || r.Word != "ef" {
+				t.Errorf("after the next round: match %d, round %d, word %q; want match 2, round 2, ef", r.Match, r.Round, r.Word)
+			}
+			// Sent again: its first answer, not a third round.
+			again, err := s.Apply(next)
+			if err != nil || !again.Duplicate || again.Room.Round != 2 {
+				t.Errorf("sent again: %v, duplicate %v, round %d; want the first answer", err, again.Duplicate, again.Room.Round)
+			}
+		})
+	}
+}

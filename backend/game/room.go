@@ -35,6 +35,9 @@ type RequestRecord struct {
 	ID string
 	// EndedRound is the round a NextRound ended; 0 for a guess.
 	EndedRound int `json:",omitempty"`
+	// InMatch is the match of the round a NextRound ended, when the
+	// request said (NextRound.FromMatch); 0 otherwise.
+	InMatch int `json:",omitempty"`
 	// EndedMatch is the match a Rematch ended; 0 for anything else.
 	EndedMatch int `json:",omitempty"`
 	// Letter is the guessed letter.

@@ -27,13 +27,19 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	}
 	// The player's own NextRound for this round, applied before: its
 	// first answer, however many rounds have passed since.
-	if i >= 0 && n.FromRound != 0 && cur.Players[i].LastRequest.EndedRound == n.FromRound {
-		if reply := cur.Players[i].LastRequest.Reply; reply != nil {
+	if rec := recordOf(cur, i); n.FromRound != 0 && rec.EndedRound == n.FromRound && (n.FromMatch == 0 || rec.InMatch == 0 || rec.InMatch == n.FromMatch) {
+		if reply := rec.Reply; reply != nil {
 			return step{cur: cur, dup: true, reply: reply}, nil
 		}
 	}
 	if n.PlayerID != cur.HostID {
 		return fail(fmt.Errorf("%s is not the host, %s: %w", quote(name), quote(cur.Host), ErrForbidden))
+	}
+	if n.FromMatch != 0 && n.FromMatch != cur.Match {
+		if n.FromMatch > cur.Match {
+			return fail(fmt.Errorf("match %d has not started (the room plays match %d): %w", n.FromMatch, cur.Match, ErrInvalidCommand))
+		}
+		return fail(fmt.Errorf("round %d of match %d ended before match %d began: %w", n.FromRound, n.FromMatch, cur.Match, ErrRoundOver))
 	}
 	if n.FromRound != 0 && n.FromRound != cur.Round {
 		switch {
@@ -67,7 +73,7 @@ func (s *State) planNextRound(n NextRound) (step, error) {
 	next.Round++
 	next.startRound(word, n.At)
 	if n.FromRound != 0 {
-		next.Players[i].LastRequest = RequestRecord{EndedRound: n.FromRound, Version: next.Version, Reply: next.RoundStart}
+		next.Players[i].LastRequest = RequestRecord{EndedRound: n.FromRound, InMatch: n.FromMatch, Version: next.Version, Reply: next.RoundStart}
 	}
 	return step{cur: cur, next: next}, nil
 }
@@ -83,4 +89,13 @@ func (r *Room) startRound(word string, at int64) {
 	r.Status = Playing
 	r.TurnStart = at
 	r.RoundStart = r.asReply()
+}
+
+// recordOf is the request record of the player at index i of r's
+// players, or a zero record for i < 0 (a player not of record).
+func recordOf(r *Room, i int) RequestRecord {
+	if i < 0 {
+		return RequestRecord{}
+	}
+	return r.Players[i].LastRequest
 }

@@ -487,7 +487,7 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 		}
 		if room, ok := g.cfg.Store.Room(game.NormalizeRoomCode(req.GetRoomId())); ok {
 			req = proto.CloneOf(req)
-			req.Round = int64(room.Round)
+			req.Round, req.Match = int64(room.Round), int32(room.Match)
 		}
 	}
 	return g.writeRoom(ctx, func(ctx context.Context) (game.Command, error) {
@@ -498,7 +498,7 @@ func (g *gameService) NextRound(ctx context.Context, req *pb.NextRoundRequest) (
 // nextRound is run by the leader: it picks the next word.
 func (g *gameService) nextRound(ctx context.Context, req *pb.NextRoundRequest) (game.NextRound, error) {
 	code := game.NormalizeRoomCode(req.GetRoomId())
-	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), FromRound: int(req.GetRound()), At: g.cfg.Now().UnixMilli()}
+	cmd := game.NextRound{Room: code, Player: req.GetPlayer(), PlayerID: req.GetPlayerId(), FromRound: int(req.GetRound()), FromMatch: int(req.GetMatch()), At: g.cfg.Now().UnixMilli()}
 	room, err := g.leaderRoom(ctx, code, req.GetRoomId())
 	if err != nil {
 		return cmd, err

@@ -43,7 +43,7 @@ func toProto(c game.Command) (*pb.Command, error) {
 		}}}, nil
 	case game.NextRound:
 		return &pb.Command{Kind: &pb.Command_NextRound{NextRound: &pb.NextRoundCommand{
-			Room: c.Room, Player: c.Player, PlayerId: c.PlayerID, Word: c.Word, AtUnixMs: c.At, FromRound: int64(c.FromRound),
+			Room: c.Room, Player: c.Player, PlayerId: c.PlayerID, Word: c.Word, AtUnixMs: c.At, FromRound: int64(c.FromRound), FromMatch: int64(c.FromMatch),
 		}}}, nil
 	case game.Rematch:
 		return &pb.Command{Kind: &pb.Command_Rematch{Rematch: &pb.RematchCommand{
@@ -86,7 +86,7 @@ func fromProto(c *pb.Command) (game.Command, error) {
 		x := k.NextRound
 		return game.NextRound{
 			Room: x.GetRoom(), Player: x.GetPlayer(), PlayerID: playerID(x.GetPlayerId(), x.GetPlayer()),
-			Word: x.GetWord(), FromRound: int(x.GetFromRound()), At: x.GetAtUnixMs(),
+			Word: x.GetWord(), FromRound: int(x.GetFromRound()), FromMatch: int(x.GetFromMatch()), At: x.GetAtUnixMs(),
 		}, nil
 	case *pb.Command_Rematch:
 		x := k.Rematch

@@ -293,6 +293,7 @@ func (h *Handlers) guess(ctx context.Context, room string, s session.Session, g 
 // is the session, who must be the room's host.
 type nextRoundBody struct {
 	Round int64  `json:"round"`
+	Match int32  `json:"match"`
 	Word  string `json:"word"`
 }
 
@@ -307,7 +308,7 @@ func (h *Handlers) apiNextRound(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, err)
 		return
 	}
-	room, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: b.Round, Word: b.Word})
+	room, err := h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: b.Round, Match: b.Match, Word: b.Word})
 	if err != nil {
 		h.apiFail(w, err)
 		return

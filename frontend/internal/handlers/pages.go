@@ -230,8 +230,11 @@ func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 		h.backToRoom(w, r, err)
 		return
 	}
+	// The match of the round: a form posted late, after a rematch began
+	// round 1 again, ends nothing.
+	match, _ := strconv.Atoi(r.FormValue("match"))
 	_, err = h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
-		RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: round, Word: strings.TrimSpace(r.FormValue("word")),
+		RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: round, Match: int32(match), Word: strings.TrimSpace(r.FormValue("word")),
 	})
 	h.backToRoom(w, r, err)
 }

@@ -369,7 +369,7 @@ func (h *Handlers) onMessage(ctx context.Context, c *hub.Conn, msg []byte) {
 		version = reply.GetRoom().GetVersion()
 	case "next_round":
 		var r *pb.Room
-		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Round: in.Round, Word: in.Word})
+		r, err = h.cfg.Game.NextRound(ctx, &pb.NextRoundRequest{RoomId: room, Player: s.Name, PlayerId: s.ID, Round: in.Round, Match: in.Match, Word: in.Word})
 		version = r.GetVersion()
 	case "rematch":
 		var r *pb.Room

@@ -476,6 +476,7 @@ type NextRoundCommand struct {
 	AtUnixMs      int64                  `protobuf:"varint,4,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
 	FromRound     int64                  `protobuf:"varint,5,opt,name=from_round,json=fromRound,proto3" json:"from_round,omitempty"`
 	PlayerId      string                 `protobuf:"bytes,6,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	FromMatch     int64                  `protobuf:"varint,7,opt,name=from_match,json=fromMatch,proto3" json:"from_match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -550,6 +551,13 @@ func (x *NextRoundCommand) GetPlayerId() string {
 		return x.PlayerId
 	}
 	return ""
+}
+
+func (x *NextRoundCommand) GetFromMatch() int64 {
+	if x != nil {
+		return x.FromMatch
+	}
+	return 0
 }
 
 type JoinCommand struct {
@@ -885,7 +893,7 @@ const file_command_proto_rawDesc = "" +
 	"\n" +
 	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\x12\x14\n" +
 	"\x05round\x18\x06 \x01(\x03R\x05round\x12\x1b\n" +
-	"\tplayer_id\x18\a \x01(\tR\bplayerId\"\xac\x01\n" +
+	"\tplayer_id\x18\a \x01(\tR\bplayerId\"\xcb\x01\n" +
 	"\x10NextRoundCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
@@ -894,7 +902,9 @@ const file_command_proto_rawDesc = "" +
 	"at_unix_ms\x18\x04 \x01(\x03R\batUnixMs\x12\x1d\n" +
 	"\n" +
 	"from_round\x18\x05 \x01(\x03R\tfromRound\x12\x1b\n" +
-	"\tplayer_id\x18\x06 \x01(\tR\bplayerId\"t\n" +
+	"\tplayer_id\x18\x06 \x01(\tR\bplayerId\x12\x1d\n" +
+	"\n" +
+	"from_match\x18\a \x01(\x03R\tfromMatch\"t\n" +
 	"\vJoinCommand\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1c\n" +

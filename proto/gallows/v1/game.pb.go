@@ -1546,7 +1546,12 @@ type NextRoundRequest struct {
 	// when the first node receives the request.
 	Round int64 `protobuf:"varint,4,opt,name=round,proto3" json:"round,omitempty"`
 	// player_id is the id of the player starting the round (required).
-	PlayerId      string `protobuf:"bytes,5,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	PlayerId string `protobuf:"bytes,5,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	// match is the match of the round this request ends: a request for a
+	// round of a match that is over changes nothing (a rematch begins at
+	// round 1 again). 0 with round 0 means the match current when the first
+	// node receives the request; 0 with a round: any match.
+	Match         int32 `protobuf:"varint,6,opt,name=match,proto3" json:"match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1614,6 +1619,13 @@ func (x *NextRoundRequest) GetPlayerId() string {
 		return x.PlayerId
 	}
 	return ""
+}
+
+func (x *NextRoundRequest) GetMatch() int32 {
+	if x != nil {
+		return x.Match
+	}
+	return 0
 }
 
 // RematchRequest starts the next match of a room whose match is over:
@@ -2142,13 +2154,14 @@ const file_game_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12/\n" +
-	"\x06reason\x18\x03 \x01(\x0e2\x17.gallows.v1.ErrorReasonR\x06reason\"\x8a\x01\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x17.gallows.v1.ErrorReasonR\x06reason\"\xa0\x01\n" +
 	"\x10NextRoundRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x12\n" +
 	"\x04word\x18\x03 \x01(\tR\x04word\x12\x14\n" +
 	"\x05round\x18\x04 \x01(\x03R\x05round\x12\x1b\n" +
-	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\"\x88\x01\n" +
+	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\x12\x14\n" +
+	"\x05match\x18\x06 \x01(\x05R\x05match\"\x88\x01\n" +
 	"\x0eRematchRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x16\n" +
 	"\x06player\x18\x02 \x01(\tR\x06player\x12\x1b\n" +
