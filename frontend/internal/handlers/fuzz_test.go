@@ -222,7 +222,7 @@ var apiEndpoints = []apiEndpoint{
 		body: func() any { return new(nextRoundBody) },
 		want: func(b any) proto.Message {
 			n := b.(*nextRoundBody)
-			return &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: n.Round, Word: n.Word}
+			return &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: n.Round, Match: n.Match, Word: n.Word}
 		},
 		status: http.StatusOK,
 	},
@@ -460,7 +460,7 @@ func FuzzWSMessage(f *testing.F) {
 			want = &pb.GuessRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Letter: in.Letter, RequestId: in.RequestID, Round: in.Round, Brief: true}
 			version = fakeGuessVersion
 		case "next_round":
-			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: in.Round, Word: in.Word}
+			want = &pb.NextRoundRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Round: in.Round, Match: in.Match, Word: in.Word}
 			version = fakeNextVersion
 		case "rematch":
 			want = &pb.RematchRequest{RoomId: fuzzRoomID, Player: fuzzPlayer.Name, PlayerId: fuzzPlayer.ID, Match: in.Match, Word: in.Word}
