@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,13 @@ func (c *clusterService) gather(ctx context.Context) *pb.ClusterStatus {
 	peers := c.cfg.Peers.Peers()
 	out := &pb.ClusterStatus{ServedBy: c.cfg.ID, Nodes: make([]*pb.NodeStatus, len(peers))}
 	out.LeaderId, _ = c.cfg.Store.Leader()
+	// One read of the configuration for every peer. Without one (the
+	// store is stopping) no silent peer is known to be a voter, and a
+	// client then counts none of them as up.
+	voters, err := c.cfg.Store.Voters()
+	if err != nil {
+		voters = nil
+	}
 	var wg sync.WaitGroup
 	for i, p := range peers {
 		if p.ID == c.cfg.ID {
@@ -86,7 +94,7 @@ func (c *clusterService) gather(ctx context.Context) *pb.ClusterStatus {
 			// A peer that does not answer is a voter if this node's Raft
 			// configuration says so: what a client needs to tell how many
 			// voters are up.
-			ns.Voter, _ = c.cfg.Store.IsVoter(p.ID)
+			ns.Voter = slices.Contains(voters, p.ID)
 			defer func() { out.Nodes[i] = ns }()
 			cc, err := c.cfg.Conns.Get(p.GRPCAddr)
 			if err != nil {

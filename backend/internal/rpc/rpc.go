@@ -60,9 +60,10 @@ type Store interface {
 	Apply(ctx context.Context, cmd game.Command) (store.Result, error)
 	ApplyAll(ctx context.Context, cmds []game.Command) ([]store.Result, []error)
 	ProposeAll(ctx context.Context, cmds []game.Command, answer func([]store.Result, []error))
-	// Stats and IsVoter describe this node for the cluster status.
+	// Stats, IsVoter and Voters describe the nodes for the cluster status.
 	Stats() store.Stats
 	IsVoter(id string) (bool, error)
+	Voters() ([]string, error)
 }
 
 // Config configures the services of one node.

@@ -95,16 +95,30 @@ func (h *Handlers) renderHome(w http.ResponseWriter, r *http.Request, code int, 
 	h.render(w, r, code, web.Home(p))
 }
 
-// createForm reads the create form's fields as posted. Numbers that do
-// not parse are kept as 0 for the backend to refuse or default.
-func createForm(r *http.Request) web.CreateForm {
+// createForm reads the create form's fields as posted; an empty number
+// is 0 (endless, no countdown). A number that does not parse is refused
+// (errBadRequest), the form kept as far as it was read.
+func createForm(r *http.Request) (web.CreateForm, error) {
 	f := web.CreateForm{
 		Category: r.FormValue("category"), Difficulty: r.FormValue("difficulty"), Word: strings.TrimSpace(r.FormValue("word")),
 		Private: r.FormValue("private") == "on",
 	}
-	f.Rounds, _ = strconv.Atoi(r.FormValue("rounds"))
-	f.TurnSeconds, _ = strconv.Atoi(r.FormValue("turn_seconds"))
-	return f
+	for _, n := range []struct {
+		field, say string
+		to         *int
+	}{
+		{"rounds", "The number of rounds is a whole number.", &f.Rounds},
+		{"turn_seconds", "The time per guess is a whole number of seconds.", &f.TurnSeconds},
+	} {
+		if v := r.FormValue(n.field); v != "" {
+			i, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				return f, refuse(errBadRequest, n.say, err)
+			}
+			*n.to = int(i)
+		}
+	}
+	return f, nil
 }
 
 // createRoomForm creates a room hosted by this browser's session: the
@@ -130,12 +144,15 @@ func (h *Handlers) createRoomForm(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/", pickNickname)
 		return
 	}
-	f := createForm(r)
-	room, err := h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
-		Host: s.Name, PlayerId: s.ID, Category: f.Category, Difficulty: f.Difficulty, Word: f.Word,
-		Rounds: int32(f.Rounds), Private: f.Private, TurnSeconds: int32(f.TurnSeconds),
-		RequestId: r.FormValue("request_id"),
-	})
+	f, err := createForm(r)
+	var room *pb.Room
+	if err == nil {
+		room, err = h.cfg.Game.CreateRoom(r.Context(), &pb.CreateRoomRequest{
+			Host: s.Name, PlayerId: s.ID, Category: f.Category, Difficulty: f.Difficulty, Word: f.Word,
+			Rounds: int32(f.Rounds), Private: f.Private, TurnSeconds: int32(f.TurnSeconds),
+			RequestId: r.FormValue("request_id"),
+		})
+	}
 	if err != nil {
 		// The form again as the player filled it, with what to change.
 		code, _, msg := classify(err, gameclient.Reason(err))
@@ -232,10 +249,12 @@ func (h *Handlers) nextRoundForm(w http.ResponseWriter, r *http.Request) {
 	}
 	// The match of the round: a form posted late, after a rematch began
 	// round 1 again, ends nothing.
-	match, _ := strconv.Atoi(r.FormValue("match"))
-	_, err = h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
-		RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: round, Match: int32(match), Word: strings.TrimSpace(r.FormValue("word")),
-	})
+	match, err := parseMatch(r.FormValue("match"))
+	if err == nil {
+		_, err = h.cfg.Game.NextRound(r.Context(), &pb.NextRoundRequest{
+			RoomId: r.PathValue("id"), Player: s.Name, PlayerId: s.ID, Round: round, Match: match, Word: strings.TrimSpace(r.FormValue("word")),
+		})
+	}
 	h.backToRoom(w, r, err)
 }
 

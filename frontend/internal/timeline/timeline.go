@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -87,6 +88,9 @@ type Recorder struct {
 	up     map[string]bool
 	// out is the leader's loss being measured, if any.
 	out outage
+	// waiting is set while out waits for its first acknowledged guess,
+	// so that Acked, called for every guess, takes no lock otherwise.
+	waiting atomic.Bool
 	// changed is closed, and replaced, at every new event.
 	changed chan struct{}
 }
@@ -179,6 +183,7 @@ func (r *Recorder) Observe(at time.Time, st Status) {
 		if r.leader != "" {
 			if r.out.leader != r.leader || r.out.seen {
 				r.out = outage{leader: r.leader, at: at}
+				r.waiting.Store(true)
 			}
 			r.out.seen = true
 			r.add(Event{At: at, Kind: LeaderLost, Node: r.leader, Text: "leader " + r.leader + " lost"})
@@ -234,6 +239,7 @@ func (r *Recorder) Fault(at time.Time, action, node string, d time.Duration) {
 	}
 	if action != "restart" && node == r.leader && r.leader != "" {
 		r.out = outage{leader: node, at: at}
+		r.waiting.Store(true)
 		text += " while leading"
 	}
 	r.add(Event{At: at, Kind: Fault, Node: node, Text: text})
@@ -242,7 +248,7 @@ func (r *Recorder) Fault(at time.Time, action, node string, d time.Duration) {
 // Acked records a guess acknowledged at at: the first one after a leader
 // was lost is an event, which says how long after the loss it came.
 func (r *Recorder) Acked(at time.Time) {
-	if r == nil {
+	if r == nil || !r.waiting.Load() {
 		return
 	}
 	r.mu.Lock()
@@ -254,6 +260,7 @@ func (r *Recorder) Acked(at time.Time) {
 	r.add(Event{At: at, Kind: FirstAck, SinceLoss: gap,
 		Text: "first guess acknowledged " + Duration(gap) + " after " + r.out.leader + " was lost"})
 	r.out.acked = true
+	r.waiting.Store(false)
 	if r.out.elected {
 		r.out = outage{}
 	}
