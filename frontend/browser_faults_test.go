@@ -26,13 +26,7 @@ import (
 // desktop size and at a phone's.
 func TestBrowserKillLeaderFromPanel(t *testing.T) {
 	brChromium(t)
-	for _, size := range []struct {
-		name string
-		opt  tabOption
-	}{
-		{"desktop", tabOption{width: 1280, height: 900}},
-		{"phone", tabOption{width: 390, height: 844, mobile: true}},
-	} {
+	for _, size := range brSizes {
 		t.Run(size.name, func(t *testing.T) {
 			s := localtest.Start(t, localcluster.Config{Backends: 3, Frontends: 1, Network: faultnet.New(), Faults: true})
 			base := s.URLs()[0]

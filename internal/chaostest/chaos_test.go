@@ -169,11 +169,18 @@ func (h *chaos) check(after string) {
 	rooms := h.w.Rooms()
 	start := time.Now()
 	var res CheckResult
+	// A read that fails is tried again with the others, for as long: a
+	// container just put back on the network may not resolve its peers'
+	// names for a moment (Docker's DNS timing out).
+	var readErr error
 	err = poll(ctx, 200*time.Millisecond, func() bool {
-		res, err = Check(ctx, h.c, rooms)
-		h.must(err, "read the backends' rooms after "+after)
+		res, readErr = Check(ctx, h.c, rooms)
+		if readErr != nil {
+			return time.Since(start) > 30*time.Second
+		}
 		return len(res.Problems) == 0 || time.Since(start) > 30*time.Second
 	})
+	h.must(readErr, "read the backends' rooms after "+after)
 	h.must(err, "check after "+after)
 	if d := time.Since(start); d > time.Second {
 		h.logf("the backends' game states agreed %v after their indexes did", d.Round(100*time.Millisecond))
